@@ -1,0 +1,157 @@
+"""create_app(settings) -> Litestar: routes, dependencies, error mapping, telemetry and the lifespan. Nothing runs at
+import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from service import db
+from service.cache import RedisHealth
+from service.errors import EXCEPTION_HANDLERS
+from service.health.handlers import healthz, readyz
+from service.logging import configure_logging
+from service.metrics_endpoint import metrics
+from service.migrate import upgrade
+from service.providers import ProviderRegistry
+from service.runs.handlers import RunController
+from service.runs.service import RunService
+from service.settings import Settings
+from service.templates.handlers import TemplateController
+from service.templates.service import TemplateService
+from service.versions.handlers import VersionController
+from service.versions.probe import IdentityProbe
+from service.versions.service import VersionService
+from telemetry import Telemetry, TelemetryConfig, TelemetryHandle, setup_telemetry
+from telemetry.http import HTTPTelemetryMiddleware
+
+log = logging.getLogger("prompter")
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything one app instance owns; built in create_app, closed by the lifespan."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    telemetry_handle: TelemetryHandle
+    providers: ProviderRegistry
+    probe: IdentityProbe
+    redis_health: RedisHealth
+
+    @property
+    def telemetry(self) -> Telemetry:
+        return self.telemetry_handle.telemetry
+
+
+def telemetry_config(settings: Settings) -> TelemetryConfig:
+    return TelemetryConfig(
+        enabled=settings.telemetry_enabled,
+        service=settings.metrics_service,
+        env=settings.metrics_env,
+        otel_service_name=settings.otel_service_name,
+        otlp_traces_endpoint=settings.traces_endpoint,
+        otlp_metrics_endpoint=settings.metrics_push_endpoint,
+        prometheus=settings.metrics_export in {"prometheus", "both"},
+        capture_content=settings.trace_content,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    providers: ProviderRegistry | None = None,
+    meter_provider: MeterProvider | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Litestar:
+    configure_logging(settings.log_level)
+    handle = setup_telemetry(telemetry_config(settings), meter_provider=meter_provider, tracer_provider=tracer_provider)
+    engine = db.create_engine(settings)
+    handle.instrument_engine(engine)
+    providers = providers or ProviderRegistry.fakes(settings.fake_identity_overrides)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=db.session_factory(engine),
+        telemetry_handle=handle,
+        providers=providers,
+        probe=IdentityProbe(providers, handle.telemetry),
+        redis_health=RedisHealth(handle.telemetry, configured=bool(settings.redis_url)),
+    )
+
+    app = Litestar(
+        route_handlers=[TemplateController, VersionController, RunController, healthz, readyz, metrics],
+        dependencies=_dependencies(runtime),
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[_lifespan(runtime)],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Prompter", version="0.1.0", path="/schema"),
+        debug=False,
+    )
+    app.state.runtime = runtime
+    # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
+    app.asgi_handler = HTTPTelemetryMiddleware(app.asgi_handler, handle.telemetry, tracing=handle.tracing)
+    return app
+
+
+def _dependencies(runtime: Runtime) -> dict[str, Provide]:
+    async def provide_session() -> AsyncIterator[AsyncSession]:
+        try:
+            async with db.unit_of_work(runtime.sessions) as session:
+                yield session
+        except Exception as exc:
+            if db.is_unavailable(exc):
+                raise db.unavailable_error() from exc
+            raise
+
+    def provide_templates(session: AsyncSession) -> TemplateService:
+        return TemplateService(session, runtime.telemetry, runtime.settings)
+
+    def provide_versions(session: AsyncSession) -> VersionService:
+        return VersionService(session, runtime.providers, runtime.probe, runtime.telemetry)
+
+    def provide_runs(session: AsyncSession, versions: VersionService) -> RunService:
+        return RunService(session, runtime.providers, versions, runtime.telemetry)
+
+    def constant(value: Any) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    return {
+        "session": Provide(provide_session),
+        "templates": Provide(provide_templates, sync_to_thread=False),
+        "versions": Provide(provide_versions, sync_to_thread=False),
+        "runs": Provide(provide_runs, sync_to_thread=False),
+        "settings": constant(runtime.settings),
+        "db_engine": constant(runtime.engine),
+        "redis_health": constant(runtime.redis_health),
+        "metrics_registry": constant(runtime.telemetry_handle.registry),
+    }
+
+
+def _lifespan(runtime: Runtime) -> Any:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if runtime.settings.auto_migrate:
+            await upgrade(runtime.engine)
+        runtime.redis_health.mark(False)
+        if not runtime.settings.redis_url:
+            log.info("REDIS_URL not set: probe cache disabled, prompter_redis_up=0")
+        try:
+            yield
+        finally:
+            await runtime.providers.aclose()
+            await runtime.engine.dispose()
+            runtime.telemetry_handle.shutdown()
+
+    return lifespan

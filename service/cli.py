@@ -1,0 +1,73 @@
+"""The `prompter` command: serve, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from service.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="prompter", description="Prompter prompt-template registry")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API (uvicorn, one process)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (needs PROMPTER_METRICS_EXPORT=otlp if > 1)")
+
+    commands.add_parser("migrate", help="apply database migrations (DB_URL) up to the newest")
+
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, args.workers)
+    if args.command == "migrate":
+        return _migrate(settings)
+    return 2
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    if workers > 1 and settings.metrics_export == "prometheus" and settings.telemetry_enabled:
+        print(
+            "prompter serve: --workers > 1 refused. With the Prometheus pull exporter each worker process keeps its own "
+            "counters, and every scrape of the shared port reaches one random worker: counters jump back and forth "
+            "and rates are wrong. Scale out with more single-process replicas (one scrape target each), or set "
+            "PROMPTER_METRICS_EXPORT=otlp with OTEL_EXPORTER_OTLP_ENDPOINT so each worker pushes its own series.",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        "service.asgi:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from service.db import create_engine
+    from service.migrate import upgrade
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("migrations applied")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""GET /metrics: the Prometheus exposition of this app's registry (OpenMetrics when the scraper asks for it)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+
+from litestar import Request, Response, get
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+from service.errors import Unauthorized
+from service.settings import Settings
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics(request: Request, settings: Settings, metrics_registry: CollectorRegistry | None) -> Response[bytes]:
+    _check_basic_auth(request, settings)
+    if metrics_registry is None:
+        return Response(b"# telemetry is off (PROMPTER_TELEMETRY=off)\n", media_type="text/plain; version=0.0.4")
+    encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encoder(metrics_registry), media_type=content_type)
+
+
+def _check_basic_auth(request: Request, settings: Settings) -> None:
+    user, password = settings.metrics_basic_auth_user, settings.metrics_basic_auth_password
+    if not user or password is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    given_user, given_password = "", ""
+    if scheme.lower() == "basic":
+        try:
+            given_user, _, given_password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            pass
+    user_ok = hmac.compare_digest(given_user.encode(), user.encode())
+    password_ok = hmac.compare_digest(given_password.encode(), password.encode())
+    if not (user_ok and password_ok):
+        raise Unauthorized(
+            "/metrics requires HTTP basic auth (METRICS_BASIC_AUTH_USER / METRICS_BASIC_AUTH_PASSWORD).",
+            headers={"WWW-Authenticate": 'Basic realm="metrics"'},
+        )

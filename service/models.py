@@ -1,0 +1,89 @@
+"""The three tables. The schema itself is created by Alembic migrations (service/migrations), never create_all."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+# Constraint names are part of the contract: the repository maps each to a domain error by name.
+UQ_TEMPLATE_IDENTITY = "uq_prompt_templates_identity"
+UQ_TEMPLATE_REVISION = "uq_prompt_templates_revision"
+UQ_VERSION_PVK = "uq_prompt_versions_template_pvk"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PromptTemplate(Base):
+    __tablename__ = "prompt_templates"
+    __table_args__ = (
+        UniqueConstraint("org_id", "workspace_id", "name", "content_hash", name=UQ_TEMPLATE_IDENTITY),
+        UniqueConstraint("org_id", "workspace_id", "name", "revision", name=UQ_TEMPLATE_REVISION),
+        Index("ix_prompt_templates_tenant_id", "org_id", "workspace_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    variables: Mapped[list[str]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(71))
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PromptVersion(Base):
+    __tablename__ = "prompt_versions"
+    __table_args__ = (
+        # pvk is a content key (identical bodies share it), so uniqueness is per template: two tenants with the same
+        # prompt text must never share - or see - each other's version rows.
+        UniqueConstraint("template_id", "pvk", name=UQ_VERSION_PVK),
+        Index("ix_prompt_versions_lineage", "template_id", "provider", "model_id", "params_hash", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("prompt_templates.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    model_id: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params_hash: Mapped[str] = mapped_column(String(71))
+    captured: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pvk: Mapped[str] = mapped_column(String(71))
+    drift: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PromptResult(Base):
+    __tablename__ = "prompt_results"
+    __table_args__ = (Index("ix_prompt_results_template_id", "template_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("prompt_templates.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    pvk: Mapped[str] = mapped_column(String(71))
+    provider: Mapped[str] = mapped_column(String(32))
+    model_id: Mapped[str] = mapped_column(String(200))
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rendered_prompt: Mapped[str] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text)
+    system_fingerprint: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    provider_metadata: Mapped[dict[str, Any]] = mapped_column(JSON)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from service.pagination import DEFAULT_LIMIT
+from service.runs.schemas import ResultOut, ResultPage, RunRequest
+from service.runs.service import RunService
+from service.templates.service import TemplateService
+
+
+class RunController(Controller):
+    path = "/api"
+    tags = ["runs"]
+
+    @post("/prompt-templates/{template_id:int}/run", status_code=201, summary="Render, call the LLM, store the result")
+    async def run_template(
+        self, template_id: int, data: RunRequest, templates: TemplateService, runs: RunService
+    ) -> ResultOut:
+        return ResultOut.of(await runs.run(await templates.get(template_id), data))
+
+    @get("/prompt-templates/{template_id:int}/results", summary="List a template's results, newest first")
+    async def list_results(
+        self,
+        template_id: int,
+        templates: TemplateService,
+        runs: RunService,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> ResultPage:
+        page = await runs.list_for_template(await templates.get(template_id), limit=limit, cursor=cursor)
+        return ResultPage([ResultOut.of(row) for row in page.items], page.next_cursor)
+
+    @get("/prompt-results/{result_id:int}", summary="Get one result")
+    async def get_result(self, result_id: int, runs: RunService) -> ResultOut:
+        return ResultOut.of(await runs.get(result_id))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from msgspec import Struct
+
+from service.models import PromptResult
+from service.schemas import ModelId, Params, ProviderName, reject_nul
+
+
+class RunRequest(Struct, forbid_unknown_fields=True):
+    provider: ProviderName
+    model_id: ModelId
+    variables: dict[str, Any] = {}
+    params: Params | None = None
+
+    def __post_init__(self) -> None:
+        reject_nul(provider=self.provider, model_id=self.model_id)
+        for name, value in self.variables.items():
+            reject_nul(**{f"variables key {name[:40]!r}": name, f"variables.{name[:40]}": value})
+
+
+class Usage(Struct):
+    input_tokens: int
+    output_tokens: int
+
+
+class ResultOut(Struct):
+    id: int
+    template_id: int
+    version_id: int
+    pvk: str
+    provider: str
+    model_id: str
+    variables: dict[str, Any]
+    rendered_prompt: str
+    output: str
+    system_fingerprint: str | None
+    provider_metadata: dict[str, Any]
+    usage: Usage
+    latency_ms: float
+    trace_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: PromptResult) -> ResultOut:
+        return cls(
+            id=row.id, template_id=row.template_id, version_id=row.version_id, pvk=row.pvk, provider=row.provider,
+            model_id=row.model_id, variables=dict(row.variables), rendered_prompt=row.rendered_prompt,
+            output=row.output, system_fingerprint=row.system_fingerprint,
+            provider_metadata=dict(row.provider_metadata), usage=Usage(row.input_tokens, row.output_tokens),
+            latency_ms=row.latency_ms, trace_id=row.trace_id, created_at=row.created_at,
+        )
+
+
+class ResultPage(Struct):
+    items: list[ResultOut]
+    next_cursor: str | None

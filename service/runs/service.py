@@ -1,0 +1,84 @@
+"""Running a template: render, ensure its version, call the LLM, store the result with the identity that produced it."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import checkpoint, on_commit
+from service.errors import NotFound, Unprocessable
+from service.models import PromptResult, PromptTemplate
+from service.pagination import Page, check_limit, decode_cursor, page_of
+from service.providers import ProviderRegistry
+from service.providers.base import Completion, CompletionRequest, GenerationParams
+from service.runs.repository import ResultRepository
+from service.runs.schemas import RunRequest
+from service.templates.rendering import missing_variables, render
+from service.versions.service import VersionService, generation_params
+from telemetry import Telemetry
+
+
+class RunService:
+    def __init__(
+        self, session: AsyncSession, providers: ProviderRegistry, versions: VersionService, telemetry: Telemetry
+    ) -> None:
+        self.session = session
+        self.repo = ResultRepository(session)
+        self.providers = providers
+        self.versions = versions
+        self.telemetry = telemetry
+
+    async def run(self, template: PromptTemplate, data: RunRequest) -> PromptResult:
+        adapter = self.providers.get(data.provider)
+        missing = missing_variables(template.variables, data.variables)
+        if missing:
+            raise Unprocessable(
+                f"Missing variables: {', '.join(missing)}. Supply a value for each in `variables`.",
+                code="missing_variables",
+                missing=missing,
+            )
+        prompt = render(template.body, data.variables)
+        params = generation_params(data.params)
+        version, _ = await self.versions.ensure(template, data.provider, data.model_id, params)
+        # The version is valid on its own; commit it so no transaction is held during the LLM call.
+        await checkpoint(self.session)
+        started = time.perf_counter()
+        completion = await self._complete(adapter, data.provider, data.model_id, prompt, params)
+        latency_ms = (time.perf_counter() - started) * 1000
+        result = PromptResult(
+            template_id=template.id, version_id=version.id, pvk=version.pvk, provider=data.provider,
+            model_id=data.model_id, variables=data.variables, rendered_prompt=prompt, output=completion.text,
+            system_fingerprint=completion.system_fingerprint or None, provider_metadata=completion.metadata,
+            input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
+            latency_ms=round(latency_ms, 3), trace_id=self.telemetry.current_trace_id(),
+        )
+        await self.repo.insert(result)
+        fingerprint_present = bool(completion.system_fingerprint)
+        on_commit(self.session, lambda: self.telemetry.record_result_insert(fingerprint_present=fingerprint_present))
+        return result
+
+    async def _complete(
+        self, adapter: object, provider: str, model_id: str, prompt: str, params: GenerationParams
+    ) -> Completion:
+        with self.telemetry.llm_call(provider, model_id) as call:
+            completion = await adapter.complete(CompletionRequest(model_id, prompt, params))  # type: ignore[attr-defined]
+            call.set_response(
+                model=completion.response_model,
+                input_tokens=completion.input_tokens,
+                output_tokens=completion.output_tokens,
+                system_fingerprint=completion.system_fingerprint,
+            )
+            if self.telemetry.capture_content:
+                call.span.set_attributes({"gen_ai.input.messages": prompt, "gen_ai.output.messages": completion.text})
+        return completion
+
+    async def get(self, result_id: int) -> PromptResult:
+        result = await self.repo.get(result_id) if 0 < result_id < 2**63 else None
+        if result is None:
+            raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found")
+        return result
+
+    async def list_for_template(self, template: PromptTemplate, *, limit: int, cursor: str | None) -> Page[PromptResult]:
+        rows = await self.repo.list_for_template(template.id, before_id=decode_cursor(cursor), limit=check_limit(limit) + 1)
+        return page_of(rows, limit)

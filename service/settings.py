@@ -1,0 +1,131 @@
+"""The one Settings object. The environment is read here and nowhere else.
+
+Each field documents its environment variable, default and meaning; `Settings.from_env()` builds it once at startup and
+`create_app(settings)` receives it. Tests build their own `Settings(...)` instead of patching `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+DEFAULT_DB_URL = "sqlite:///./prompter.db"
+
+
+def _env_field(env: str, default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db_url: str = _env_field("DB_URL", DEFAULT_DB_URL, "Database URL: sqlite:///path or postgresql://user@host/db.")
+    db_pool_size: int = _env_field("PROMPTER_DB_POOL_SIZE", 10, "Connections kept per process (PostgreSQL).")
+    db_pool_timeout_s: float = _env_field(
+        "PROMPTER_DB_POOL_TIMEOUT_S", 2.0, "Seconds to wait for a pooled connection before answering 503."
+    )
+    db_connect_timeout_s: float = _env_field(
+        "PROMPTER_DB_CONNECT_TIMEOUT_S", 2.0, "Seconds to wait when opening a DB connection."
+    )
+    db_statement_timeout_s: float = _env_field(
+        "PROMPTER_DB_STATEMENT_TIMEOUT_S", 5.0, "Per-statement timeout (PostgreSQL) so a stuck DB cannot hang requests."
+    )
+    db_auto_migrate: bool | None = _env_field(
+        "PROMPTER_DB_AUTO_MIGRATE", None, "Run migrations at startup. Default: on for SQLite, off for PostgreSQL."
+    )
+    max_body_bytes: int = _env_field("PROMPTER_MAX_BODY_BYTES", 256 * 1024, "Largest request body accepted (413).")
+    max_template_bytes: int = _env_field("PROMPTER_MAX_TEMPLATE_BYTES", 64 * 1024, "Largest template body (UTF-8).")
+    max_variables: int = _env_field("PROMPTER_MAX_VARIABLES", 100, "Most distinct {{ variables }} in one template.")
+    redis_url: str | None = _env_field("REDIS_URL", None, "Redis for the probe cache, e.g. redis://127.0.0.1:6379/0.")
+    metrics_service: str = _env_field("METRICS_SERVICE", "prompter-api", "`service` label on every metric series.")
+    metrics_env: str = _env_field("METRICS_ENV", "dev", "`env` label on every metric series.")
+    metrics_basic_auth_user: str | None = _env_field("METRICS_BASIC_AUTH_USER", None, "Protect /metrics (with _PASSWORD).")
+    metrics_basic_auth_password: str | None = _env_field("METRICS_BASIC_AUTH_PASSWORD", None, "See above.")
+    telemetry: str = _env_field("PROMPTER_TELEMETRY", "on", "`off` disables metrics and traces (benchmarks).")
+    log_level: str = _env_field("PROMPTER_LOG_LEVEL", "INFO", "Python log level.")
+    otel_sdk_disabled: bool = _env_field("OTEL_SDK_DISABLED", False, "Standard OTel switch; true = no telemetry.")
+    otel_service_name: str | None = _env_field("OTEL_SERVICE_NAME", None, "service.name of traces (default METRICS_SERVICE).")
+    otlp_endpoint: str | None = _env_field(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", None, "OTLP/HTTP base URL (e.g. http://collector:4318); set = export traces."
+    )
+    otlp_traces_endpoint: str | None = _env_field(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None, "Full OTLP/HTTP traces URL; overrides the base URL for traces."
+    )
+    metrics_export: str = _env_field(
+        "PROMPTER_METRICS_EXPORT", "prometheus", "`prometheus` (pull /metrics), `otlp` (push) or `both`."
+    )
+    trace_content: bool = _env_field(
+        "PROMPTER_TRACE_CONTENT", False, "Put prompt and output text on LLM spans (off: customer data stays out)."
+    )
+    fake_identity: str | None = _env_field(
+        "PROMPTER_FAKE_IDENTITY", None, "Fake LLM identity overrides, e.g. `openai=fp_new` (demonstrates drift)."
+    )
+
+    @property
+    def telemetry_enabled(self) -> bool:
+        return self.telemetry.lower() not in {"off", "false", "0"} and not self.otel_sdk_disabled
+
+    @property
+    def auto_migrate(self) -> bool:
+        if self.db_auto_migrate is not None:
+            return self.db_auto_migrate
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def traces_endpoint(self) -> str | None:
+        if self.otlp_traces_endpoint:
+            return self.otlp_traces_endpoint
+        return f"{self.otlp_endpoint.rstrip('/')}/v1/traces" if self.otlp_endpoint else None
+
+    @property
+    def metrics_push_endpoint(self) -> str | None:
+        if self.metrics_export not in {"otlp", "both"} or not self.otlp_endpoint:
+            return None
+        return f"{self.otlp_endpoint.rstrip('/')}/v1/metrics"
+
+    @property
+    def fake_identity_overrides(self) -> dict[str, str]:
+        pairs = (item.partition("=") for item in (self.fake_identity or "").split(",") if item.strip())
+        return {provider.strip(): identity.strip() for provider, _, identity in pairs if identity.strip()}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(raw, str(f.type), f.metadata["env"])
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def documented_fields(cls) -> list[tuple[str, Any, str]]:
+        """(env name, default, doc) for every setting: the README's configuration table is checked against this."""
+        return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(cls)]
+
+
+def _coerce(raw: str, annotation: str, env: str) -> Any:
+    """Convert by the field's annotation (a string under `from __future__ import annotations`)."""
+    kind = annotation.split("|")[0].strip()
+    try:
+        if kind == "bool":
+            return _parse_bool(raw, env)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{env}={raw!r} is not a valid value: {exc}") from None
+    return raw
+
+
+def _parse_bool(raw: str, env: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{env}={raw!r}: expected true/false")

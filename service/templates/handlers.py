@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from service.pagination import DEFAULT_LIMIT
+from service.templates.schemas import TemplateCreate, TemplateOut, TemplatePage
+from service.templates.service import TemplateService
+
+
+class TemplateController(Controller):
+    path = "/api/prompt-templates"
+    tags = ["templates"]
+
+    @post("/", status_code=201, summary="Create a template (409 when the same name and body exist)")
+    async def create_template(self, data: TemplateCreate, templates: TemplateService) -> TemplateOut:
+        return TemplateOut.of(await templates.create(data))
+
+    @get("/", summary="List templates, newest first")
+    async def list_templates(
+        self,
+        templates: TemplateService,
+        org_id: Annotated[str | None, Parameter(max_length=64)] = None,
+        workspace_id: Annotated[str | None, Parameter(max_length=64)] = None,
+        name: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> TemplatePage:
+        page = await templates.list(org_id=org_id, workspace_id=workspace_id, name=name, limit=limit, cursor=cursor)
+        return TemplatePage([TemplateOut.of(row) for row in page.items], page.next_cursor)
+
+    @get("/{template_id:int}", summary="Get one template")
+    async def get_template(self, template_id: int, templates: TemplateService) -> TemplateOut:
+        return TemplateOut.of(await templates.get(template_id))

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from msgspec import Meta, Struct
+
+from service.models import PromptTemplate
+from service.schemas import TenantId, reject_nul
+
+
+class TemplateCreate(Struct, forbid_unknown_fields=True):
+    org_id: TenantId
+    workspace_id: TenantId
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    body: Annotated[str, Meta(min_length=1, description="Prompt text with {{ variable }} placeholders.")]
+    description: Annotated[str, Meta(max_length=2000)] | None = None
+
+    def __post_init__(self) -> None:
+        reject_nul(org_id=self.org_id, workspace_id=self.workspace_id, name=self.name, body=self.body,
+                   description=self.description)
+
+
+class TemplateOut(Struct):
+    id: int
+    org_id: str
+    workspace_id: str
+    name: str
+    description: str | None
+    body: str
+    variables: list[str]
+    content_hash: str
+    revision: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: PromptTemplate) -> TemplateOut:
+        return cls(
+            id=row.id, org_id=row.org_id, workspace_id=row.workspace_id, name=row.name, description=row.description,
+            body=row.body, variables=list(row.variables), content_hash=row.content_hash, revision=row.revision,
+            created_at=row.created_at,
+        )
+
+
+class TemplatePage(Struct):
+    items: list[TemplateOut]
+    next_cursor: str | None

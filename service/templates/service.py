@@ -1,0 +1,85 @@
+"""Templates: create (dedup by the DB's unique constraint, revisions per name), get and list."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import IntegrityConflict
+from service.errors import Duplicate, InvalidInput, NotFound
+from service.models import PromptTemplate
+from service.pagination import Page, check_limit, decode_cursor, page_of
+from service.settings import Settings
+from service.templates.rendering import content_hash, parse_variables
+from service.templates.repository import TemplateRepository
+from service.templates.schemas import TemplateCreate
+from telemetry import Telemetry
+
+TABLE = "prompt_templates"
+# Two concurrent creates of new bodies under one name can pick the same revision number; the loser retries.
+REVISION_ATTEMPTS = 5
+
+
+class TemplateService:
+    def __init__(self, session: AsyncSession, telemetry: Telemetry, settings: Settings) -> None:
+        self.repo = TemplateRepository(session)
+        self.telemetry = telemetry
+        self.settings = settings
+
+    async def create(self, data: TemplateCreate) -> PromptTemplate:
+        variables = self._validated_variables(data.body)
+        digest = content_hash(data.body)
+        for _ in range(REVISION_ATTEMPTS):
+            revision = await self.repo.next_revision(data.org_id, data.workspace_id, data.name)
+            row = PromptTemplate(
+                org_id=data.org_id, workspace_id=data.workspace_id, name=data.name, description=data.description,
+                body=data.body, variables=variables, content_hash=digest, revision=revision,
+            )
+            try:
+                return await self.repo.insert(row)
+            except IntegrityConflict:
+                existing = await self.repo.find_identity(data.org_id, data.workspace_id, data.name, digest)
+                if existing is not None:
+                    self.telemetry.record_db_unique(TABLE)
+                    raise Duplicate(
+                        f"Template {data.name!r} with this exact body already exists in workspace "
+                        f"{data.workspace_id!r} (id {existing.id}, revision {existing.revision}). Change the body to "
+                        "create a new revision, or use the existing id.",
+                        code="duplicate_template",
+                        existing_id=existing.id,
+                    ) from None
+        raise Duplicate(
+            f"Could not allocate a revision for {data.name!r} under concurrent writes; retry the request.",
+            code="revision_conflict",
+        )
+
+    def _validated_variables(self, body: str) -> list[str]:
+        size = len(body.encode("utf-8"))
+        if size > self.settings.max_template_bytes:
+            raise InvalidInput(
+                f"Template body is {size} bytes; the limit is {self.settings.max_template_bytes} "
+                "(PROMPTER_MAX_TEMPLATE_BYTES). Split the prompt or raise the limit.",
+                code="template_too_large",
+            )
+        variables = parse_variables(body)
+        if len(variables) > self.settings.max_variables:
+            raise InvalidInput(
+                f"Template has {len(variables)} distinct variables; the limit is {self.settings.max_variables} "
+                "(PROMPTER_MAX_VARIABLES).",
+                code="too_many_variables",
+            )
+        return variables
+
+    async def get(self, template_id: int) -> PromptTemplate:
+        template = await self.repo.get(template_id) if 0 < template_id < 2**63 else None
+        if template is None:
+            raise NotFound(f"No prompt template with id {template_id}.", code="template_not_found")
+        return template
+
+    async def list(
+        self, *, org_id: str | None, workspace_id: str | None, name: str | None, limit: int, cursor: str | None
+    ) -> Page[PromptTemplate]:
+        rows = await self.repo.list(
+            org_id=org_id, workspace_id=workspace_id, name=name, before_id=decode_cursor(cursor),
+            limit=check_limit(limit) + 1,
+        )
+        return page_of(rows, limit)

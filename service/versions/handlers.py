@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from litestar import Controller, Response, get, post
+
+from service.templates.service import TemplateService
+from service.versions.schemas import EnsureVersionRequest, VersionList, VersionOut
+from service.versions.service import VersionService, generation_params
+
+
+class VersionController(Controller):
+    path = "/api/prompt-templates/{template_id:int}"
+    tags = ["versions"]
+
+    @post(
+        "/ensure-version",
+        status_code=201,
+        summary="Probe the provider and return the version pinned to what it reports (201 created, 200 existing)",
+    )
+    async def ensure_version(
+        self, template_id: int, data: EnsureVersionRequest, templates: TemplateService, versions: VersionService
+    ) -> Response[VersionOut]:
+        template = await templates.get(template_id)
+        version, created = await versions.ensure(
+            template, data.provider, data.model_id, generation_params(data.params), refresh=data.refresh
+        )
+        return Response(VersionOut.of(version, created=created), status_code=201 if created else 200)
+
+    @get("/versions", summary="List a template's versions, newest first")
+    async def list_versions(
+        self, template_id: int, templates: TemplateService, versions: VersionService
+    ) -> VersionList:
+        rows = await versions.list_for_template(await templates.get(template_id))
+        return VersionList([VersionOut.of(row) for row in rows])

@@ -1,0 +1,43 @@
+"""SQL for prompt_versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import insert_guarded
+from service.models import PromptVersion
+
+
+class VersionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert(self, version: PromptVersion) -> PromptVersion:
+        await insert_guarded(self.session, version)
+        return version
+
+    async def by_pvk(self, template_id: int, pvk: str) -> PromptVersion | None:
+        query = select(PromptVersion).where(PromptVersion.template_id == template_id, PromptVersion.pvk == pvk)
+        return await self.session.scalar(query)
+
+    async def newest_in_lineage(
+        self, template_id: int, provider: str, model_id: str, params_hash: str
+    ) -> PromptVersion | None:
+        """The newest version pinned to the same (template, provider, model_id, params): drift is measured against it."""
+        query = (
+            select(PromptVersion)
+            .where(
+                PromptVersion.template_id == template_id,
+                PromptVersion.provider == provider,
+                PromptVersion.model_id == model_id,
+                PromptVersion.params_hash == params_hash,
+            )
+            .order_by(PromptVersion.id.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(query)
+
+    async def list_for_template(self, template_id: int) -> list[PromptVersion]:
+        query = select(PromptVersion).where(PromptVersion.template_id == template_id).order_by(PromptVersion.id.desc())
+        return list(await self.session.scalars(query))

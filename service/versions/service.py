@@ -1,0 +1,83 @@
+"""ensure-version, whole: probe the provider, key the version by what it reported, create it or return it, and flag
+drift when the identity differs from the newest version of the same lineage."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import IntegrityConflict, checkpoint, on_commit
+from service.models import PromptTemplate, PromptVersion
+from service.providers import ProviderRegistry
+from service.providers.base import GenerationParams, identity_field
+from service.schemas import Params
+from service.versions.probe import IdentityProbe
+from service.versions.pvk import params_key, prompt_version_key
+from service.versions.repository import VersionRepository
+from telemetry import Telemetry
+
+
+def generation_params(params: Params | None) -> GenerationParams:
+    if params is None:
+        return GenerationParams()
+    return GenerationParams(params.temperature, params.top_p, params.max_tokens, params.seed)
+
+
+class VersionService:
+    def __init__(
+        self, session: AsyncSession, providers: ProviderRegistry, probe: IdentityProbe, telemetry: Telemetry
+    ) -> None:
+        self.session = session
+        self.repo = VersionRepository(session)
+        self.providers = providers
+        self.probe = probe
+        self.telemetry = telemetry
+
+    async def ensure(
+        self, template: PromptTemplate, provider: str, model_id: str, params: GenerationParams, *, refresh: bool = False
+    ) -> tuple[PromptVersion, bool]:
+        """Return (version, created)."""
+        self.providers.get(provider)  # unknown provider -> 422 before any work
+        with self.telemetry.ensure_version_timer(provider), self.telemetry.span(
+            "prompter.ensure_version", **{"prompter.template_id": template.id, "gen_ai.provider.name": provider,
+                                          "gen_ai.request.model": model_id}
+        ) as span:
+            # No transaction is held while the provider answers.
+            await checkpoint(self.session)
+            identity = await self.probe.capture(provider, model_id, params, refresh=refresh)
+            version, created = await self._persist(template, provider, model_id, params, identity)
+            span.set_attributes({"prompter.version.created": created, "prompter.version.drift": version.drift})
+            return version, created
+
+    async def _persist(
+        self, template: PromptTemplate, provider: str, model_id: str, params: GenerationParams, identity: str | None
+    ) -> tuple[PromptVersion, bool]:
+        params_dict = params.as_dict()
+        captured = {identity_field(provider): identity}
+        pvk = prompt_version_key(
+            content_hash=template.content_hash, provider=provider, model_id=model_id, params=params_dict,
+            captured=captured,
+        )
+        existing = await self.repo.by_pvk(template.id, pvk)
+        if existing is not None:
+            return existing, False
+        lineage_key = params_key(params_dict)
+        previous = await self.repo.newest_in_lineage(template.id, provider, model_id, lineage_key)
+        drift = previous is not None and previous.captured != captured
+        version = PromptVersion(
+            template_id=template.id, provider=provider, model_id=model_id, params=params_dict,
+            params_hash=lineage_key, captured=captured, pvk=pvk, drift=drift,
+        )
+        try:
+            await self.repo.insert(version)
+        except IntegrityConflict:
+            # A concurrent request created the same version first: it is the one to return (and it counted drift).
+            winner = await self.repo.by_pvk(template.id, pvk)
+            if winner is None:
+                raise
+            return winner, False
+        if drift:
+            on_commit(self.session, lambda: self.telemetry.record_model_drift(provider, model_id))
+        return version, True
+
+    async def list_for_template(self, template: PromptTemplate) -> list[PromptVersion]:
+        return await self.repo.list_for_template(template.id)

@@ -1,0 +1,96 @@
+"""HTTP telemetry: one ASGI wrapper that records the contract's HTTP metrics and one server span per request.
+
+It wraps the whole Litestar ASGI handler (outside routing), so 404s and 405s are counted too. The route label is the
+route template Litestar's router stores in `scope["path_template"]` once it has matched; requests that match no route
+(404, 405) share one bounded value. One span per request, named `<METHOD> <route template>` - Litestar's stock
+OpenTelemetry plugin makes three per request and names them by raw path.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from telemetry.contract import HTTP_METHODS, UNMATCHED_ROUTE
+from telemetry.port import Telemetry
+
+Scope = dict[str, Any]
+EXCLUDED_PATHS = frozenset({"/metrics"})
+
+
+def _headers_carrier(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+
+
+class HTTPTelemetryMiddleware:
+    def __init__(self, app: Any, telemetry: Telemetry, *, tracing: bool) -> None:
+        self.app = app
+        self.telemetry = telemetry
+        self.tracing = tracing
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") in EXCLUDED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.tracing:
+            await self._traced(scope, receive, send)
+        else:
+            await self._measured(scope, receive, send)
+
+    async def _measured(self, scope: Scope, receive: Any, send: Any) -> None:
+        status = 500
+        start = time.perf_counter()
+
+        async def send_and_capture(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_capture)
+        finally:
+            route = scope.get("path_template") or UNMATCHED_ROUTE
+            self.telemetry.record_http(scope["method"], route, status, time.perf_counter() - start)
+
+    async def _traced(self, scope: Scope, receive: Any, send: Any) -> None:
+        method = scope["method"] if scope["method"] in HTTP_METHODS else "OTHER"
+        parent = extract(_headers_carrier(scope))
+        span = self.telemetry.tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        status = 500
+        start = time.perf_counter()
+
+        async def send_and_capture(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_capture)
+        except BaseException as exc:
+            span.record_exception(exc)
+            raise
+        finally:
+            seconds = time.perf_counter() - start
+            route = scope.get("path_template") or UNMATCHED_ROUTE
+            try:
+                span.update_name(f"{method} {route}")
+                span.set_attributes({
+                    "http.request.method": method,
+                    "http.route": route,
+                    "url.path": scope.get("path", ""),
+                    "http.response.status_code": status,
+                })
+                if status >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+                span.end()
+            finally:
+                otel_context.detach(token)
+                self.telemetry.record_http(scope["method"], route, status, seconds)

@@ -1,0 +1,197 @@
+"""The telemetry port: what domain code calls to say *what happened*. It never touches the SDK itself.
+
+Every recording is failure-proof: an exception inside a meter or tracer is swallowed, counted in `recording_errors`
+and logged once, so a broken telemetry pipeline can never fail a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.metrics import Meter
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+
+from telemetry import contract as c
+from telemetry.labels import LabelBounds
+
+log = logging.getLogger("prompter.telemetry")
+
+
+class LLMCall:
+    """Handle given to the code around an LLM call, to report what the provider answered."""
+
+    __slots__ = ("span", "response_model", "input_tokens", "output_tokens", "error_type")
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+        self.response_model: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.error_type: str | None = None
+
+    def set_response(
+        self, *, model: str | None, input_tokens: int, output_tokens: int, system_fingerprint: str | None = None
+    ) -> None:
+        self.response_model, self.input_tokens, self.output_tokens = model, input_tokens, output_tokens
+        attributes: dict[str, Any] = {"gen_ai.usage.input_tokens": input_tokens, "gen_ai.usage.output_tokens": output_tokens}
+        if model:
+            attributes["gen_ai.response.model"] = model
+        if system_fingerprint:
+            attributes["openai.response.system_fingerprint"] = system_fingerprint
+        self.span.set_attributes(attributes)
+
+
+class Telemetry:
+    """Metrics and spans for one app. `Telemetry.disabled()` does nothing at all (PROMPTER_TELEMETRY=off)."""
+
+    def __init__(self, meter: Meter | None, tracer: Tracer | None, *, capture_content: bool = False) -> None:
+        self.enabled = meter is not None
+        self.tracer = tracer or trace.NoOpTracer()
+        self.capture_content = capture_content
+        self.recording_errors = 0
+        self.labels = LabelBounds()
+        self._instruments: dict[str, Any] = {}
+        if meter is not None:
+            for instrument in c.CONTRACT:
+                self._instruments[instrument.key] = _create(meter, instrument)
+
+    @classmethod
+    def disabled(cls) -> Telemetry:
+        return cls(None, None)
+
+    # -- failure-proof plumbing -------------------------------------------------------------------------------------
+    def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:
+        instrument = self._instruments.get(key)
+        if instrument is None:
+            return
+        try:
+            getattr(instrument, method)(value, attributes)
+        except Exception:
+            self._failed(key)
+
+    def _failed(self, what: str) -> None:
+        self.recording_errors += 1
+        if self.recording_errors == 1:
+            log.warning("telemetry recording failed (%s); requests continue, further failures are counted", what,
+                        exc_info=True)
+
+    # -- HTTP (called by the middleware) ----------------------------------------------------------------------------
+    def record_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in c.HTTP_METHODS else "OTHER"
+        self._record("http_requests", "add", 1, {"method": method, "route": route, "status": str(status)})
+        self._record("http_duration", "record", seconds, {"method": method, "route": route})
+
+    # -- domain events ----------------------------------------------------------------------------------------------
+    def record_db_unique(self, table: str) -> None:
+        self._record("db_unique_violation", "add", 1, {"table": table})
+
+    def record_result_insert(self, *, fingerprint_present: bool) -> None:
+        self._record("results_insert", "add", 1)
+        if fingerprint_present:
+            self._record("fingerprint_present", "add", 1)
+
+    def set_redis_up(self, up: bool) -> None:
+        self._record("redis_up", "set", 1 if up else 0)
+
+    def record_probe_attempt(self, provider: str, model_id: str) -> None:
+        self._record("probe_attempt", "add", 1, self._model_labels(provider, model_id))
+
+    def record_probe_failure(self, provider: str, model_id: str) -> None:
+        self._record("probe_failure", "add", 1, self._model_labels(provider, model_id))
+
+    def record_cache_hit(self) -> None:
+        self._record("cache_hit", "add", 1)
+
+    def record_cache_miss(self) -> None:
+        self._record("cache_miss", "add", 1)
+
+    def record_model_drift(self, provider: str, model_id: str) -> None:
+        self._record("model_drift", "add", 1, self._model_labels(provider, model_id))
+
+    def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
+        return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}
+
+    @contextmanager
+    def ensure_version_timer(self, provider: str) -> Iterator[None]:
+        """Times ensure-version (histogram prompter_ensure_version_seconds{provider}), failures included."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._record("ensure_version", "record", time.perf_counter() - start,
+                         {"provider": self.labels.provider(provider)})
+
+    # -- spans ------------------------------------------------------------------------------------------------------
+    @contextmanager
+    def span(self, name: str, **attributes: Any) -> Iterator[trace.Span]:
+        """A domain-step span (`prompter.ensure_version`, `prompter.probe`); exceptions mark it as an error."""
+        with self.tracer.start_as_current_span(name, attributes=_clean(attributes)) as span:
+            yield span
+
+    @contextmanager
+    def llm_call(self, provider: str, request_model: str, operation: str = "chat") -> Iterator[LLMCall]:
+        """The LLM call per the GenAI conventions: span `chat <model>` plus duration and token-usage histograms."""
+        start = time.perf_counter()
+        with self.tracer.start_as_current_span(
+            f"{operation} {request_model}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "gen_ai.operation.name": operation,
+                "gen_ai.provider.name": provider,
+                "gen_ai.request.model": request_model,
+            },
+            record_exception=True,
+        ) as span:
+            call = LLMCall(span)
+            try:
+                yield call
+            except BaseException as exc:
+                call.error_type = getattr(exc, "code", None) or type(exc).__name__
+                span.set_attribute("error.type", call.error_type)
+                span.set_status(Status(StatusCode.ERROR, call.error_type))
+                raise
+            finally:
+                self._record_genai(provider, request_model, operation, call, time.perf_counter() - start)
+
+    def _record_genai(self, provider: str, request_model: str, operation: str, call: LLMCall, seconds: float) -> None:
+        attributes = {
+            "gen_ai.operation.name": operation,
+            "gen_ai.provider.name": self.labels.provider(provider),
+            "gen_ai.request.model": self.labels.model_id(request_model),
+        }
+        if call.response_model:
+            attributes["gen_ai.response.model"] = self.labels.model_id(call.response_model)
+        if call.error_type:
+            attributes["error.type"] = call.error_type
+        self._record("genai_duration", "record", seconds, attributes)
+        for token_type, count in (("input", call.input_tokens), ("output", call.output_tokens)):
+            if count is not None:
+                self._record("genai_tokens", "record", count, {**attributes, "gen_ai.token.type": token_type})
+
+    @staticmethod
+    def current_trace_id() -> str | None:
+        """The W3C trace id (32 hex) of the active span, or None when tracing is off."""
+        context = trace.get_current_span().get_span_context()
+        return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def _create(meter: Meter, instrument: c.Instrument) -> Any:
+    if instrument.kind == "counter":
+        return meter.create_counter(instrument.otel_name, unit=instrument.unit, description=instrument.description)
+    if instrument.kind == "histogram":
+        return meter.create_histogram(
+            instrument.otel_name,
+            unit=instrument.unit,
+            description=instrument.description,
+            explicit_bucket_boundaries_advisory=list(instrument.buckets or ()),
+        )
+    return meter.create_gauge(instrument.otel_name, unit=instrument.unit, description=instrument.description)
+
+
+def _clean(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in attributes.items() if value is not None}

@@ -1,0 +1,189 @@
+"""Build the OpenTelemetry providers, readers, exporters and instrumentors for one app. Nothing global is set.
+
+Providers are injectable (`setup_telemetry(config, meter_provider=..., tracer_provider=...)`) so tests use in-memory
+readers and exporters. Each app gets its own Prometheus registry, so several apps can live in one test process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import TracerProvider as TracerProviderApi
+from prometheus_client import CollectorRegistry
+
+from telemetry import contract as c
+from telemetry.port import Telemetry
+
+log = logging.getLogger("prompter.telemetry")
+
+SCOPE = "prompter"
+# Which resource attributes become labels on every Prometheus series (the contract's `service` and `env`).
+_SERIES_RESOURCE_ATTRIBUTES = frozenset(c.COMMON_LABELS)
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryConfig:
+    enabled: bool = True
+    service: str = "prompter-api"
+    env: str = "dev"
+    otel_service_name: str | None = None
+    otlp_traces_endpoint: str | None = None  # full URL of the OTLP/HTTP traces endpoint (…/v1/traces)
+    otlp_metrics_endpoint: str | None = None  # set = also push metrics over OTLP (…/v1/metrics)
+    otlp_metrics_interval_s: float = 10.0
+    export_timeout_s: float = 5.0
+    prometheus: bool = True
+    capture_content: bool = False
+    resource_attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TelemetryHandle:
+    telemetry: Telemetry
+    config: TelemetryConfig
+    meter_provider: MeterProvider | None = None
+    tracer_provider: TracerProviderApi | None = None
+    registry: CollectorRegistry | None = None
+    _closed: bool = False
+
+    @property
+    def tracing(self) -> bool:
+        return self.tracer_provider is not None
+
+    def instrument_engine(self, engine: Any) -> None:
+        """Auto-instrument a SQLAlchemy (async) engine: one span per statement under the current request span."""
+        if not self.tracing:
+            return
+        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
+        tracer = self.tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+        # The instrumentor's own connection-usage metric would add series outside the contract: give it a no-op meter.
+        usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("db.client.connections.usage")
+        EngineTracer(tracer, getattr(engine, "sync_engine", engine), usage)
+
+    def instrument_redis(self, client: Any) -> None:
+        if not self.tracing:
+            return
+        from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+        RedisInstrumentor.instrument_client(client, tracer_provider=self.tracer_provider)
+
+    def instrument_httpx(self, client: Any) -> None:
+        if not self.tracing:
+            return
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.tracer_provider)
+
+    def shutdown(self) -> None:
+        """Flush spans and metrics (bounded by the exporters' timeouts); safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        for provider in (self.tracer_provider, self.meter_provider):
+            shutdown = getattr(provider, "shutdown", None)
+            if shutdown is None:
+                continue
+            try:
+                shutdown()
+            except Exception:
+                log.warning("telemetry shutdown failed", exc_info=True)
+
+
+def setup_telemetry(
+    config: TelemetryConfig,
+    *,
+    meter_provider: MeterProvider | None = None,
+    tracer_provider: TracerProviderApi | None = None,
+) -> TelemetryHandle:
+    if not config.enabled:
+        return TelemetryHandle(Telemetry.disabled(), config)
+
+    resource = _resource(config)
+    registry: CollectorRegistry | None = None
+    if meter_provider is None:
+        readers: list[MetricReader] = []
+        if config.prometheus:
+            registry = CollectorRegistry(auto_describe=True)
+            readers.append(_prometheus_reader(registry))
+        if config.otlp_metrics_endpoint:
+            readers.append(_otlp_metric_reader(config))
+        meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=contract_views())
+
+    if tracer_provider is None and config.otlp_traces_endpoint:
+        tracer_provider = TracerProvider(resource=resource)
+        tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_span_exporter(config)))
+
+    telemetry = Telemetry(
+        meter_provider.get_meter(SCOPE),
+        tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None,
+        capture_content=config.capture_content,
+    )
+    return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry)
+
+
+def contract_views() -> list[View]:
+    """Explicit buckets for every contract histogram. Named views only: a wildcard view would also match these
+    instruments and create a second stream with the same Prometheus name, which breaks the scrape. Explicit buckets also
+    mean no environment variable can switch a contract histogram to exponential aggregation (which the Prometheus
+    exporter cannot render)."""
+    return [
+        View(instrument_name=i.otel_name, aggregation=ExplicitBucketHistogramAggregation(list(i.buckets or ())))
+        for i in c.CONTRACT
+        if i.kind == "histogram"
+    ]
+
+
+def _resource(config: TelemetryConfig) -> Resource:
+    attributes: dict[str, Any] = {"service": config.service, "env": config.env, **config.resource_attributes}
+    if config.otel_service_name:
+        attributes["service.name"] = config.otel_service_name
+    else:
+        attributes.setdefault("service.name", config.service)
+    attributes.setdefault("deployment.environment.name", config.env)
+    # Resource.create also merges the standard OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME detectors.
+    return Resource.create(attributes)
+
+
+def _prometheus_reader(registry: CollectorRegistry) -> MetricReader:
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+    return PrometheusMetricReader(
+        disable_target_info=True,
+        scope_info_enabled=False,
+        resource_attribute_filter=lambda key: key in _SERIES_RESOURCE_ATTRIBUTES,
+        registry=registry,
+    )
+
+
+def _otlp_metric_reader(config: TelemetryConfig) -> MetricReader:
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import Counter, Histogram, ObservableCounter, UpDownCounter
+    from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
+
+    cumulative = AggregationTemporality.CUMULATIVE
+    exporter = OTLPMetricExporter(
+        endpoint=config.otlp_metrics_endpoint,
+        timeout=config.export_timeout_s,
+        preferred_temporality={Counter: cumulative, UpDownCounter: cumulative, Histogram: cumulative,
+                               ObservableCounter: cumulative},
+    )
+    return PeriodicExportingMetricReader(
+        exporter,
+        export_interval_millis=config.otlp_metrics_interval_s * 1000,
+        export_timeout_millis=config.export_timeout_s * 1000,
+    )
+
+
+def _otlp_span_exporter(config: TelemetryConfig) -> Any:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=config.otlp_traces_endpoint, timeout=config.export_timeout_s)
