@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar
+from litestar.di import NamedDependency
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from opentelemetry.sdk.metrics import MeterProvider
@@ -115,13 +116,13 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
                 raise db.unavailable_error() from exc
             raise
 
-    def provide_templates(session: AsyncSession) -> TemplateService:
+    def provide_templates(session: NamedDependency[AsyncSession]) -> TemplateService:
         return TemplateService(session, runtime.telemetry, runtime.settings)
 
-    def provide_versions(session: AsyncSession) -> VersionService:
+    def provide_versions(session: NamedDependency[AsyncSession]) -> VersionService:
         return VersionService(session, runtime.providers, runtime.probe, runtime.telemetry)
 
-    def provide_runs(session: AsyncSession, versions: VersionService) -> RunService:
+    def provide_runs(session: NamedDependency[AsyncSession], versions: NamedDependency[VersionService]) -> RunService:
         return RunService(session, runtime.providers, versions, runtime.telemetry)
 
     def constant(value: Any) -> Provide:

@@ -7,6 +7,7 @@ import binascii
 import hmac
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
@@ -15,7 +16,8 @@ from service.settings import Settings
 
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
-def metrics(request: Request, settings: Settings, metrics_registry: CollectorRegistry | None) -> Response[bytes]:
+def metrics(request: Request, settings: NamedDependency[Settings],
+    metrics_registry: NamedDependency[CollectorRegistry | None]) -> Response[bytes]:
     _check_basic_auth(request, settings)
     if metrics_registry is None:
         return Response(b"# telemetry is off (PROMPTER_TELEMETRY=off)\n", media_type="text/plain; version=0.0.4")

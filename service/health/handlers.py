@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,7 +16,7 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", tags=["health"], summary="The database answers (Redis is reported but optional)")
-async def readyz(db_engine: AsyncEngine, redis_health: RedisHealth) -> Response[dict[str, Any]]:
+async def readyz(db_engine: NamedDependency[AsyncEngine], redis_health: NamedDependency[RedisHealth]) -> Response[dict[str, Any]]:
     try:
         async with db_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
 
 from service.pagination import DEFAULT_LIMIT
 from service.runs.schemas import ResultOut, ResultPage, RunRequest
@@ -17,16 +19,16 @@ class RunController(Controller):
 
     @post("/prompt-templates/{template_id:int}/run", status_code=201, summary="Render, call the LLM, store the result")
     async def run_template(
-        self, template_id: int, data: RunRequest, templates: TemplateService, runs: RunService
+        self, template_id: FromPath[int], data: JSONBody[RunRequest], templates: NamedDependency[TemplateService], runs: NamedDependency[RunService]
     ) -> ResultOut:
         return ResultOut.of(await runs.run(await templates.get(template_id), data))
 
     @get("/prompt-templates/{template_id:int}/results", summary="List a template's results, newest first")
     async def list_results(
         self,
-        template_id: int,
-        templates: TemplateService,
-        runs: RunService,
+        template_id: FromPath[int],
+        templates: NamedDependency[TemplateService],
+        runs: NamedDependency[RunService],
         limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> ResultPage:
@@ -34,5 +36,5 @@ class RunController(Controller):
         return ResultPage([ResultOut.of(row) for row in page.items], page.next_cursor)
 
     @get("/prompt-results/{result_id:int}", summary="Get one result")
-    async def get_result(self, result_id: int, runs: RunService) -> ResultOut:
+    async def get_result(self, result_id: FromPath[int], runs: NamedDependency[RunService]) -> ResultOut:
         return ResultOut.of(await runs.get(result_id))

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
 
 from service.pagination import DEFAULT_LIMIT
 from service.templates.schemas import TemplateCreate, TemplateOut, TemplatePage
@@ -15,13 +17,13 @@ class TemplateController(Controller):
     tags = ["templates"]
 
     @post("/", status_code=201, summary="Create a template (409 when the same name and body exist)")
-    async def create_template(self, data: TemplateCreate, templates: TemplateService) -> TemplateOut:
+    async def create_template(self, data: JSONBody[TemplateCreate], templates: NamedDependency[TemplateService]) -> TemplateOut:
         return TemplateOut.of(await templates.create(data))
 
     @get("/", summary="List templates, newest first")
     async def list_templates(
         self,
-        templates: TemplateService,
+        templates: NamedDependency[TemplateService],
         org_id: Annotated[str | None, Parameter(max_length=64)] = None,
         workspace_id: Annotated[str | None, Parameter(max_length=64)] = None,
         name: Annotated[str | None, Parameter(max_length=200)] = None,
@@ -32,5 +34,5 @@ class TemplateController(Controller):
         return TemplatePage([TemplateOut.of(row) for row in page.items], page.next_cursor)
 
     @get("/{template_id:int}", summary="Get one template")
-    async def get_template(self, template_id: int, templates: TemplateService) -> TemplateOut:
+    async def get_template(self, template_id: FromPath[int], templates: NamedDependency[TemplateService]) -> TemplateOut:
         return TemplateOut.of(await templates.get(template_id))

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from service.templates.service import TemplateService
 from service.versions.schemas import EnsureVersionRequest, VersionList, VersionOut
@@ -17,7 +19,7 @@ class VersionController(Controller):
         summary="Probe the provider and return the version pinned to what it reports (201 created, 200 existing)",
     )
     async def ensure_version(
-        self, template_id: int, data: EnsureVersionRequest, templates: TemplateService, versions: VersionService
+        self, template_id: FromPath[int], data: JSONBody[EnsureVersionRequest], templates: NamedDependency[TemplateService], versions: NamedDependency[VersionService]
     ) -> Response[VersionOut]:
         template = await templates.get(template_id)
         version, created = await versions.ensure(
@@ -27,7 +29,7 @@ class VersionController(Controller):
 
     @get("/versions", summary="List a template's versions, newest first")
     async def list_versions(
-        self, template_id: int, templates: TemplateService, versions: VersionService
+        self, template_id: FromPath[int], templates: NamedDependency[TemplateService], versions: NamedDependency[VersionService]
     ) -> VersionList:
         rows = await versions.list_for_template(await templates.get(template_id))
         return VersionList([VersionOut.of(row) for row in rows])

@@ -1,0 +1,327 @@
+"""grafana/dashboards/prompter-rollout.json: only contract metrics, always aggregated, always filtered.
+
+`panel_exprs` and `substitute_template_vars` are pure helpers, kept free of pytest so a later
+`prompter check-dashboard` command can reuse them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+DASHBOARD = Path("grafana/dashboards/prompter-rollout.json")
+
+# The metric contract (Prometheus names). Histograms are listed by base name.
+CONTRACT_COUNTERS_AND_GAUGES = {
+    "starlette_requests_total",
+    "prompter_db_unique_violation_total",
+    "prompter_prompt_results_insert_total",
+    "prompter_openai_fingerprint_present_total",
+    "prompter_redis_up",
+    "prompter_probe_attempt_total",
+    "prompter_probe_failure_total",
+    "prompter_cache_hit_total",
+    "prompter_cache_miss_total",
+    "prompter_model_drift_total",
+}
+CONTRACT_HISTOGRAMS = {
+    "starlette_requests_processing_seconds",
+    "prompter_ensure_version_seconds",
+    "gen_ai_client_operation_duration_seconds",
+    "gen_ai_client_token_usage",
+}
+CONTRACT_METRICS = CONTRACT_COUNTERS_AND_GAUGES | {
+    f"{base}{suffix}" for base in CONTRACT_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
+}
+REQUIRED_FILTERS = ('service=~"$service"', 'env=~"$env"', 'instance=~"$instance"')
+
+# What a variable stands for when an expression is checked outside Grafana.
+TEMPLATE_VALUES = {
+    "service": ".*",
+    "env": ".*",
+    "instance": ".*",
+    "__rate_interval": "1m",
+    "__interval": "1m",
+}
+_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)")
+
+
+def panel_exprs(dashboard: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(panel title, expr) of every target of every panel, including panels nested in rows."""
+
+    def walk(panels: list[Mapping[str, Any]] | None) -> Iterator[tuple[str, str]]:
+        for panel in panels or []:
+            for target in panel.get("targets") or []:
+                if target.get("expr"):
+                    yield panel.get("title", ""), target["expr"]
+            yield from walk(panel.get("panels"))
+
+    return list(walk(dashboard.get("panels")))
+
+
+def substitute_template_vars(expr: str, values: Mapping[str, str] = TEMPLATE_VALUES) -> str:
+    """Replace $var, ${var}, ${var:fmt} and [[var]] by `values`; unknown variables stay as written."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = next(group for group in match.groups() if group)
+        return values.get(name, match.group(0))
+
+    return _VARIABLE.sub(replace, expr)
+
+
+_PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset"}
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names an expression selects: identifiers that are not functions, keywords or labels."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals
+    text = re.sub(r"\{[^}]*\}", " ", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", " ", text)  # range and subquery selectors
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"\boffset\s+\S+", " ", text)
+    names = set()
+    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
+        if text[match.end() :].lstrip().startswith("("):
+            continue  # function or aggregation
+        if match.group(0) not in _PROMQL_KEYWORDS:
+            names.add(match.group(0))
+    return names
+
+
+@pytest.fixture(scope="module")
+def dashboard(repo_root: Path) -> dict[str, Any]:
+    return json.loads((repo_root / DASHBOARD).read_text())
+
+
+@pytest.fixture(scope="module")
+def exprs(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
+    found = panel_exprs(dashboard)
+    assert found, "dashboard has no panel queries"
+    return found
+
+
+# --- the helpers themselves ------------------------------------------------------------------
+
+
+def test_panel_exprs_walks_nested_row_panels() -> None:
+    board = {
+        "panels": [
+            {"type": "row", "title": "r", "panels": [{"title": "inner", "targets": [{"expr": "a"}, {"refId": "B"}]}]},
+            {"title": "outer", "targets": [{"expr": "b"}]},
+        ]
+    }
+    assert panel_exprs(board) == [("inner", "a"), ("outer", "b")]
+
+
+def test_substitute_template_vars() -> None:
+    expr = 'sum by (x) (rate(m{service=~"$service", env=~"${env}", instance=~"[[instance]]"}[$__rate_interval]))'
+    assert substitute_template_vars(expr) == 'sum by (x) (rate(m{service=~".*", env=~".*", instance=~".*"}[1m]))'
+    assert substitute_template_vars("rate(m[$__interval]) $unknown") == "rate(m[1m]) $unknown"
+
+
+def test_metric_names_ignores_functions_labels_and_keywords() -> None:
+    expr = (
+        'histogram_quantile(0.9, sum by (le, route) (rate(a_bucket{route=~"x.y", env="p"}[5m] offset 1d)))'
+        " / on (route) group_left b_total or vector(0) * c"
+    )
+    assert metric_names(expr) == {"a_bucket", "b_total", "c"}
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+def test_dashboard_identity(dashboard: dict[str, Any]) -> None:
+    assert dashboard["uid"] == "prompter-rollout"
+    assert dashboard["title"] == "Prompter Rollout"
+
+
+def test_template_variables(dashboard: dict[str, Any]) -> None:
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert {"service", "env", "instance"} <= variables.keys()
+    for name in ("service", "env", "instance"):
+        var = variables[name]
+        query = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
+        assert var["type"] == "query", name
+        assert re.fullmatch(rf"label_values\(starlette_requests_total(\{{[^}}]*\}})?,\s*{name}\)", query), query
+        assert var["multi"] is True and var["includeAll"] is True, name
+        assert var["datasource"]["uid"] == "prometheus", name
+
+
+def test_every_query_uses_the_provisioned_prometheus(dashboard: dict[str, Any], repo_root: Path) -> None:
+    provisioned = yaml.safe_load((repo_root / "grafana/provisioning/datasources/datasources.yaml").read_text())
+    prometheus_uids = {ds["uid"] for ds in provisioned["datasources"] if ds["type"] == "prometheus"}
+    assert prometheus_uids == {"prometheus"}
+
+    def walk(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for panel in panels:
+            yield panel
+            yield from walk(panel.get("panels") or [])
+
+    for panel in walk(dashboard["panels"]):
+        refs = [t["datasource"] for t in panel.get("targets") or []]
+        if panel.get("targets"):
+            refs.append(panel["datasource"])
+        for ref in refs:
+            assert ref == {"type": "prometheus", "uid": "prometheus"}, panel.get("title")
+
+
+def test_queries_use_only_contract_metrics(exprs: list[tuple[str, str]]) -> None:
+    for title, expr in exprs:
+        names = metric_names(expr)
+        assert names, f"{title}: no metric found in {expr}"
+        assert names <= CONTRACT_METRICS, f"{title}: not in the metric contract: {sorted(names - CONTRACT_METRICS)}"
+
+
+def test_queries_aggregate_across_instances(exprs: list[tuple[str, str]]) -> None:
+    for title, expr in exprs:
+        assert re.search(r"\b(sum|max|min) by \(", expr), f"{title}: no sum/max/min by: {expr}"
+        # a bare sum(...) / avg(...) would silently drop the labels the panels group by
+        assert not re.search(r"\b(sum|avg|max|min|count)\s*\(", expr), f"{title}: aggregation without by: {expr}"
+
+
+def test_every_selector_is_filtered(exprs: list[tuple[str, str]]) -> None:
+    selector = re.compile(r"\b(" + "|".join(sorted(CONTRACT_METRICS)) + r")\b(\{[^}]*\})?")
+    for title, expr in exprs:
+        for match in selector.finditer(expr):
+            matchers = match.group(2) or ""
+            missing = [f for f in REQUIRED_FILTERS if f not in matchers]
+            assert not missing, f"{title}: {match.group(1)} lacks {missing}"
+
+
+def test_required_panels_present(exprs: list[tuple[str, str]]) -> None:
+    used = set().union(*(metric_names(e) for _, e in exprs))
+    expected = CONTRACT_COUNTERS_AND_GAUGES | {
+        "starlette_requests_processing_seconds_bucket",
+        "prompter_ensure_version_seconds_bucket",
+        "gen_ai_client_operation_duration_seconds_bucket",
+    }
+    assert expected <= used, f"no panel for {sorted(expected - used)}"
+    assert any("gen_ai_client_token_usage" in e and "gen_ai_token_type" in e for _, e in exprs), "no tokens by type"
+    quantiles = {q for _, e in exprs if "starlette_requests_processing_seconds_bucket" in e
+                 for q in re.findall(r"histogram_quantile\(([\d.]+)", e)}
+    assert {"0.5", "0.95", "0.99"} <= quantiles
+
+
+def test_no_unresolved_variables_after_substitution(exprs: list[tuple[str, str]]) -> None:
+    for title, expr in exprs:
+        assert "$" not in substitute_template_vars(expr), f"{title}: unknown template variable in {expr}"
+
+
+def test_queries_are_valid_promql(exprs: list[tuple[str, str]], promtool: str, tmp_path: Path) -> None:
+    rules = {"groups": [{"name": "dashboard", "rules": [
+        {"record": f"dashboard:panel_{i}", "expr": substitute_template_vars(expr)} for i, (_, expr) in enumerate(exprs)
+    ]}]}
+    path = tmp_path / "dashboard_rules.yml"
+    path.write_text(yaml.safe_dump(rules, sort_keys=False))
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- evaluated against contract-shaped series from two API processes ------------------------
+
+_STEP_SECONDS = 15
+_COMMON = {"job": "prompter", "service": "prompter-api", "env": "prod"}
+
+
+def _series(name: str, labels: Mapping[str, str], per_second: float, *, gauge: bool = False) -> dict[str, str]:
+    body = ", ".join(f'{k}="{v}"' for k, v in {**_COMMON, **labels}.items())
+    values = f"{per_second}x40" if gauge else f"0+{per_second * _STEP_SECONDS}x40"
+    return {"series": f"{name}{{{body}}}", "values": values}
+
+
+def _histogram(base: str, labels: Mapping[str, str], per_second: float) -> list[dict[str, str]]:
+    # half the observations under 0.1, 80% under 1, all under +Inf
+    out = [_series(f"{base}_bucket", {**labels, "le": le}, per_second * share)
+           for le, share in (("0.1", 0.5), ("1", 0.8), ("+Inf", 1.0))]
+    out.append(_series(f"{base}_sum", labels, per_second * 0.4))
+    out.append(_series(f"{base}_count", labels, per_second))
+    return out
+
+
+def contract_series() -> list[dict[str, str]]:
+    """api-1 and api-2 each serve GET /templates at 1/s; api-2 also fails POST .../run at 0.5/s."""
+    series: list[dict[str, str]] = []
+    gen_ai = {"gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai",
+              "gen_ai_request_model": "gpt-4o", "gen_ai_response_model": "gpt-4o-2024-08-06"}
+    for instance in ("api-1:8000", "api-2:8000"):
+        at = {"instance": instance}
+        series.append(_series("starlette_requests_total", {**at, "method": "GET", "route": "/templates", "status": "200"}, 1))
+        series += _histogram("starlette_requests_processing_seconds", {**at, "method": "GET", "route": "/templates"}, 1)
+        series += _histogram("prompter_ensure_version_seconds", {**at, "provider": "openai"}, 0.2)
+        series.append(_series("prompter_db_unique_violation_total", {**at, "table": "templates"}, 0.01))
+        series.append(_series("prompter_prompt_results_insert_total", at, 0.5))
+        series.append(_series("prompter_openai_fingerprint_present_total", at, 0.25))
+        series.append(_series("prompter_redis_up", at, 1, gauge=True))
+        probe = {**at, "provider": "openai", "model_id": "gpt-4o"}
+        series.append(_series("prompter_probe_attempt_total", probe, 0.1))
+        series.append(_series("prompter_probe_failure_total", probe, 0.01))
+        series.append(_series("prompter_cache_hit_total", at, 0.3))
+        series.append(_series("prompter_cache_miss_total", at, 0.1))
+        series.append(_series("prompter_model_drift_total", probe, 0.01))
+        series += _histogram("gen_ai_client_operation_duration_seconds", {**at, **gen_ai}, 0.5)
+        series += _histogram("gen_ai_client_operation_duration_seconds", {**at, **gen_ai, "error_type": "timeout"}, 0.05)
+        for token_type in ("input", "output"):
+            series += _histogram("gen_ai_client_token_usage", {**at, **gen_ai, "gen_ai_token_type": token_type}, 0.5)
+    series.append(_series("starlette_requests_total",
+                          {"instance": "api-2:8000", "method": "POST", "route": "/templates/{template_id}/run",
+                           "status": "503"}, 0.5))
+    return series
+
+
+def _expr_of(exprs: list[tuple[str, str]], title: str) -> str:
+    matches = [expr for t, expr in exprs if t == title]
+    assert len(matches) == 1, f"expected one query in panel {title!r}, found {len(matches)}"
+    return substitute_template_vars(matches[0])
+
+
+def test_queries_return_data_and_sum_across_instances(
+    exprs: list[tuple[str, str]], promtool: str, tmp_path: Path
+) -> None:
+    # Each panel query becomes an alert that fires iff the query returns at least one series.
+    rules = {"groups": [{"name": "panels", "rules": [
+        {"alert": f"Panel{i}", "expr": f"count({substitute_template_vars(expr)}) > 0"} for i, (_, expr) in enumerate(exprs)
+    ]}]}
+    (tmp_path / "panels.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    tests = {
+        "rule_files": ["panels.yml"],
+        "evaluation_interval": "15s",
+        "tests": [{
+            "interval": f"{_STEP_SECONDS}s",
+            "input_series": contract_series(),
+            "alert_rule_test": [
+                {"eval_time": "5m", "alertname": f"Panel{i}", "exp_alerts": [{"exp_labels": {}}]}
+                for i in range(len(exprs))
+            ],
+            "promql_expr_test": [
+                {"expr": _expr_of(exprs, "Request rate by route"), "eval_time": "5m", "exp_samples": [
+                    {"labels": '{route="/templates"}', "value": 2},
+                    {"labels": '{route="/templates/{template_id}/run"}', "value": 0.5},
+                ]},
+                {"expr": _expr_of(exprs, "Error ratio (5xx / all)"), "eval_time": "5m", "exp_samples": [
+                    {"labels": '{service="prompter-api", env="prod"}', "value": 0.2},
+                ]},
+                {"expr": _expr_of(exprs, "OpenAI fingerprint rate"), "eval_time": "5m", "exp_samples": [
+                    {"labels": '{service="prompter-api", env="prod"}', "value": 0.5},
+                ]},
+                {"expr": _expr_of(exprs, "Probe-cache hit ratio"), "eval_time": "5m", "exp_samples": [
+                    {"labels": '{service="prompter-api", env="prod"}', "value": 0.75},
+                ]},
+                {"expr": _expr_of(exprs, "Redis up"), "eval_time": "5m", "exp_samples": [
+                    {"labels": '{service="prompter-api", env="prod", instance="api-1:8000"}', "value": 1},
+                    {"labels": '{service="prompter-api", env="prod", instance="api-2:8000"}', "value": 1},
+                ]},
+            ],
+        }],
+    }
+    (tmp_path / "panels_test.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    result = subprocess.run(
+        [promtool, "test", "rules", "panels_test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
