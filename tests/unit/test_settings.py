@@ -1,0 +1,33 @@
+import pytest
+
+from service.db import async_url
+from service.settings import Settings
+
+
+def test_defaults_need_no_environment():
+    settings = Settings.from_env({})
+    assert settings.db_url.startswith("sqlite:///")
+    assert settings.metrics_service == "prompter-api" and settings.metrics_env == "dev"
+    assert settings.auto_migrate is True and settings.telemetry_enabled is True
+
+
+def test_values_are_parsed_by_type():
+    settings = Settings.from_env(
+        {"DB_URL": "postgresql://u@h/db", "PROMPTER_MAX_BODY_BYTES": "1024", "OTEL_SDK_DISABLED": "true",
+         "PROMPTER_DB_POOL_TIMEOUT_S": "0.5"}
+    )
+    assert settings.max_body_bytes == 1024 and settings.db_pool_timeout_s == 0.5
+    assert settings.telemetry_enabled is False
+    assert settings.auto_migrate is False  # PostgreSQL is migrated explicitly with `prompter migrate`
+
+
+def test_bad_values_name_the_variable():
+    with pytest.raises(ValueError, match="PROMPTER_MAX_BODY_BYTES"):
+        Settings.from_env({"PROMPTER_MAX_BODY_BYTES": "lots"})
+
+
+def test_design_note_urls_are_translated_to_async_drivers():
+    assert async_url("sqlite:///./dev.db") == "sqlite+aiosqlite:///./dev.db"
+    assert async_url("postgresql://u:p@h:5432/db") == "postgresql+asyncpg://u:p@h:5432/db"
+    with pytest.raises(ValueError, match="not supported"):
+        async_url("mysql://u@h/db")
