@@ -18,7 +18,7 @@ from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service import db
-from service.cache import RedisHealth
+from service.cache import RedisCache, RedisHealth
 from service.errors import EXCEPTION_HANDLERS
 from service.health.handlers import healthz, readyz
 from service.logging import configure_logging
@@ -146,11 +146,19 @@ def _lifespan(runtime: Runtime) -> Any:
         if runtime.settings.auto_migrate:
             await upgrade(runtime.engine)
         runtime.redis_health.mark(False)
-        if not runtime.settings.redis_url:
+        redis = RedisCache.from_settings(runtime.settings, runtime.redis_health, runtime.telemetry)
+        if redis is None:
             log.info("REDIS_URL not set: probe cache disabled, prompter_redis_up=0")
+        else:
+            runtime.telemetry_handle.instrument_redis(redis.client)
+            await redis.start()  # one PING sets prompter_redis_up now, then a background check every interval
+            runtime.probe.cache = redis.probe_cache
         try:
             yield
         finally:
+            if redis is not None:
+                runtime.probe.cache = None
+                await redis.aclose()
             await runtime.providers.aclose()
             await runtime.engine.dispose()
             runtime.telemetry_handle.shutdown()

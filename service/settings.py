@@ -38,6 +38,21 @@ class Settings:
     max_template_bytes: int = _env_field("PROMPTER_MAX_TEMPLATE_BYTES", 64 * 1024, "Largest template body (UTF-8).")
     max_variables: int = _env_field("PROMPTER_MAX_VARIABLES", 100, "Most distinct {{ variables }} in one template.")
     redis_url: str | None = _env_field("REDIS_URL", None, "Redis for the probe cache, e.g. redis://127.0.0.1:6379/0.")
+    probe_ttl_s: float = _env_field(
+        "PROMPTER_PROBE_TTL_S", 300, "Seconds a probed model identity is reused from Redis (drift shows at most this late)."
+    )
+    redis_timeout_s: float = _env_field(
+        "PROMPTER_REDIS_TIMEOUT_S", 0.25, "Connect/read timeout of one Redis call; a dead Redis costs at most this."
+    )
+    redis_health_interval_s: float = _env_field(
+        "PROMPTER_REDIS_HEALTH_INTERVAL_S", 2.0, "Seconds between background Redis PINGs (prompter_redis_up, /readyz)."
+    )
+    probe_lock_ttl_s: float = _env_field(
+        "PROMPTER_PROBE_LOCK_TTL_S", 10.0, "Single flight: the probe lock expires after this if its holder never finishes."
+    )
+    probe_lock_wait_s: float = _env_field(
+        "PROMPTER_PROBE_LOCK_WAIT_S", 5.0, "Single flight: longest wait for another request's probe before probing anyway."
+    )
     metrics_service: str = _env_field("METRICS_SERVICE", "prompter-api", "`service` label on every metric series.")
     metrics_env: str = _env_field("METRICS_ENV", "dev", "`env` label on every metric series.")
     metrics_basic_auth_user: str | None = _env_field("METRICS_BASIC_AUTH_USER", None, "Protect /metrics (with _PASSWORD).")
