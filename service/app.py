@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.di import NamedDependency
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -18,6 +18,7 @@ from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service import db
+from service.auth.guard import api_key_guard, current_principal
 from service.cache import RedisCache, RedisHealth
 from service.errors import EXCEPTION_HANDLERS
 from service.health.handlers import healthz, readyz
@@ -80,7 +81,7 @@ def create_app(
     handle = setup_telemetry(telemetry_config(settings), meter_provider=meter_provider, tracer_provider=tracer_provider)
     engine = db.create_engine(settings)
     handle.instrument_engine(engine)
-    providers = providers or ProviderRegistry.fakes(settings.fake_identity_overrides)
+    providers = providers or ProviderRegistry.from_settings(settings, handle)
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -95,6 +96,7 @@ def create_app(
         route_handlers=[TemplateController, VersionController, RunController, healthz, readyz, metrics],
         dependencies=_dependencies(runtime),
         exception_handlers=EXCEPTION_HANDLERS,
+        guards=[api_key_guard],
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Prompter", version="0.1.0", path="/schema"),
@@ -116,14 +118,18 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
                 raise db.unavailable_error() from exc
             raise
 
-    def provide_templates(session: NamedDependency[AsyncSession]) -> TemplateService:
-        return TemplateService(session, runtime.telemetry, runtime.settings)
+    def provide_templates(session: NamedDependency[AsyncSession], request: Request) -> TemplateService:
+        return TemplateService(session, runtime.telemetry, runtime.settings, current_principal(request))
 
     def provide_versions(session: NamedDependency[AsyncSession]) -> VersionService:
         return VersionService(session, runtime.providers, runtime.probe, runtime.telemetry)
 
-    def provide_runs(session: NamedDependency[AsyncSession], versions: NamedDependency[VersionService]) -> RunService:
-        return RunService(session, runtime.providers, versions, runtime.telemetry)
+    def provide_runs(
+        session: NamedDependency[AsyncSession],
+        versions: NamedDependency[VersionService],
+        templates: NamedDependency[TemplateService],
+    ) -> RunService:
+        return RunService(session, runtime.providers, versions, templates, runtime.telemetry)
 
     def constant(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
@@ -145,6 +151,11 @@ def _lifespan(runtime: Runtime) -> Any:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if runtime.settings.auto_migrate:
             await upgrade(runtime.engine)
+        if not runtime.settings.auth_required:
+            log.warning(
+                "PROMPTER_AUTH is off: the API is open to anyone who can reach it and tenants are not isolated. "
+                "Set PROMPTER_AUTH=required and create keys with `prompter keys create` outside local development."
+            )
         runtime.redis_health.mark(False)
         redis = RedisCache.from_settings(runtime.settings, runtime.redis_health, runtime.telemetry)
         if redis is None:

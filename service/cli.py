@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from service.auth import cli as auth_cli
 from service.settings import Settings
 
 
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1, help="processes (needs PROMPTER_METRICS_EXPORT=otlp if > 1)")
 
     commands.add_parser("migrate", help="apply database migrations (DB_URL) up to the newest")
+    auth_cli.add_commands(commands)
 
     args = parser.parse_args(argv)
     settings = Settings.from_env()
@@ -26,13 +28,15 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args.host, args.port, args.workers)
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "keys":
+        return auth_cli.run(args, settings)
     return 2
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
-    if workers > 1 and settings.metrics_export == "prometheus" and settings.telemetry_enabled:
+    if workers > 1 and settings.metrics_export != "otlp" and settings.telemetry_enabled:
         print(
             "prompter serve: --workers > 1 refused. With the Prometheus pull exporter each worker process keeps its own "
             "counters, and every scrape of the shared port reaches one random worker: counters jump back and forth "

@@ -14,8 +14,9 @@ from typing import Any
 DEFAULT_DB_URL = "sqlite:///./prompter.db"
 
 
-def _env_field(env: str, default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"env": env, "doc": doc})
+def _env_field(env: str, default: Any, doc: str, *, secret: bool = False) -> Any:
+    # A secret never appears in repr(settings), so a logged or printed Settings cannot leak it.
+    return field(default=default, repr=not secret, metadata={"env": env, "doc": doc, "secret": secret})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,9 @@ class Settings:
     )
     db_auto_migrate: bool | None = _env_field(
         "PROMPTER_DB_AUTO_MIGRATE", None, "Run migrations at startup. Default: on for SQLite, off for PostgreSQL."
+    )
+    auth: str = _env_field(
+        "PROMPTER_AUTH", "off", "`required`: every /api/* call needs a workspace API key. `off`: open (dev only)."
     )
     max_body_bytes: int = _env_field("PROMPTER_MAX_BODY_BYTES", 256 * 1024, "Largest request body accepted (413).")
     max_template_bytes: int = _env_field("PROMPTER_MAX_TEMPLATE_BYTES", 64 * 1024, "Largest template body (UTF-8).")
@@ -76,10 +80,42 @@ class Settings:
     fake_identity: str | None = _env_field(
         "PROMPTER_FAKE_IDENTITY", None, "Fake LLM identity overrides, e.g. `openai=fp_new` (demonstrates drift)."
     )
+    openai_api_key: str | None = _env_field(
+        "OPENAI_API_KEY", None, "Set = the `openai` provider calls the real API (else the fake LLM).", secret=True
+    )
+    openai_base_url: str = _env_field(
+        "OPENAI_BASE_URL", "https://api.openai.com/v1", "OpenAI or any OpenAI-compatible server (vLLM, Ollama, LiteLLM)."
+    )
+    anthropic_api_key: str | None = _env_field(
+        "ANTHROPIC_API_KEY", None, "Set = the `anthropic` provider calls the real Messages API.", secret=True
+    )
+    anthropic_base_url: str = _env_field("ANTHROPIC_BASE_URL", "https://api.anthropic.com", "Anthropic API base URL.")
+    google_api_key: str | None = _env_field(
+        "GOOGLE_API_KEY", None, "Set = the `google` provider calls the real Gemini API.", secret=True
+    )
+    gemini_api_key: str | None = _env_field(
+        "GEMINI_API_KEY", None, "Alternative name for GOOGLE_API_KEY (used when that is unset).", secret=True
+    )
+    google_base_url: str = _env_field(
+        "GOOGLE_BASE_URL", "https://generativelanguage.googleapis.com", "Gemini API base URL."
+    )
+    provider_timeout_s: float = _env_field(
+        "PROMPTER_PROVIDER_TIMEOUT_S", 60.0, "Seconds one LLM HTTP attempt may take before answering 504."
+    )
+    provider_max_retries: int = _env_field(
+        "PROMPTER_PROVIDER_MAX_RETRIES", 2, "Retries after an LLM 429 before answering 429 provider_rate_limited."
+    )
+    provider_max_retry_after_s: float = _env_field(
+        "PROMPTER_PROVIDER_MAX_RETRY_AFTER_S", 10.0, "Longest Retry-After waited out; a longer one gives up at once."
+    )
 
     @property
     def telemetry_enabled(self) -> bool:
         return self.telemetry.lower() not in {"off", "false", "0"} and not self.otel_sdk_disabled
+
+    @property
+    def auth_required(self) -> bool:
+        return self.auth.lower() == "required"
 
     @property
     def auto_migrate(self) -> bool:
@@ -103,6 +139,10 @@ class Settings:
     def fake_identity_overrides(self) -> dict[str, str]:
         pairs = (item.partition("=") for item in (self.fake_identity or "").split(",") if item.strip())
         return {provider.strip(): identity.strip() for provider, _, identity in pairs if identity.strip()}
+
+    @property
+    def google_key(self) -> str | None:
+        return self.google_api_key or self.gemini_api_key
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -96,6 +96,10 @@ MODEL_DRIFT = Instrument(
     "model_drift", "prompter_model_drift", "counter", "1", "ensure-version found a changed model identity.",
     ("provider", "model_id"), prometheus="prompter_model_drift_total",
 )
+AUTH_FAILURE = Instrument(
+    "auth_failure", "prompter_auth_failure", "counter", "1", "Refused API calls by reason (no key in labels).",
+    ("reason",), prometheus="prompter_auth_failure_total",
+)
 GENAI_DURATION = Instrument(
     "genai_duration", "gen_ai.client.operation.duration", "histogram", "s", "GenAI operation duration.",
     ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_response_model", "error_type"),
@@ -110,7 +114,7 @@ GENAI_TOKENS = Instrument(
 
 CONTRACT: tuple[Instrument, ...] = (
     HTTP_REQUESTS, HTTP_DURATION, DB_UNIQUE_VIOLATION, ENSURE_VERSION, RESULTS_INSERT, FINGERPRINT_PRESENT, REDIS_UP,
-    PROBE_ATTEMPT, PROBE_FAILURE, CACHE_HIT, CACHE_MISS, MODEL_DRIFT, GENAI_DURATION, GENAI_TOKENS,
+    PROBE_ATTEMPT, PROBE_FAILURE, CACHE_HIT, CACHE_MISS, MODEL_DRIFT, GENAI_DURATION, GENAI_TOKENS, AUTH_FAILURE,
 )
 
 

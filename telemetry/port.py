@@ -25,14 +25,15 @@ log = logging.getLogger("prompter.telemetry")
 class LLMCall:
     """Handle given to the code around an LLM call, to report what the provider answered."""
 
-    __slots__ = ("span", "response_model", "input_tokens", "output_tokens", "error_type")
+    __slots__ = ("span", "response_model", "input_tokens", "output_tokens", "error_type", "_telemetry")
 
-    def __init__(self, span: trace.Span) -> None:
+    def __init__(self, span: trace.Span, telemetry: Telemetry) -> None:
         self.span = span
         self.response_model: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.error_type: str | None = None
+        self._telemetry = telemetry
 
     def set_response(
         self, *, model: str | None, input_tokens: int, output_tokens: int, system_fingerprint: str | None = None
@@ -43,7 +44,16 @@ class LLMCall:
             attributes["gen_ai.response.model"] = model
         if system_fingerprint:
             attributes["openai.response.system_fingerprint"] = system_fingerprint
-        self.span.set_attributes(attributes)
+        self._telemetry.guard("llm span attributes", self.span.set_attributes, attributes)
+
+    def set_content(self, prompt: str, output: str) -> None:
+        """Prompt and output text go on the span only when PROMPTER_TRACE_CONTENT is on (they are customer data)."""
+        if not self._telemetry.capture_content:
+            return
+        self._telemetry.guard("llm span content", self.span.set_attributes, {
+            "gen_ai.input.messages": prompt,
+            "gen_ai.output.messages": output,
+        })
 
 
 class Telemetry:
@@ -51,6 +61,7 @@ class Telemetry:
 
     def __init__(self, meter: Meter | None, tracer: Tracer | None, *, capture_content: bool = False) -> None:
         self.enabled = meter is not None
+        self.tracing = tracer is not None
         self.tracer = tracer or trace.NoOpTracer()
         self.capture_content = capture_content
         self.recording_errors = 0
@@ -59,10 +70,19 @@ class Telemetry:
         if meter is not None:
             for instrument in c.CONTRACT:
                 self._instruments[instrument.key] = _create(meter, instrument)
+            self._initialise_counters()
 
     @classmethod
     def disabled(cls) -> Telemetry:
         return cls(None, None)
+
+    def _initialise_counters(self) -> None:
+        """Counters without labels start at 0, so their series exist from the first scrape and `increase()` sees the
+        first event. A labelled counter's series cannot exist before its label values are known: it appears on its
+        first event (a duplicate, a failed probe, a drift), as any Prometheus client library does."""
+        for instrument in c.CONTRACT:
+            if instrument.kind == "counter" and not instrument.labels:
+                self._record(instrument.key, "add", 0)
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
     def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:
@@ -72,9 +92,17 @@ class Telemetry:
         try:
             getattr(instrument, method)(value, attributes)
         except Exception:
-            self._failed(key)
+            self.count_failure(key)
 
-    def _failed(self, what: str) -> None:
+    def guard(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call a tracing/metrics SDK function; a failure is counted and logged, never raised."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            self.count_failure(what)
+            return None
+
+    def count_failure(self, what: str) -> None:
         self.recording_errors += 1
         if self.recording_errors == 1:
             log.warning("telemetry recording failed (%s); requests continue, further failures are counted", what,
@@ -113,6 +141,10 @@ class Telemetry:
     def record_model_drift(self, provider: str, model_id: str) -> None:
         self._record("model_drift", "add", 1, self._model_labels(provider, model_id))
 
+    def record_auth_failure(self, reason: str) -> None:
+        """`reason` is one of a fixed set (missing, malformed, unknown, revoked, read_only_key)."""
+        self._record("auth_failure", "add", 1, {"reason": reason})
+
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}
 
@@ -127,17 +159,25 @@ class Telemetry:
                          {"provider": self.labels.provider(provider)})
 
     # -- spans ------------------------------------------------------------------------------------------------------
+    def start_span(self, name: str, *, kind: SpanKind = SpanKind.INTERNAL, attributes: dict[str, Any] | None = None,
+                   context: Any = None) -> trace.Span:
+        """Start a span; if the tracer fails, a non-recording span stands in (counted, never raised)."""
+        span = self.guard(f"start span {name}", self.tracer.start_span, name, context=context, kind=kind,
+                          attributes=attributes)
+        return span if span is not None else trace.INVALID_SPAN
+
     @contextmanager
     def span(self, name: str, **attributes: Any) -> Iterator[trace.Span]:
         """A domain-step span (`prompter.ensure_version`, `prompter.probe`); exceptions mark it as an error."""
-        with self.tracer.start_as_current_span(name, attributes=_clean(attributes)) as span:
+        span = self.start_span(name, attributes=_clean(attributes))
+        with trace.use_span(span, end_on_exit=True):
             yield span
 
     @contextmanager
     def llm_call(self, provider: str, request_model: str, operation: str = "chat") -> Iterator[LLMCall]:
         """The LLM call per the GenAI conventions: span `chat <model>` plus duration and token-usage histograms."""
         start = time.perf_counter()
-        with self.tracer.start_as_current_span(
+        span = self.start_span(
             f"{operation} {request_model}",
             kind=SpanKind.CLIENT,
             attributes={
@@ -145,15 +185,14 @@ class Telemetry:
                 "gen_ai.provider.name": provider,
                 "gen_ai.request.model": request_model,
             },
-            record_exception=True,
-        ) as span:
-            call = LLMCall(span)
+        )
+        call = LLMCall(span, self)
+        with trace.use_span(span, end_on_exit=True, set_status_on_exception=False):
             try:
                 yield call
             except BaseException as exc:
                 call.error_type = getattr(exc, "code", None) or type(exc).__name__
-                span.set_attribute("error.type", call.error_type)
-                span.set_status(Status(StatusCode.ERROR, call.error_type))
+                self.guard("llm span error", _mark_error, span, call.error_type)
                 raise
             finally:
                 self._record_genai(provider, request_model, operation, call, time.perf_counter() - start)
@@ -191,6 +230,11 @@ def _create(meter: Meter, instrument: c.Instrument) -> Any:
             explicit_bucket_boundaries_advisory=list(instrument.buckets or ()),
         )
     return meter.create_gauge(instrument.otel_name, unit=instrument.unit, description=instrument.description)
+
+
+def _mark_error(span: trace.Span, error_type: str) -> None:
+    span.set_attribute("error.type", error_type)
+    span.set_status(Status(StatusCode.ERROR, error_type))
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:

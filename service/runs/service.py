@@ -15,15 +15,22 @@ from service.providers.base import Completion, CompletionRequest, GenerationPara
 from service.runs.repository import ResultRepository
 from service.runs.schemas import RunRequest
 from service.templates.rendering import missing_variables, render
+from service.templates.service import TemplateService
 from service.versions.service import VersionService, generation_params
 from telemetry import Telemetry
 
 
 class RunService:
     def __init__(
-        self, session: AsyncSession, providers: ProviderRegistry, versions: VersionService, telemetry: Telemetry
+        self,
+        session: AsyncSession,
+        providers: ProviderRegistry,
+        versions: VersionService,
+        templates: TemplateService,
+        telemetry: Telemetry,
     ) -> None:
         self.session = session
+        self.templates = templates
         self.repo = ResultRepository(session)
         self.providers = providers
         self.versions = versions
@@ -77,6 +84,10 @@ class RunService:
         result = await self.repo.get(result_id) if 0 < result_id < 2**63 else None
         if result is None:
             raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found")
+        try:
+            await self.templates.get(result.template_id)  # the tenant check
+        except NotFound:
+            raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found") from None
         return result
 
     async def list_for_template(self, template: PromptTemplate, *, limit: int, cursor: str | None) -> Page[PromptResult]:

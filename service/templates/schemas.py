@@ -10,10 +10,11 @@ from service.schemas import TenantId, reject_nul
 
 
 class TemplateCreate(Struct, forbid_unknown_fields=True):
-    org_id: TenantId
-    workspace_id: TenantId
     name: Annotated[str, Meta(min_length=1, max_length=200)]
     body: Annotated[str, Meta(min_length=1, description="Prompt text with {{ variable }} placeholders.")]
+    # Required without auth; with PROMPTER_AUTH=required they come from the API key (and may only repeat it).
+    org_id: TenantId | None = None
+    workspace_id: TenantId | None = None
     description: Annotated[str, Meta(max_length=2000)] | None = None
 
     def __post_init__(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import IntegrityConflict
+from service.auth.principal import Principal
 from service.errors import Duplicate, InvalidInput, NotFound
 from service.models import PromptTemplate
 from service.pagination import Page, check_limit, decode_cursor, page_of
@@ -20,29 +21,42 @@ REVISION_ATTEMPTS = 5
 
 
 class TemplateService:
-    def __init__(self, session: AsyncSession, telemetry: Telemetry, settings: Settings) -> None:
+    def __init__(
+        self, session: AsyncSession, telemetry: Telemetry, settings: Settings, principal: Principal | None = None
+    ) -> None:
         self.repo = TemplateRepository(session)
         self.telemetry = telemetry
         self.settings = settings
+        self.principal = principal
+
+    def _tenant(self, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
+        if self.principal is not None:
+            self.principal.check_named_tenant(org_id, workspace_id)
+            return self.principal.org_id, self.principal.workspace_id
+        if org_id is None or workspace_id is None:
+            raise InvalidInput("org_id and workspace_id are required (non-empty, at most 64 characters).",
+                               code="missing_tenant")
+        return org_id, workspace_id
 
     async def create(self, data: TemplateCreate) -> PromptTemplate:
+        org_id, workspace_id = self._tenant(data.org_id, data.workspace_id)
         variables = self._validated_variables(data.body)
         digest = content_hash(data.body)
         for _ in range(REVISION_ATTEMPTS):
-            revision = await self.repo.next_revision(data.org_id, data.workspace_id, data.name)
+            revision = await self.repo.next_revision(org_id, workspace_id, data.name)
             row = PromptTemplate(
-                org_id=data.org_id, workspace_id=data.workspace_id, name=data.name, description=data.description,
+                org_id=org_id, workspace_id=workspace_id, name=data.name, description=data.description,
                 body=data.body, variables=variables, content_hash=digest, revision=revision,
             )
             try:
                 return await self.repo.insert(row)
             except IntegrityConflict:
-                existing = await self.repo.find_identity(data.org_id, data.workspace_id, data.name, digest)
+                existing = await self.repo.find_identity(org_id, workspace_id, data.name, digest)
                 if existing is not None:
                     self.telemetry.record_db_unique(TABLE)
                     raise Duplicate(
                         f"Template {data.name!r} with this exact body already exists in workspace "
-                        f"{data.workspace_id!r} (id {existing.id}, revision {existing.revision}). Change the body to "
+                        f"{workspace_id!r} (id {existing.id}, revision {existing.revision}). Change the body to "
                         "create a new revision, or use the existing id.",
                         code="duplicate_template",
                         existing_id=existing.id,
@@ -71,13 +85,16 @@ class TemplateService:
 
     async def get(self, template_id: int) -> PromptTemplate:
         template = await self.repo.get(template_id) if 0 < template_id < 2**63 else None
-        if template is None:
+        # Another tenant's template answers exactly like a missing one: existence must not leak.
+        if template is None or (self.principal and not self.principal.owns(template.org_id, template.workspace_id)):
             raise NotFound(f"No prompt template with id {template_id}.", code="template_not_found")
         return template
 
     async def list(
         self, *, org_id: str | None, workspace_id: str | None, name: str | None, limit: int, cursor: str | None
     ) -> Page[PromptTemplate]:
+        if self.principal is not None:
+            org_id, workspace_id = self._tenant(org_id, workspace_id)
         rows = await self.repo.list(
             org_id=org_id, workspace_id=workspace_id, name=name, before_id=decode_cursor(cursor),
             limit=check_limit(limit) + 1,

@@ -1,0 +1,52 @@
+"""The app-wide guard: with PROMPTER_AUTH=required every /api/* request carries a valid key of the right role."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from service import db
+from service.auth.principal import Principal
+from service.auth.service import AuthFailure, KeyService
+from service.errors import Forbidden
+
+log = logging.getLogger("prompter.auth")
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PRINCIPAL_STATE_KEY = "principal"
+
+
+async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    runtime = connection.app.state.runtime
+    if not runtime.settings.auth_required or not connection.url.path.startswith("/api/"):
+        return
+    try:
+        async with runtime.sessions() as session:
+            principal = await KeyService(session).authenticate(connection.headers.get("authorization"))
+    except AuthFailure as failure:
+        _refuse(runtime, connection, failure.reason)
+        raise
+    except Exception as exc:
+        if db.is_unavailable(exc):
+            raise db.unavailable_error() from exc
+        raise
+    if connection.scope["method"] not in READ_METHODS and not principal.can_write:
+        _refuse(runtime, connection, "read_only_key")
+        raise Forbidden("This API key has the `read` role; this endpoint needs a `write` key.", code="forbidden_role")
+    connection.state[PRINCIPAL_STATE_KEY] = principal
+
+
+def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    return connection.state.get(PRINCIPAL_STATE_KEY)
+
+
+def _refuse(runtime: Any, connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> None:
+    runtime.telemetry.record_auth_failure(reason)
+    # The key itself is never logged: only the reason, the method and the route template.
+    log.warning(
+        "auth refused", extra={"reason": reason, "method": connection.scope["method"],
+                               "route": connection.scope.get("path_template")}
+    )

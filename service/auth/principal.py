@@ -1,0 +1,35 @@
+"""Who is calling: the tenant and role an API key grants, and the checks that keep tenants apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.errors import Forbidden
+
+ROLES = ("read", "write")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    org_id: str
+    workspace_id: str
+    role: str
+    key_id: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == "write"
+
+    def owns(self, org_id: str, workspace_id: str) -> bool:
+        return (org_id, workspace_id) == (self.org_id, self.workspace_id)
+
+    def check_named_tenant(self, org_id: str | None, workspace_id: str | None) -> None:
+        """A body or query may repeat the key's own tenant; naming another one is refused."""
+        if (org_id is not None and org_id != self.org_id) or (
+            workspace_id is not None and workspace_id != self.workspace_id
+        ):
+            raise Forbidden(
+                "This API key belongs to another org/workspace than the one named in the request. Omit org_id and "
+                "workspace_id (they come from the key) or use a key of that workspace.",
+                code="tenant_mismatch",
+            )
