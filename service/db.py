@@ -40,11 +40,13 @@ def async_url(url: str) -> str:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = async_url(settings.db_url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": settings.db_pool_timeout_s})
+        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": settings.db_pool_timeout_s})
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         url,
+        # Statement parameters are customer data (prompts, outputs): keep them out of error messages and logs.
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_pool_timeout_s,

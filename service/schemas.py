@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
+NO_NUL = r"^[^\x00]*$"  # for query parameters; JSON bodies are checked by reject_nul
 TenantId = Annotated[str, Meta(min_length=1, max_length=64, description="Non-empty, at most 64 characters.")]
 ProviderName = Annotated[str, Meta(min_length=1, max_length=64, description="One of: openai, anthropic, google.")]
 ModelId = Annotated[str, Meta(min_length=1, max_length=200, description="The provider's model name.")]

@@ -8,6 +8,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 
 from service.pagination import DEFAULT_LIMIT
+from service.schemas import NO_NUL
 from service.templates.schemas import TemplateCreate, TemplateOut, TemplatePage
 from service.templates.service import TemplateService
 
@@ -24,9 +25,9 @@ class TemplateController(Controller):
     async def list_templates(
         self,
         templates: NamedDependency[TemplateService],
-        org_id: Annotated[str | None, Parameter(max_length=64)] = None,
-        workspace_id: Annotated[str | None, Parameter(max_length=64)] = None,
-        name: Annotated[str | None, Parameter(max_length=200)] = None,
+        org_id: Annotated[str | None, Parameter(max_length=64, pattern=NO_NUL)] = None,
+        workspace_id: Annotated[str | None, Parameter(max_length=64, pattern=NO_NUL)] = None,
+        name: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> TemplatePage:

@@ -122,3 +122,16 @@ def test_pagination_walks_every_template_once(client):
 def test_unmatched_route_and_wrong_method(client):
     assert_error(client.get("/nope"), 404, "not_found")
     assert_error(client.delete("/api/prompt-templates"), 405, "method_not_allowed")
+
+
+def test_invalid_utf8_body_is_400(client):
+    raw = b'{"org_id":"a","workspace_id":"w","name":"\xff\xfe","body":"x"}'
+    response = client.post("/api/prompt-templates", content=raw, headers={"content-type": "application/json"})
+    assert_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("param", ["org_id", "workspace_id", "name"])
+def test_nul_in_query_filters_is_400_not_a_database_error(request, make_client, db, param):
+    client = make_client(db_url=request.getfixturevalue("pg_url")) if db == "postgresql" else make_client()
+    assert_error(client.get("/api/prompt-templates", params={param: "a\x00b"}), 400, "invalid_request")
