@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="apply database migrations (DB_URL) up to the newest")
     auth_cli.add_commands(commands)
+    config = commands.add_parser("config", help="show the effective configuration (secrets masked)")
+    config.add_argument("--markdown", action="store_true", help="print the README's configuration table instead")
 
     args = parser.parse_args(argv)
     settings = Settings.from_env()
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         return _migrate(settings)
     if args.command == "keys":
         return auth_cli.run(args, settings)
+    if args.command == "config":
+        return _config(settings, markdown=args.markdown)
     return 2
 
 
@@ -54,6 +58,26 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
     )
+    return 0
+
+
+def _config(settings: Settings, *, markdown: bool) -> int:
+    from dataclasses import fields
+
+    from sqlalchemy.engine import make_url
+
+    from service.settings import config_table_markdown, is_secret
+
+    if markdown:
+        print(config_table_markdown())
+        return 0
+    for field in fields(settings):
+        env, value = field.metadata["env"], getattr(settings, field.name)
+        if value is not None and is_secret(env):
+            value = "***"
+        elif isinstance(value, str) and "://" in value:
+            value = make_url(value).render_as_string(hide_password=True)  # DB_URL, REDIS_URL may carry passwords
+        print(f"{env}={value}")
     return 0
 
 

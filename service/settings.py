@@ -162,6 +162,22 @@ class Settings:
         return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(cls)]
 
 
+SECRET_MARKERS = ("PASSWORD", "API_KEY", "SECRET")
+
+
+def is_secret(env: str) -> bool:
+    return any(marker in env for marker in SECRET_MARKERS)
+
+
+def config_table_markdown() -> str:
+    """The README's configuration table, generated from the fields (a test keeps the README equal to this)."""
+    lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for env, default, doc in Settings.documented_fields():
+        shown = "–" if default is None else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        lines.append(f"| `{env}` | {shown} | {doc.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
 def _coerce(raw: str, annotation: str, env: str) -> Any:
     """Convert by the field's annotation (a string under `from __future__ import annotations`)."""
     kind = annotation.split("|")[0].strip()
