@@ -55,7 +55,25 @@ class Unprocessable(PrompterError):
 
 
 class ProviderError(PrompterError):
+    """The LLM provider failed: 5xx, a malformed body, a refused connection or a rejected request."""
+
     status, code = 502, "provider_error"
+
+
+class ProviderAuth(ProviderError):
+    """The provider refused our key (401/403). The detail never repeats the key or the provider's message about it."""
+
+    status, code = 502, "provider_auth"
+
+
+class ProviderRateLimited(ProviderError):
+    """The provider kept answering 429 after the bounded retries; carries a Retry-After header."""
+
+    status, code = 429, "provider_rate_limited"
+
+
+class ProviderTimeout(ProviderError):
+    status, code = 504, "provider_timeout"
 
 
 class DependencyUnavailable(PrompterError):

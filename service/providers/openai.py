@@ -1,0 +1,93 @@
+"""OpenAI Chat Completions, and any server that speaks it (vLLM, Ollama, LiteLLM, llama.cpp).
+
+POST {OPENAI_BASE_URL}/chat/completions, `Authorization: Bearer <key>`,
+body {model, messages: [{role: user, content: prompt}], temperature, top_p, seed, <max tokens>}.
+Identity: `system_fingerprint` (OpenAI documents it as nullable; compatible servers often omit it -> identity None).
+
+The token limit goes out as `max_completion_tokens` to api.openai.com (its reasoning models reject the deprecated
+`max_tokens`) and as `max_tokens` to every other host, because Ollama and llama.cpp only understand that one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from service.providers.base import Completion, CompletionRequest, GenerationParams
+from service.providers.http import HTTPPolicy, ProviderHTTP, as_int, drop_none
+
+PROBE_PROMPT = "ping"
+OPENAI_HOST = "api.openai.com"
+
+
+def max_tokens_field(base_url: str) -> str:
+    return "max_completion_tokens" if httpx.URL(base_url).host == OPENAI_HOST else "max_tokens"
+
+
+def chat_body(model_id: str, prompt: str, params: GenerationParams, tokens_field: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model_id, "messages": [{"role": "user", "content": prompt}]}
+    body.update(drop_none({"temperature": params.temperature, "top_p": params.top_p, "seed": params.seed,
+                           tokens_field: params.max_tokens}))
+    return body
+
+
+class OpenAIProvider:
+    name = "openai"
+
+    def __init__(self, api_key: str, base_url: str, policy: HTTPPolicy) -> None:
+        self.http = ProviderHTTP(
+            self.name, base_url, {"authorization": f"Bearer {api_key}"}, policy, secret=api_key, key_env="OPENAI_API_KEY"
+        )
+        self.tokens_field = max_tokens_field(base_url)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.http.client
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        body = chat_body(request.model_id, request.prompt, request.params, self.tokens_field)
+        return self._completion(await self.http.post_json("/chat/completions", body), request.model_id)
+
+    async def probe(self, model_id: str, params: GenerationParams) -> Completion:
+        # One output token: the cheapest call that still returns system_fingerprint. Sampling params do not change it.
+        body = chat_body(model_id, PROBE_PROMPT, GenerationParams(max_tokens=1), self.tokens_field)
+        return self._completion(await self.http.post_json("/chat/completions", body), model_id)
+
+    def _completion(self, data: dict[str, Any], model_id: str) -> Completion:
+        choices = data.get("choices")
+        choice = choices[0] if isinstance(choices, list) and choices else None
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            raise self.http.malformed("no choices[0].message")
+        text = _text(message.get("content"))
+        if text is None:
+            raise self.http.malformed("choices[0].message.content is not text")
+        fingerprint = data.get("system_fingerprint")
+        fingerprint = fingerprint if isinstance(fingerprint, str) and fingerprint else None
+        model = data.get("model") if isinstance(data.get("model"), str) and data.get("model") else model_id
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        input_tokens, output_tokens = as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))
+        metadata = {
+            "system_fingerprint": fingerprint,
+            **drop_none({"id": data.get("id"), "model": model, "finish_reason": choice.get("finish_reason")}),
+            "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens},
+        }
+        return Completion(
+            text=text, response_model=model, identity=fingerprint, input_tokens=input_tokens,
+            output_tokens=output_tokens, metadata=metadata, system_fingerprint=fingerprint,
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _text(content: Any) -> str | None:
+    """`content` is a string, null (a refusal or tool call: no text) or, on some compatible servers, a list of parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str))
+    return None
