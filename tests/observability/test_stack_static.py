@@ -242,6 +242,11 @@ def test_collector_pipelines(collector: dict[str, Any]) -> None:
     assert collector["exporters"]["otlp/jaeger"]["tls"]["insecure"] is True
     assert pipelines["metrics"]["exporters"] == ["prometheus"]
     assert collector["exporters"]["prometheus"]["resource_to_telemetry_conversion"]["enabled"] is True
+    # without it prompter_redis_up (gauge, unit "1") would reach Prometheus as prompter_redis_up_ratio
+    unit_fix = [p for p in pipelines["metrics"]["processors"] if p.split("/")[0] == "transform"]
+    assert unit_fix, "metrics pipeline lacks the transform that drops unit 1 from gauges"
+    statements = [s for c in collector["processors"][unit_fix[0]]["metric_statements"] for s in c["statements"]]
+    assert any('set(unit, "")' in s and "METRIC_DATA_TYPE_GAUGE" in s for s in statements)
     for name, pipeline in pipelines.items():
         assert pipeline["processors"][0] == "memory_limiter", name
         assert pipeline["processors"][-1] == "batch", name
