@@ -3,18 +3,26 @@
 
 from __future__ import annotations
 
-import logging
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from service.errors import ProviderAuth, ProviderError, ProviderRateLimited, ProviderTimeout
 from service.providers.base import CompletionRequest, GenerationParams
 from service.providers.http import HTTPPolicy
-from tests.support.ports import free_port
+from tests.integration.providers.observed import LogCollector
 from tests.integration.providers.wire_server import (
-    SECRET, Reply, anthropic_error, anthropic_message, gemini_response, google_error, openai_chat, openai_error,
+    SECRET,
+    Reply,
+    anthropic_error,
+    anthropic_message,
+    gemini_response,
+    google_error,
+    openai_chat,
+    openai_error,
 )
+from tests.support.ports import free_port
 
 PROVIDERS = ["openai", "anthropic", "google"]
 MODELS = {"openai": "gpt-4o", "anthropic": "claude-sonnet-4-0", "google": "gemini-2.0-flash"}
@@ -23,16 +31,13 @@ ERROR = {"openai": openai_error, "anthropic": anthropic_error, "google": google_
 
 
 @pytest.fixture(autouse=True)
-def captured_logs(caplog):
-    # The service's loggers do not propagate to the root (JSON handler of their own): capture them explicitly.
-    logger = logging.getLogger("prompter")
-    logger.addHandler(caplog.handler)
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    logger.removeHandler(caplog.handler)
-    assert SECRET not in caplog.text
-    for record in caplog.records:
-        assert SECRET not in repr(vars(record))
+def logs() -> Iterator[LogCollector]:
+    collector = LogCollector().install()
+    try:
+        yield collector
+        assert SECRET not in collector.text
+    finally:
+        collector.uninstall()
 
 
 def request(provider: str) -> CompletionRequest:
