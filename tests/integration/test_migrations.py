@@ -14,7 +14,7 @@ from service.migrate import current_revision, downgrade, head_revision, upgrade
 from service.models import Base
 from service.settings import Settings
 
-TABLES = {"prompt_templates", "prompt_versions", "prompt_results"}
+TABLES = {"prompt_templates", "prompt_versions", "prompt_results", "api_keys"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
