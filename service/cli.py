@@ -1,4 +1,4 @@
-"""The `prompter` command: serve, migrate."""
+"""The `prompter` command: serve, migrate, keys, config, check-dashboard."""
 
 from __future__ import annotations
 
@@ -23,8 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     auth_cli.add_commands(commands)
     config = commands.add_parser("config", help="show the effective configuration (secrets masked)")
     config.add_argument("--markdown", action="store_true", help="print the README's configuration table instead")
+    check = commands.add_parser(
+        "check-dashboard", help="show, panel by panel, which panels of the Grafana rollout dashboard have data"
+    )
+    check.add_argument("--prometheus", required=True, metavar="URL", help="e.g. http://localhost:9090")
+    check.add_argument("--dashboard", metavar="FILE", help="default: grafana/dashboards/prompter-rollout.json")
+    check.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE",
+        help="template variable value (a regex, default .*), e.g. --var service=prompter-api --var env=prod",
+    )
 
     args = parser.parse_args(argv)
+    if args.command == "check-dashboard":  # talks to Prometheus only: no Settings needed
+        from service import dashboard_check
+
+        return dashboard_check.run(args.prometheus, args.dashboard, args.var)
     settings = Settings.from_env()
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers)

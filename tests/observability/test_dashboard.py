@@ -1,7 +1,7 @@
 """grafana/dashboards/prompter-rollout.json: only contract metrics, always aggregated, always filtered.
 
-`panel_exprs` and `substitute_template_vars` are pure helpers, kept free of pytest so a later
-`prompter check-dashboard` command can reuse them.
+`panel_exprs`, `substitute_template_vars` and `metric_names` live in service/dashboard_check.py, so
+`prompter check-dashboard` and these tests read the dashboard the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from service.dashboard_check import metric_names, panel_exprs, substitute_template_vars
 
 DASHBOARD = Path("grafana/dashboards/prompter-rollout.json")
 
@@ -41,71 +43,6 @@ CONTRACT_METRICS = CONTRACT_COUNTERS_AND_GAUGES | {
     f"{base}{suffix}" for base in CONTRACT_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
 }
 REQUIRED_FILTERS = ('service=~"$service"', 'env=~"$env"', 'instance=~"$instance"')
-
-# What a variable stands for when an expression is checked outside Grafana.
-TEMPLATE_VALUES = {
-    "service": ".*",
-    "env": ".*",
-    "instance": ".*",
-    "__rate_interval": "1m",
-    "__interval": "1m",
-}
-_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)")
-
-
-def panel_exprs(dashboard: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(panel title, expr) of every target of every panel, including panels nested in rows."""
-
-    def walk(panels: list[Mapping[str, Any]] | None) -> Iterator[tuple[str, str]]:
-        for panel in panels or []:
-            for target in panel.get("targets") or []:
-                if target.get("expr"):
-                    yield panel.get("title", ""), target["expr"]
-            yield from walk(panel.get("panels"))
-
-    return list(walk(dashboard.get("panels")))
-
-
-def substitute_template_vars(expr: str, values: Mapping[str, str] = TEMPLATE_VALUES) -> str:
-    """Replace $var, ${var}, ${var:fmt} and [[var]] by `values`; unknown variables stay as written."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = next(group for group in match.groups() if group)
-        return values.get(name, match.group(0))
-
-    return _VARIABLE.sub(replace, expr)
-
-
-_PROMQL_KEYWORDS = {
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "bool",
-    "and",
-    "or",
-    "unless",
-    "offset",
-}
-
-
-def metric_names(expr: str) -> set[str]:
-    """Metric names an expression selects: identifiers that are not functions, keywords or labels."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals
-    text = re.sub(r"\{[^}]*\}", " ", text)  # label matchers
-    text = re.sub(r"\[[^\]]*\]", " ", text)  # range and subquery selectors
-    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    text = re.sub(r"\boffset\s+\S+", " ", text)
-    names = set()
-    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
-        if text[match.end() :].lstrip().startswith("("):
-            continue  # function or aggregation
-        if match.group(0) not in _PROMQL_KEYWORDS:
-            names.add(match.group(0))
-    return names
-
 
 @pytest.fixture(scope="module")
 def dashboard(repo_root: Path) -> dict[str, Any]:
