@@ -95,7 +95,7 @@ def create_app(
     app = Litestar(
         route_handlers=[TemplateController, VersionController, RunController, healthz, readyz, metrics],
         dependencies=_dependencies(runtime),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS},
         guards=[api_key_guard],
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.max_body_bytes,
@@ -110,13 +110,10 @@ def create_app(
 
 def _dependencies(runtime: Runtime) -> dict[str, Provide]:
     async def provide_session() -> AsyncIterator[AsyncSession]:
-        try:
-            async with db.unit_of_work(runtime.sessions) as session:
-                yield session
-        except Exception as exc:
-            if db.is_unavailable(exc):
-                raise db.unavailable_error() from exc
-            raise
+        # No error mapping here: an exception this generator raises while the handler's own error unwinds through it
+        # reaches Litestar wrapped in an ExceptionGroup (a 500). DB errors are mapped by db.EXCEPTION_HANDLERS.
+        async with db.unit_of_work(runtime.sessions) as session:
+            yield session
 
     def provide_templates(session: NamedDependency[AsyncSession], request: Request) -> TemplateService:
         return TemplateService(session, runtime.telemetry, runtime.settings, current_principal(request))

@@ -3,6 +3,10 @@
 The request owns the transaction: services `flush()`, the `provide_session` dependency commits when the handler returns
 and rolls back when it raises. Work that must happen only once the data is durable (counting a committed result) is
 registered with `on_commit(session, fn)` and runs after the commit succeeds.
+
+"The database cannot serve right now" (refused or timed-out connect, a dropped connection, pool exhaustion, a server
+shutting down, statement_timeout) is answered 503 `database_unavailable` with Retry-After by `EXCEPTION_HANDLERS`,
+never a 500; everything else from the database is a bug and stays a 500.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, exc as sa_exc
-from sqlalchemy.orm import DeclarativeBase
+import asyncpg
+from litestar import Request, Response
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
 
-from service.errors import DependencyUnavailable
+from service.errors import DependencyUnavailable, prompter_error_handler, unexpected_error_handler
 from service.settings import Settings
 
 log = logging.getLogger("prompter.db")
@@ -43,7 +50,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": settings.db_pool_timeout_s})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         # Statement parameters are customer data (prompts, outputs): keep them out of error messages and logs.
         hide_parameters=True,
@@ -54,10 +61,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={
             "timeout": settings.db_connect_timeout_s,
-            "command_timeout": settings.db_statement_timeout_s,
+            # The server cancels a slow statement itself (statement_timeout, a clean SQL error); the client-side
+            # command_timeout is the backstop for a server that no longer answers at all, so it fires a little later.
+            "command_timeout": settings.db_statement_timeout_s + 1,
             "server_settings": {"statement_timeout": str(int(settings.db_statement_timeout_s * 1000))},
         },
     )
+    _translate_unavailability(engine)
+    return engine
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -138,19 +149,49 @@ async def _rollback_quietly(session: AsyncSession) -> None:
         log.debug("rollback failed", exc_info=True)
 
 
+# SQLSTATEs meaning "the server cannot serve us right now", not "this statement is wrong": 08 connection exception,
+# 53 insufficient resources (too many connections), 57P admin/crash shutdown and cannot-connect-now, 57014 a statement
+# cancelled by statement_timeout (a stuck or overloaded database).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "57014")
+_DRIVER_MODULES = ("sqlalchemy.", "asyncpg.", "aiosqlite.")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True when the error means "the database cannot be reached", not "this statement is wrong"."""
-    if isinstance(exc, sa_exc.TimeoutError | ConnectionError | asyncio.TimeoutError | TimeoutError):
+    if isinstance(exc, DependencyUnavailable):
+        return exc.code == "database_unavailable"
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection free within db_pool_timeout_s
         return True
     if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
             return True
-        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return _unavailable_cause(exc.orig)
+    # asyncpg's client-side timeouts and socket errors pass through SQLAlchemy unwrapped (a pre-ping that times out
+    # on a frozen server, a command_timeout): they count only when they really came out of the database driver.
+    return _unavailable_cause(exc) and _raised_by_driver(exc)
+
+
+def _unavailable_cause(exc: BaseException | None) -> bool:
+    # SQLAlchemy's asyncpg adapter re-wraps the driver's error; the SQLSTATE may sit on it or on its cause.
+    for _ in range(4):
+        if exc is None:
+            return False
+        if isinstance(exc, OSError | TimeoutError | asyncpg.exceptions.ConnectionDoesNotExistError):
             return True
-        orig = exc.orig
-        name = type(orig).__name__ if orig is not None else ""
-        return "Connection" in name or "CannotConnect" in name or "QueryCanceled" in name
-    return isinstance(exc, OSError)
+        sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def _raised_by_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(_DRIVER_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def unavailable_error() -> DependencyUnavailable:
@@ -159,3 +200,65 @@ def unavailable_error() -> DependencyUnavailable:
         code="database_unavailable",
         headers={"Retry-After": "2"},
     )
+
+
+class _Outage:
+    """Logs the first failed connect of an outage and the recovery, not one line per request in between."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.down:
+            log.warning("database unreachable (%s: %s); answering 503 database_unavailable until it is back",
+                        type(exc).__name__, exc)
+        self.down = True
+
+    def connected(self) -> None:
+        if self.down:
+            log.warning("database reachable again")
+        self.down = False
+
+
+def _translate_unavailability(engine: AsyncEngine) -> None:
+    """Name the driver's raw "cannot reach the server" errors where they happen.
+
+    asyncpg raises connect failures (OSError, TimeoutError, CannotConnectNowError, TooManyConnectionsError, ...)
+    unwrapped and SQLAlchemy passes them through as they are; at connect time they are certainly the database's, so
+    they become `database_unavailable` right there.
+    """
+    outage = _Outage()
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            connection = dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            outage.failed(exc)
+            raise unavailable_error() from exc
+        outage.connected()
+        return connection
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        if context.sqlalchemy_exception is None and isinstance(context.original_exception, OSError | TimeoutError):
+            # A statement timed out client-side or its socket died: the connection is in an unknown state (maybe
+            # still running the statement), so it is dropped instead of going back to the pool.
+            context.is_disconnect = True
+
+
+def database_error_handler(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    """Exception handler for SQLAlchemy errors and raw OS/timeout errors: 503 `database_unavailable` when the database
+    cannot serve (pool timeout, dropped connection, shutdown, statement timeout, frozen server), else a bug (500)."""
+    if is_unavailable(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return prompter_error_handler(request, unavailable_error())
+    return unexpected_error_handler(request, exc)
+
+
+# Register with `exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS}`.
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    sa_exc.SQLAlchemyError: database_error_handler,
+    OSError: database_error_handler,
+    TimeoutError: database_error_handler,
+}
