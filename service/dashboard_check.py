@@ -137,6 +137,11 @@ class PanelResult:
         return all(query.has_data for query in self.queries)
 
 
+def without_password(url: str) -> str:
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(password="***")) if parsed.password else url
+
+
 class PrometheusUnavailable(Exception):
     """Prometheus did not answer, or answered something that is not its query API."""
 
@@ -145,6 +150,7 @@ class PrometheusClient:
     def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
         # Credentials in the URL (http://user:password@host:9090) become HTTP basic auth.
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self.display_url = without_password(base_url)
 
     def query(self, promql: str) -> list[dict[str, Any]] | float:
         """An instant query: the vector's series, or a scalar. Raises ValueError for a query Prometheus rejects."""
@@ -152,17 +158,17 @@ class PrometheusClient:
             # POST form: panel expressions can be longer than a comfortable URL.
             response = self._http.post("/api/v1/query", data={"query": promql})
         except httpx.HTTPError as exc:
-            raise PrometheusUnavailable(f"{self._http.base_url}: {exc.__class__.__name__}: {exc}") from exc
+            raise PrometheusUnavailable(f"{self.display_url}: {exc.__class__.__name__}: {exc}") from exc
         try:
             body = response.json()
         except ValueError:
             raise PrometheusUnavailable(
-                f"{response.request.url} answered {response.status_code} without JSON: is this Prometheus?"
+                f"{self.display_url} answered {response.status_code} without JSON: is this Prometheus?"
             ) from None
         if body.get("status") != "success":
             if response.status_code in (400, 422):
                 raise ValueError(f"{body.get('errorType')}: {body.get('error')}")
-            raise PrometheusUnavailable(f"{response.request.url} answered {response.status_code}: {body.get('error')}")
+            raise PrometheusUnavailable(f"{self.display_url} answered {response.status_code}: {body.get('error')}")
         data = body["data"]
         if data["resultType"] == "vector":
             return data["result"]
@@ -252,11 +258,6 @@ def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def _without_password(url: str) -> str:
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(password="***")) if parsed.password else url
-
-
 def run(prometheus_url: str, dashboard_file: str | None, var_pairs: Sequence[str], *, timeout_s: float = 10.0) -> int:
     """0: every panel has series; 1: some panel has none (or Prometheus cannot be asked); 2: bad arguments."""
     path = Path(dashboard_file) if dashboard_file else default_dashboard()
@@ -271,7 +272,7 @@ def run(prometheus_url: str, dashboard_file: str | None, var_pairs: Sequence[str
         print(f"check-dashboard: {exc}", file=sys.stderr)
         return 2
     filters = " ".join(f"{name}={values[name]}" for name in ("service", "env", "instance"))
-    print(f"{dashboard.get('title', path.name)} ({path}) against {_without_password(prometheus_url)}, {filters}")
+    print(f"{dashboard.get('title', path.name)} ({path}) against {without_password(prometheus_url)}, {filters}")
     client = PrometheusClient(prometheus_url, timeout_s=timeout_s)
     try:
         panels = check_dashboard(client, dashboard, values)
