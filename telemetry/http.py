@@ -3,7 +3,8 @@
 It wraps the whole Litestar ASGI handler (outside routing), so 404s and 405s are counted too. The route label is the
 route template Litestar's router stores in `scope["path_template"]` once it has matched; requests that match no route
 (404, 405) share one bounded value. One span per request, named `<METHOD> <route template>` - Litestar's stock
-OpenTelemetry plugin makes three per request and names them by raw path.
+OpenTelemetry plugin makes three per request and names them by raw path. `/metrics` itself is not measured (a scrape
+every few seconds would dominate the request counts).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ Scope = dict[str, Any]
 EXCLUDED_PATHS = frozenset({"/metrics"})
 
 
+def bounded_method(method: str) -> str:
+    return method if method in HTTP_METHODS else "OTHER"
+
+
 def _headers_carrier(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
 
@@ -34,35 +39,11 @@ class HTTPTelemetryMiddleware:
         self.tracing = tracing
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("path") in EXCLUDED_PATHS:
+        if scope["type"] != "http" or not self.telemetry.enabled or scope.get("path") in EXCLUDED_PATHS:
             await self.app(scope, receive, send)
             return
-        if self.tracing:
-            await self._traced(scope, receive, send)
-        else:
-            await self._measured(scope, receive, send)
-
-    async def _measured(self, scope: Scope, receive: Any, send: Any) -> None:
-        status = 500
-        start = time.perf_counter()
-
-        async def send_and_capture(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_capture)
-        finally:
-            route = scope.get("path_template") or UNMATCHED_ROUTE
-            self.telemetry.record_http(scope["method"], route, status, time.perf_counter() - start)
-
-    async def _traced(self, scope: Scope, receive: Any, send: Any) -> None:
-        method = scope["method"] if scope["method"] in HTTP_METHODS else "OTHER"
-        parent = extract(_headers_carrier(scope))
-        span = self.telemetry.tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
-        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        method = bounded_method(scope["method"])
+        span, token = self._start(scope, method) if self.tracing else (None, None)
         status = 500
         start = time.perf_counter()
 
@@ -75,22 +56,34 @@ class HTTPTelemetryMiddleware:
         try:
             await self.app(scope, receive, send_and_capture)
         except BaseException as exc:
-            span.record_exception(exc)
+            if span is not None:
+                self.telemetry.guard("server span exception", span.record_exception, exc)
             raise
         finally:
             seconds = time.perf_counter() - start
             route = scope.get("path_template") or UNMATCHED_ROUTE
-            try:
-                span.update_name(f"{method} {route}")
-                span.set_attributes({
-                    "http.request.method": method,
-                    "http.route": route,
-                    "url.path": scope.get("path", ""),
-                    "http.response.status_code": status,
-                })
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
-                span.end()
-            finally:
+            if span is not None:
+                self.telemetry.guard("server span end", _finish, span, method, route, status, scope.get("path", ""))
+            if token is not None:
                 otel_context.detach(token)
-                self.telemetry.record_http(scope["method"], route, status, seconds)
+            self.telemetry.record_http(method, route, status, seconds)
+
+    def _start(self, scope: Scope, method: str) -> tuple[trace.Span, object | None]:
+        # The span is renamed to `<METHOD> <route template>` at the end: the template is known only after routing.
+        parent = extract(_headers_carrier(scope))
+        span = self.telemetry.start_span(method, context=parent, kind=SpanKind.SERVER)
+        token = self.telemetry.guard("attach server span", otel_context.attach, trace.set_span_in_context(span, parent))
+        return span, token
+
+
+def _finish(span: trace.Span, method: str, route: str, status: int, path: str) -> None:
+    span.update_name(f"{method} {route}")
+    span.set_attributes({
+        "http.request.method": method,
+        "http.route": route,
+        "url.path": path,
+        "http.response.status_code": status,
+    })
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()

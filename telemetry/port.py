@@ -25,7 +25,7 @@ log = logging.getLogger("prompter.telemetry")
 class LLMCall:
     """Handle given to the code around an LLM call, to report what the provider answered."""
 
-    __slots__ = ("span", "response_model", "input_tokens", "output_tokens", "error_type", "_telemetry")
+    __slots__ = ("_telemetry", "error_type", "input_tokens", "output_tokens", "response_model", "span")
 
     def __init__(self, span: trace.Span, telemetry: Telemetry) -> None:
         self.span = span
@@ -91,22 +91,22 @@ class Telemetry:
             return
         try:
             getattr(instrument, method)(value, attributes)
-        except Exception:
-            self.count_failure(key)
+        except Exception as exc:  # noqa: BLE001 - a broken meter must never fail a request
+            self.count_failure(key, exc)
 
     def guard(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Call a tracing/metrics SDK function; a failure is counted and logged, never raised."""
         try:
             return fn(*args, **kwargs)
-        except Exception:
-            self.count_failure(what)
+        except Exception as exc:  # noqa: BLE001 - a broken tracer must never fail a request
+            self.count_failure(what, exc)
             return None
 
-    def count_failure(self, what: str) -> None:
+    def count_failure(self, what: str, exc: BaseException | None = None) -> None:
         self.recording_errors += 1
         if self.recording_errors == 1:
             log.warning("telemetry recording failed (%s); requests continue, further failures are counted", what,
-                        exc_info=True)
+                        exc_info=exc)
 
     # -- HTTP (called by the middleware) ----------------------------------------------------------------------------
     def record_http(self, method: str, route: str, status: int, seconds: float) -> None:

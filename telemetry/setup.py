@@ -14,13 +14,14 @@ from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import TracerProvider as TracerProviderApi
 from prometheus_client import CollectorRegistry
 
 from telemetry import contract as c
+from telemetry.child_spans import ChildSpansOnlyTracerProvider
 from telemetry.port import Telemetry
 
 log = logging.getLogger("prompter.telemetry")
@@ -58,13 +59,17 @@ class TelemetryHandle:
     def tracing(self) -> bool:
         return self.tracer_provider is not None
 
+    def _library_tracer_provider(self) -> TracerProviderApi:
+        assert self.tracer_provider is not None
+        return ChildSpansOnlyTracerProvider(self.tracer_provider)
+
     def instrument_engine(self, engine: Any) -> None:
         """Auto-instrument a SQLAlchemy (async) engine: one span per statement under the current request span."""
         if not self.tracing:
             return
         from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
-        tracer = self.tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+        tracer = self._library_tracer_provider().get_tracer("opentelemetry.instrumentation.sqlalchemy")
         # The instrumentor's own connection-usage metric would add series outside the contract: give it a no-op meter.
         usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("db.client.connections.usage")
         EngineTracer(tracer, getattr(engine, "sync_engine", engine), usage)
@@ -74,14 +79,14 @@ class TelemetryHandle:
             return
         from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-        RedisInstrumentor.instrument_client(client, tracer_provider=self.tracer_provider)
+        RedisInstrumentor.instrument_client(client, tracer_provider=self._library_tracer_provider())
 
     def instrument_httpx(self, client: Any) -> None:
         if not self.tracing:
             return
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.tracer_provider)
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self._library_tracer_provider())
 
     def shutdown(self) -> None:
         """Flush spans and metrics (bounded by the exporters' timeouts); safe to call twice."""
@@ -143,14 +148,15 @@ def contract_views() -> list[View]:
 
 
 def _resource(config: TelemetryConfig) -> Resource:
-    attributes: dict[str, Any] = {"service": config.service, "env": config.env, **config.resource_attributes}
+    """Precedence, lowest first: our defaults (service.name = METRICS_SERVICE), the standard OTEL_RESOURCE_ATTRIBUTES /
+    OTEL_SERVICE_NAME, explicit settings, and last the `service`/`env` series labels (always METRICS_SERVICE/_ENV)."""
+    defaults = Resource.create({"service.name": config.service, "deployment.environment.name": config.env})
+    from_env = OTELResourceDetector().detect()
+    explicit: dict[str, Any] = dict(config.resource_attributes)
     if config.otel_service_name:
-        attributes["service.name"] = config.otel_service_name
-    else:
-        attributes.setdefault("service.name", config.service)
-    attributes.setdefault("deployment.environment.name", config.env)
-    # Resource.create also merges the standard OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME detectors.
-    return Resource.create(attributes)
+        explicit["service.name"] = config.otel_service_name
+    series = {"service": config.service, "env": config.env}
+    return defaults.merge(from_env).merge(Resource(explicit)).merge(Resource(series))
 
 
 def _prometheus_reader(registry: CollectorRegistry) -> MetricReader:

@@ -1,0 +1,233 @@
+"""GET /metrics over real HTTP from a live uvicorn, after driving the real API: exact names, label sets and values."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+import httpx
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+
+from service.providers import ProviderRegistry
+from service.providers.base import PROVIDERS
+from service.providers.fake import FakeProvider
+from telemetry import contract as c
+from tests.telemetry.fakes import FailingProbeProvider
+from tests.telemetry.scrape import Scrape, parse, promtool_check
+
+SERVICE, ENV = "prompter-test", "ci"
+COMMON = {"service": SERVICE, "env": ENV}
+TEMPLATE = {"org_id": "acme", "workspace_id": "support", "name": "greet", "body": "Hello {{ name }}!"}
+RUN_ROUTE = "/api/prompt-templates/{template_id}/run"
+ENSURE_ROUTE = "/api/prompt-templates/{template_id}/ensure-version"
+OPENAI_RUNS, ANTHROPIC_RUNS = 3, 2
+
+# The dashboard's contract (issue 3's table) plus the GenAI semconv metrics: every one must be in the scrape.
+DASHBOARD_FAMILIES = {
+    "starlette_requests_total": "counter",
+    "starlette_requests_processing_seconds": "histogram",
+    "prompter_db_unique_violation_total": "counter",
+    "prompter_ensure_version_seconds": "histogram",
+    "prompter_prompt_results_insert_total": "counter",
+    "prompter_openai_fingerprint_present_total": "counter",
+    "prompter_redis_up": "gauge",
+    "prompter_probe_attempt_total": "counter",
+    "prompter_probe_failure_total": "counter",
+    "prompter_cache_hit_total": "counter",
+    "prompter_cache_miss_total": "counter",
+    "prompter_model_drift_total": "counter",
+    "gen_ai_client_operation_duration_seconds": "histogram",
+    "gen_ai_client_token_usage": "histogram",
+}
+
+
+def registry_with_failing_google() -> tuple[ProviderRegistry, dict[str, FakeProvider]]:
+    fakes = {name: FakeProvider(name) for name in PROVIDERS if name != "google"}
+    return ProviderRegistry({**fakes, "google": FailingProbeProvider("google")}), fakes
+
+
+def drive_api(http: httpx.Client, openai: FakeProvider) -> None:
+    """The README walk-through and then some: duplicate, ensure, runs, drift, a failed probe, a 404 and a 405."""
+    assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
+    assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 409
+    assert http.post("/api/prompt-templates/1/ensure-version",
+                     json={"provider": "openai", "model_id": "gpt-4o"}).status_code == 201
+    for _ in range(OPENAI_RUNS):
+        run = http.post("/api/prompt-templates/1/run",
+                        json={"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}})
+        assert run.status_code == 201, run.text
+    for _ in range(ANTHROPIC_RUNS):
+        run = http.post("/api/prompt-templates/1/run",
+                        json={"provider": "anthropic", "model_id": "claude-sonnet-4", "variables": {"name": "Ada"}})
+        assert run.status_code == 201, run.text
+    openai.set_identity("fp_rotated")  # the provider silently changes the build behind gpt-4o
+    drift = http.post("/api/prompt-templates/1/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"})
+    assert drift.status_code == 201 and drift.json()["drift"] is True, drift.text
+    failed = http.post("/api/prompt-templates/1/ensure-version", json={"provider": "google", "model_id": "gemini-2.0"})
+    assert failed.status_code == 502, failed.text
+    assert http.get("/no/such/path").status_code == 404
+    assert http.get("/another/unknown/7").status_code == 404
+    assert http.get("/api/prompt-templates/999").status_code == 404  # matched route, domain 404
+    assert http.delete("/api/prompt-templates/1").status_code == 405
+
+
+@pytest.fixture
+def driven(serve: Callable[..., str]) -> Scrape:
+    providers, fakes = registry_with_failing_google()
+    base = serve(metrics_service=SERVICE, metrics_env=ENV, app_kwargs={"providers": providers})
+    with httpx.Client(base_url=base, timeout=10) as http:
+        drive_api(http, fakes["openai"])
+        response = http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return parse(response.text)
+
+
+def test_every_dashboard_name_is_exposed_with_its_type(driven: Scrape) -> None:
+    for name, kind in DASHBOARD_FAMILIES.items():
+        family_name = name.removesuffix("_total") if kind == "counter" else name
+        assert family_name in driven.families, f"{name} missing from /metrics"
+        assert driven.families[family_name].type == kind, name
+    for instrument in c.CONTRACT:
+        if instrument.prometheus in DASHBOARD_FAMILIES:
+            assert set(c.exposed_series_names(instrument)) <= driven.sample_names(), instrument.prometheus
+
+
+def test_counts_follow_what_the_api_did(driven: Scrape) -> None:
+    assert driven.value("prompter_db_unique_violation_total", table="prompt_templates", **COMMON) == 1
+    runs = OPENAI_RUNS + ANTHROPIC_RUNS
+    assert driven.value("prompter_prompt_results_insert_total", **COMMON) == runs
+    # Only the OpenAI results carry a system_fingerprint; the Anthropic ones add nothing.
+    assert driven.value("prompter_openai_fingerprint_present_total", **COMMON) == OPENAI_RUNS
+    # ensure-version: 1 explicit + 1 per run + the drift one for openai, 1 per run for anthropic, the failed google one.
+    assert driven.value("prompter_ensure_version_seconds_count", provider="openai", **COMMON) == 1 + OPENAI_RUNS + 1
+    assert driven.value("prompter_ensure_version_seconds_count", provider="anthropic", **COMMON) == ANTHROPIC_RUNS
+    assert driven.value("prompter_ensure_version_seconds_count", provider="google", **COMMON) == 1
+    # No Redis: every ensure probes.
+    assert driven.value("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o", **COMMON) == 5
+    assert driven.value("prompter_probe_failure_total", provider="google", model_id="gemini-2.0", **COMMON) == 1
+    assert driven.value("prompter_probe_failure_total", provider="openai", model_id="gpt-4o", **COMMON) is None
+    assert driven.value("prompter_model_drift_total", provider="openai", model_id="gpt-4o", **COMMON) == 1
+    assert driven.value("prompter_redis_up", **COMMON) == 0
+    assert driven.value("prompter_cache_hit_total", **COMMON) == 0
+    assert driven.value("prompter_cache_miss_total", **COMMON) == 0
+
+
+def test_http_series_use_route_templates_and_bounded_values(driven: Scrape) -> None:
+    requests = driven.series("starlette_requests_total")
+    assert all(set(labels) == {"service", "env", "method", "route", "status"} for labels in requests)
+    assert all(labels["service"] == SERVICE and labels["env"] == ENV for labels in requests)
+    routes = {labels["route"] for labels in requests}
+    assert routes == {"/api/prompt-templates", "/api/prompt-templates/{template_id}", ENSURE_ROUTE, RUN_ROUTE,
+                      c.UNMATCHED_ROUTE}
+    assert driven.value("starlette_requests_total", method="POST", route=RUN_ROUTE, status="201", **COMMON) == 5
+    assert driven.value("starlette_requests_total", method="POST", route="/api/prompt-templates", status="409",
+                        **COMMON) == 1
+    assert driven.value("starlette_requests_total", method="POST", route=ENSURE_ROUTE, status="502", **COMMON) == 1
+    # Two different unknown paths share one series; a 405 gets the same bounded route.
+    assert driven.value("starlette_requests_total", method="GET", route=c.UNMATCHED_ROUTE, status="404",
+                        **COMMON) == 2
+    assert driven.value("starlette_requests_total", method="DELETE", route=c.UNMATCHED_ROUTE, status="405",
+                        **COMMON) == 1
+    assert driven.value("starlette_requests_total", method="GET", route="/api/prompt-templates/{template_id}",
+                        status="404", **COMMON) == 1
+    # /metrics is deliberately not measured (README: Telemetry).
+    assert not any(labels["route"] == "/metrics" for labels in requests)
+    durations = driven.series("starlette_requests_processing_seconds_count")
+    assert all(set(labels) == {"service", "env", "method", "route"} for labels in durations)
+    assert driven.value("starlette_requests_processing_seconds_count", method="POST", route=RUN_ROUTE, **COMMON) == 5
+
+
+def test_label_sets_match_the_contract(driven: Scrape) -> None:
+    for instrument in c.CONTRACT:
+        for sample_name in c.exposed_series_names(instrument):
+            for labels in driven.series(sample_name):
+                keys = set(labels) - {"le"} - set(c.COMMON_LABELS)
+                assert set(c.COMMON_LABELS) <= set(labels), (sample_name, labels)
+                # GenAI's response model / error type are present only when known.
+                assert keys <= set(instrument.labels), (sample_name, labels)
+                required = {k for k in instrument.labels if k not in {"gen_ai_response_model", "error_type"}}
+                assert required <= keys, (sample_name, labels)
+
+
+def test_histograms_use_the_contract_buckets(driven: Scrape) -> None:
+    for instrument in c.CONTRACT:
+        if instrument.kind != "histogram":
+            continue
+        bucket_sets = {}
+        for labels in driven.series(f"{instrument.prometheus}_bucket"):
+            key = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+            bucket_sets.setdefault(key, []).append(float(labels["le"]))
+        assert bucket_sets, instrument.prometheus
+        for bounds in bucket_sets.values():
+            assert bounds == [*instrument.buckets, float("inf")], instrument.prometheus
+
+
+def test_scrape_is_valid_for_prometheus_and_has_no_duplicate_names(driven: Scrape) -> None:
+    names = [family.name for family in driven.families.values()]
+    assert len(names) == len(set(names))
+    assert not any(name.endswith("_seconds_seconds") for name in driven.sample_names())
+    assert "otel_scope_name" not in driven.text and "target_info" not in driven.text
+    checked = promtool_check(driven.text)
+    if checked is None:
+        pytest.skip("promtool not installed (apt-get install prometheus)")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_openmetrics_when_the_scraper_asks(serve: Callable[..., str]) -> None:
+    base = serve(metrics_service=SERVICE, metrics_env=ENV)
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
+        response = http.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.endswith("# EOF\n")
+    families = {family.name: family for family in parse_openmetrics(response.text)}
+    requests = families["starlette_requests"]
+    assert requests.type == "counter"
+    assert [(s.name, s.labels, s.value) for s in requests.samples if s.name == "starlette_requests_total"] == [
+        ("starlette_requests_total",
+         {**COMMON, "method": "POST", "route": "/api/prompt-templates", "status": "201"}, 1.0),
+    ]
+    assert families["starlette_requests_processing_seconds"].type == "histogram"
+
+
+def test_metrics_basic_auth(serve: Callable[..., str]) -> None:
+    base = serve(metrics_basic_auth_user="scraper", metrics_basic_auth_password="s3cret")
+    good = "Basic " + base64.b64encode(b"scraper:s3cret").decode()
+    bad = "Basic " + base64.b64encode(b"scraper:wrong").decode()
+    with httpx.Client(base_url=base, timeout=10) as http:
+        refused = http.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Basic")
+        assert refused.json()["error"] == "unauthorized"
+        assert http.get("/metrics", headers={"authorization": bad}).status_code == 401
+        assert http.get("/metrics", headers={"authorization": "Basic !!notbase64"}).status_code == 401
+        allowed = http.get("/metrics", headers={"authorization": good})
+        assert allowed.status_code == 200
+        assert "prompter_redis_up" in allowed.text
+        # The API itself is not behind the metrics credentials.
+        assert http.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("variable", [
+    "OTEL_EXPORTER_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+])
+def test_exponential_histogram_setting_cannot_break_the_scrape(
+    serve: Callable[..., str], monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "base2_exponential_bucket_histogram")
+    base = serve(metrics_service=SERVICE, metrics_env=ENV)
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
+        assert http.post("/api/prompt-templates/1/run", json={
+            "provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}}).status_code == 201
+        response = http.get("/metrics")
+    assert response.status_code == 200
+    scrape = parse(response.text)
+    assert scrape.families["starlette_requests_processing_seconds"].type == "histogram"
+    assert scrape.value("prompter_ensure_version_seconds_count", provider="openai", **COMMON) == 1
+    le = [float(labels["le"]) for labels in scrape.series("gen_ai_client_operation_duration_seconds_bucket")]
+    assert le[: len(c.GENAI_DURATION_BUCKETS)] == list(c.GENAI_DURATION_BUCKETS)
