@@ -24,6 +24,7 @@ from service.errors import EXCEPTION_HANDLERS
 from service.health.handlers import healthz, readyz
 from service.logging import configure_logging
 from service.metrics_endpoint import metrics
+from service.openapi_errors import document_error_responses
 from service.migrate import upgrade
 from service.providers import ProviderRegistry
 from service.runs.handlers import RunController
@@ -103,6 +104,7 @@ def create_app(
         debug=False,
     )
     app.state.runtime = runtime
+    document_error_responses(app)
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
     app.asgi_handler = HTTPTelemetryMiddleware(app.asgi_handler, handle.telemetry, tracing=handle.tracing)
     return app

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from service.templates.service import TemplateService
@@ -17,6 +18,7 @@ class VersionController(Controller):
         "/ensure-version",
         status_code=201,
         summary="Probe the provider and return the version pinned to what it reports (201 created, 200 existing)",
+        responses={200: ResponseSpec(VersionOut, description="The version already existed (`created: false`).")},
     )
     async def ensure_version(
         self, template_id: FromPath[int], data: JSONBody[EnsureVersionRequest], templates: NamedDependency[TemplateService], versions: NamedDependency[VersionService]

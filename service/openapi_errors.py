@@ -1,0 +1,88 @@
+"""The error responses each operation documents in the OpenAPI, in the shape the service really sends them.
+
+Litestar would otherwise document its own `{"status_code", "detail", "extra"}` body for a 400 and nothing else, while
+every error here leaves as `{"error", "detail", ...}` (service/errors.py): a client generated from /schema would reject
+the real responses, and a schema-driven fuzzer (tests/reliability/test_schema_fuzz.py) flags each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from litestar import Litestar
+from litestar.openapi import ResponseSpec
+from litestar.routes import HTTPRoute
+from msgspec import Struct
+
+
+class ErrorBody(Struct):
+    """Every error: a stable machine-readable `error` code and a `detail` saying what went wrong and how to fix it.
+    Some codes add fields (`existing_id` on duplicate_template, `missing` on missing_variables)."""
+
+    error: str
+    detail: str
+
+
+class Readiness(Struct):
+    status: str
+    database: str
+    redis: str
+
+
+ERROR_STATUSES: dict[int, str] = {
+    400: "Malformed or schema-invalid body or query (`invalid_request`, `invalid_cursor`, `template_too_large`, ...).",
+    401: "No valid API key (`unauthorized`; only with PROMPTER_AUTH=required).",
+    403: "The key's role or workspace does not allow this (`forbidden`, `forbidden_role`).",
+    404: "No such template or result (`template_not_found`, `result_not_found`).",
+    409: "Duplicate (`duplicate_template` with `existing_id`) or a lost revision race (`revision_conflict`, retry).",
+    413: "Body over PROMPTER_MAX_BODY_BYTES (`request_too_large`).",
+    422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`).",
+    429: "The LLM provider kept rate-limiting (`provider_rate_limited`, with Retry-After).",
+    500: "A bug (`internal_error`); logged with its traceback, nothing internal in the body.",
+    502: "The LLM provider failed or refused our key (`provider_error`, `provider_auth`).",
+    503: "The database cannot be reached right now (`database_unavailable`, with Retry-After).",
+    504: "The LLM provider did not answer in PROMPTER_PROVIDER_TIMEOUT_S (`provider_timeout`).",
+}
+
+
+def _statuses(path: str, methods: Iterable[str]) -> set[int]:
+    if path == "/healthz":
+        return {500}
+    if not path.startswith("/api/"):
+        return {500, 503}
+    statuses = {400, 401, 403, 500, 503}
+    if "{" in path:
+        statuses.add(404)
+    if "POST" in methods:
+        statuses.add(413)
+        if path == "/api/prompt-templates":
+            statuses.add(409)
+    if path.endswith(("/ensure-version", "/run")):
+        statuses |= {422, 429, 502, 504}
+    return statuses
+
+
+def error_responses(path: str, methods: Iterable[str]) -> dict[int, ResponseSpec]:
+    specs = {
+        status: ResponseSpec(data_container=ErrorBody, description=ERROR_STATUSES[status], generate_examples=False)
+        for status in sorted(_statuses(path, methods))
+    }
+    if path == "/readyz":
+        specs[503] = ResponseSpec(data_container=Readiness, generate_examples=False,
+                                  description="Not ready: the database does not answer (Retry-After). Redis never "
+                                              "blocks readiness; it is reported as up, down or disabled.")
+    return specs
+
+
+def document_error_responses(app: Litestar) -> None:
+    """Give every documented operation its error responses (an operation's own `responses=` entries win). The OpenAPI
+    document is built lazily on first request, so this runs once in create_app."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema():
+                continue
+            own: dict[int, Any] = dict(handler.responses or {})
+            handler.responses = {**error_responses(route.path_format, handler.http_methods), **own}
