@@ -32,6 +32,8 @@ COMMON_LABELS: tuple[str, ...] = ("service", "env")
 UNMATCHED_ROUTE = "<unmatched>"
 OTHER = "other"
 MODEL_ID_LABEL_LIMIT = 50
+# Tables whose unique constraints report duplicates: their prompter_db_unique_violation_total series start at 0.
+DB_UNIQUE_TABLES: tuple[str, ...] = ("prompt_templates",)
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 

@@ -67,6 +67,7 @@ class Telemetry:
         self.recording_errors = 0
         self.labels = LabelBounds()
         self._instruments: dict[str, Any] = {}
+        self._started_models: set[tuple[str, str]] = set()  # bounded by LabelBounds
         if meter is not None:
             for instrument in c.CONTRACT:
                 self._instruments[instrument.key] = _create(meter, instrument)
@@ -77,12 +78,15 @@ class Telemetry:
         return cls(None, None)
 
     def _initialise_counters(self) -> None:
-        """Counters without labels start at 0, so their series exist from the first scrape and `increase()` sees the
-        first event. A labelled counter's series cannot exist before its label values are known: it appears on its
-        first event (a duplicate, a failed probe, a drift), as any Prometheus client library does."""
+        """Start series at 0 so they exist from the first scrape: `increase()` then sees the first event, and a ratio
+        such as failures / attempts reads 0 rather than "no data". Counters without labels start now, the unique
+        violations of the tables known to be guarded too; a (provider, model_id) pair's failure and drift counters start
+        with its first probe attempt - their label values cannot be known before."""
         for instrument in c.CONTRACT:
             if instrument.kind == "counter" and not instrument.labels:
                 self._record(instrument.key, "add", 0)
+        for table in c.DB_UNIQUE_TABLES:
+            self._record("db_unique_violation", "add", 0, {"table": table})
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
     def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:
@@ -127,7 +131,13 @@ class Telemetry:
         self._record("redis_up", "set", 1 if up else 0)
 
     def record_probe_attempt(self, provider: str, model_id: str) -> None:
-        self._record("probe_attempt", "add", 1, self._model_labels(provider, model_id))
+        labels = self._model_labels(provider, model_id)
+        self._record("probe_attempt", "add", 1, labels)
+        pair = (labels["provider"], labels["model_id"])
+        if pair not in self._started_models:
+            self._started_models.add(pair)
+            self._record("probe_failure", "add", 0, labels)
+            self._record("model_drift", "add", 0, labels)
 
     def record_probe_failure(self, provider: str, model_id: str) -> None:
         self._record("probe_failure", "add", 1, self._model_labels(provider, model_id))

@@ -103,12 +103,15 @@ def test_the_real_exporter_exposes_exactly_the_contract() -> None:
     provider.shutdown()
 
 
-def test_unlabelled_counters_exist_at_zero_before_any_event() -> None:
+def test_counters_that_can_exist_before_any_event_start_at_zero() -> None:
     registry, provider, _ = registry_with(record=False)
     scrape = parse(generate_latest(registry).decode())
     for instrument in c.CONTRACT:
         if instrument.kind == "counter" and not instrument.labels:
             assert scrape.value(instrument.prometheus, service="svc", env="test") == 0, instrument.key
+    for table in c.DB_UNIQUE_TABLES:
+        assert scrape.value("prompter_db_unique_violation_total", table=table, service="svc", env="test") == 0
+    assert scrape.series("prompter_probe_failure_total") == []  # no model known yet
     provider.shutdown()
 
 

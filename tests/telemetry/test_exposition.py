@@ -107,7 +107,9 @@ def test_counts_follow_what_the_api_did(driven: Scrape) -> None:
     # No Redis: every ensure probes.
     assert driven.value("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o", **COMMON) == 5
     assert driven.value("prompter_probe_failure_total", provider="google", model_id="gemini-2.0", **COMMON) == 1
-    assert driven.value("prompter_probe_failure_total", provider="openai", model_id="gpt-4o", **COMMON) is None
+    # A probed model's failure and drift series start at 0 with its first attempt (ratios read 0, not "no data").
+    assert driven.value("prompter_probe_failure_total", provider="openai", model_id="gpt-4o", **COMMON) == 0
+    assert driven.value("prompter_model_drift_total", provider="anthropic", model_id="claude-sonnet-4", **COMMON) == 0
     assert driven.value("prompter_model_drift_total", provider="openai", model_id="gpt-4o", **COMMON) == 1
     assert driven.value("prompter_redis_up", **COMMON) == 0
     assert driven.value("prompter_cache_hit_total", **COMMON) == 0
@@ -231,3 +233,19 @@ def test_exponential_histogram_setting_cannot_break_the_scrape(
     assert scrape.value("prompter_ensure_version_seconds_count", provider="openai", **COMMON) == 1
     le = [float(labels["le"]) for labels in scrape.series("gen_ai_client_operation_duration_seconds_bucket")]
     assert le[: len(c.GENAI_DURATION_BUCKETS)] == list(c.GENAI_DURATION_BUCKETS)
+
+
+def test_probe_cache_and_redis_gauge_with_a_real_redis(serve: Callable[..., str], redis_url: str) -> None:
+    base = serve(metrics_service=SERVICE, metrics_env=ENV, redis_url=redis_url)
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
+        for _ in range(3):  # one probe (a miss), then two answers from the cache
+            ensured = http.post("/api/prompt-templates/1/ensure-version",
+                                json={"provider": "openai", "model_id": "gpt-4o"})
+            assert ensured.status_code in {200, 201}, ensured.text
+        scrape = parse(http.get("/metrics").text)
+    assert scrape.value("prompter_redis_up", **COMMON) == 1
+    assert scrape.value("prompter_cache_miss_total", **COMMON) == 1
+    assert scrape.value("prompter_cache_hit_total", **COMMON) == 2
+    assert scrape.value("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o", **COMMON) == 1
+    assert scrape.value("prompter_ensure_version_seconds_count", provider="openai", **COMMON) == 3

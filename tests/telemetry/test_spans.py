@@ -239,3 +239,31 @@ def test_redis_client_spans_are_children_of_the_current_span(redis_url: str, tra
     assert sorted(s.name for s in children(spans, parent)) == ["GET", "SET"]
     assert all(s.attributes["db.system"] == "redis" for s in children(spans, parent))
     assert len(spans) == 3
+
+
+def test_redis_spans_join_the_request_trace(traced: Callable[..., TestClient], span_exporter: InMemorySpanExporter,
+                                            redis_url: str) -> None:
+    client = traced(redis_url=redis_url)
+    assert client.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
+    span_exporter.clear()
+    response = client.post("/api/prompt-templates/1/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"},
+                           headers={"traceparent": TRACEPARENT})
+    assert response.status_code == 201, response.text
+    spans = span_exporter.get_finished_spans()
+    redis_spans = [s for s in spans if s.instrumentation_scope.name == "opentelemetry.instrumentation.redis"]
+    assert redis_spans, [s.name for s in spans]
+    assert {hex_trace(s) for s in redis_spans} == {TRACE_ID}
+    assert any(s.name == "GET" for s in redis_spans) and any(s.name == "SET" for s in redis_spans)
+    ensure = one(spans, "prompter.ensure_version")
+    by_id = {s.context.span_id: s for s in spans}
+
+    def under(span: ReadableSpan, ancestor: ReadableSpan) -> bool:
+        while span.parent is not None and span.parent.span_id in by_id:
+            span = by_id[span.parent.span_id]
+            if span is ancestor:
+                return True
+        return False
+
+    assert all(under(s, ensure) for s in redis_spans)
+    # The background health PING runs outside any request: it never shows up as a span of its own.
+    assert all(s.parent is not None for s in redis_spans)
