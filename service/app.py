@@ -25,6 +25,7 @@ from service.health.handlers import healthz, readyz
 from service.logging import configure_logging
 from service.metrics_endpoint import metrics
 from service.openapi_errors import document_error_responses
+from service.request_limits import BoundedJSONRequest
 from service.migrate import upgrade
 from service.providers import ProviderRegistry
 from service.runs.handlers import RunController
@@ -100,6 +101,7 @@ def create_app(
         guards=[api_key_guard],
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.max_body_bytes,
+        request_class=BoundedJSONRequest,
         openapi_config=OpenAPIConfig(title="Prompter", version="0.1.0", path="/schema"),
         debug=False,
     )

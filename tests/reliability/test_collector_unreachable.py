@@ -13,6 +13,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
+from typing import Self
 
 import httpx
 import pytest
@@ -49,7 +50,7 @@ class BlackHole:
                 continue
             self.accepted.append(conn)
 
-    def __enter__(self) -> BlackHole:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
