@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 
 from service.auth import cli as auth_cli
@@ -62,6 +63,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
             file=sys.stderr,
         )
         return 2
+    # uvicorn drains on SIGTERM, then re-raises the signal under the handler installed before it ran, so by default
+    # the process dies "killed by SIGTERM" (143) even after a clean drain; orchestrators log that as a failure.
+    signal.signal(signal.SIGTERM, _exit_after_drain)
     uvicorn.run(
         "service.asgi:app",
         factory=True,
@@ -92,6 +96,10 @@ def _config(settings: Settings, *, markdown: bool) -> int:
             value = make_url(value).render_as_string(hide_password=True)  # DB_URL, REDIS_URL may carry passwords
         print(f"{env}={value}")
     return 0
+
+
+def _exit_after_drain(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _migrate(settings: Settings) -> int:
