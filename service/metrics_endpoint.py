@@ -29,8 +29,14 @@ def metrics(request: Request, settings: NamedDependency[Settings],
 
 def _check_basic_auth(request: Request, settings: Settings) -> None:
     user, password = settings.metrics_basic_auth_user, settings.metrics_basic_auth_password
-    if not user or password is None:
+    if not user and not password:
         return
+    if not user or not password:
+        # Half-configured protection fails closed: an operator who set one of the two meant /metrics to be private.
+        raise Unauthorized(
+            "/metrics is misconfigured: set both METRICS_BASIC_AUTH_USER and METRICS_BASIC_AUTH_PASSWORD (or neither).",
+            headers={"WWW-Authenticate": 'Basic realm="metrics"'},
+        )
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     given_user, given_password = "", ""

@@ -136,7 +136,7 @@ def test_the_duplicate_name_guard_catches_a_collision() -> None:
 # -- the README's metric table ---------------------------------------------------------------------------------------
 def readme_table() -> dict[str, tuple[str, tuple[str, ...]]]:
     text = README.read_text()
-    match = re.search(r"<!-- metrics-table:start -->(.*?)<!-- metrics-table:end -->", text, re.S)
+    match = re.search(r"<!-- metrics-table:start -->(.*?)<!-- metrics-table:end -->", text, re.DOTALL)
     assert match, "README.md lacks the metrics-table markers"
     rows = [line for line in match.group(1).strip().splitlines() if line.startswith("|")]
     assert len(rows) > 2, "the metric table is empty"

@@ -249,3 +249,13 @@ def test_probe_cache_and_redis_gauge_with_a_real_redis(serve: Callable[..., str]
     assert scrape.value("prompter_cache_hit_total", **COMMON) == 2
     assert scrape.value("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o", **COMMON) == 1
     assert scrape.value("prompter_ensure_version_seconds_count", provider="openai", **COMMON) == 3
+
+
+@pytest.mark.parametrize("half", [{"metrics_basic_auth_user": "scraper"}, {"metrics_basic_auth_password": "s3cret"}])
+def test_half_configured_metrics_auth_fails_closed(make_client: Callable[..., object], half: dict[str, str]) -> None:
+    client = make_client(**half)
+    for header in ({}, {"authorization": "Basic " + base64.b64encode(b"scraper:").decode()},
+                   {"authorization": "Basic " + base64.b64encode(b":s3cret").decode()}):
+        refused = client.get("/metrics", headers=header)
+        assert refused.status_code == 401
+        assert "misconfigured" in refused.json()["detail"]
