@@ -1,77 +1,40 @@
-"""A real uvicorn server running `create_app(settings)` in a background thread, for tests that need real concurrency
-(many sockets, the real event loop, the real pool) rather than the one-request-at-a-time TestClient.
-
-Kept inside tests/reliability/ on purpose: tests/support/live_server.py (issue 3) may grow its own; this one only has
-to start, serve and stop with a measured shutdown.
+"""The reliability suite's live server: tests.support.live_server.LiveServer (a real uvicorn in a background thread on
+a socket it binds itself) around `create_app(settings)`, plus the measured shutdown the outage tests report.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from typing import Any, Self
 
 import httpx
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
 from service.settings import Settings
-from tests.support.ports import free_port
+from tests.support import live_server
 
 
-class LiveServer:
-    def __init__(self, settings: Settings, *, app_kwargs: dict[str, Any] | None = None, port: int | None = None,
-                 timeout_graceful_shutdown: float = 10) -> None:
+class LiveServer(live_server.LiveServer):
+    def __init__(self, settings: Settings, *, app_kwargs: dict[str, Any] | None = None) -> None:
+        # A deep accept backlog: the races open a few hundred connections at once.
+        super().__init__(create_app(settings, **(app_kwargs or {})), timeout_graceful_shutdown=10, backlog=2048)
         self.settings = settings
-        self.app = create_app(settings, **(app_kwargs or {}))
-        self.port = port or free_port()
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-            timeout_graceful_shutdown=timeout_graceful_shutdown,
-            # Plenty of concurrent sockets: the races fire a few hundred requests at once.
-            backlog=2048, limit_concurrency=None,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self._run, name=f"uvicorn-{self.port}", daemon=True)
-        self.error: BaseException | None = None
         self.shutdown_seconds: float | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self.server.serve())
-        except BaseException as exc:  # noqa: BLE001 - reported by start()/stop()
-            self.error = exc
-
-    def start(self, timeout: float = 30) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if self.error is not None or not self.thread.is_alive():
-                raise RuntimeError(f"live server failed to start: {self.error!r}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("live server did not start in time")
-            time.sleep(0.02)
+    def start(self) -> Self:  # type: ignore[override]
+        super().start()
         return self
 
-    def stop(self, timeout: float = 60) -> float:
-        """Ask uvicorn to exit (as SIGTERM would) and return how long the shutdown took, lifespan included."""
-        if self.shutdown_seconds is not None:
-            return self.shutdown_seconds
-        started = time.monotonic()
-        self.server.should_exit = True
-        self.thread.join(timeout)
-        self.shutdown_seconds = time.monotonic() - started
-        if self.thread.is_alive():
-            raise RuntimeError(f"live server still running {timeout}s after shutdown was requested")
+    def stop(self, timeout_s: float = 60.0) -> float:  # type: ignore[override]
+        """Graceful shutdown (as on SIGTERM), lifespan included; returns how long it took."""
+        if self.shutdown_seconds is None:
+            started = time.monotonic()
+            super().stop(timeout_s)
+            self.shutdown_seconds = time.monotonic() - started
         return self.shutdown_seconds
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Self:  # type: ignore[override]
         return self.start()
 
     def __exit__(self, *_: object) -> None:
