@@ -236,3 +236,73 @@ def test_frozen_database_is_bounded_by_the_timeouts_not_a_hang(cluster):
             assert time.monotonic() < deadline, "app did not recover after the database thawed"
             time.sleep(0.2)
         assert client.get(f"/api/prompt-templates/{tid}").status_code == 200
+
+
+def _execute(url: str, *statements: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def test_connection_lost_at_commit_is_503_and_nothing_is_written(pg_url, live_server):
+    """The request's own connection dies during COMMIT (a deferred trigger terminates its backend, as a crash or a
+    failover would at that moment): 503 database_unavailable, no result row, and the next request is served."""
+    server = live_server(db_url=pg_url, db_pool_size=3)
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
+        body = {"provider": "openai", "model_id": "m", "variables": {"who": "x"}}
+        assert client.post(f"/api/prompt-templates/{tid}/run", json=body).status_code == 201
+        _execute(
+            pg_url,
+            "CREATE FUNCTION die_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$",
+            "CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON prompt_results "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die_at_commit()",
+        )
+
+        response, seconds = timed(client, "POST", f"/api/prompt-templates/{tid}/run", json=body)
+
+        assert_unavailable(response, seconds)
+        _execute(pg_url, "DROP TRIGGER die_at_commit ON prompt_results")
+        assert len(client.get(f"/api/prompt-templates/{tid}/results").json()["items"]) == 1
+        assert client.post(f"/api/prompt-templates/{tid}/run", json=body).status_code == 201
+
+
+def test_connection_killed_mid_statement_is_503_and_nothing_is_written(pg_url, live_server):
+    """A run blocked in its result INSERT loses its backend (pg_terminate_backend): 503, not 500, nothing stored."""
+    server = live_server(db_url=pg_url, db_pool_size=3)
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
+        body = {"provider": "openai", "model_id": "m", "variables": {"who": "x"}}
+        version = client.post(f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "openai", "model_id": "m"})
+        assert version.status_code == 201
+
+        async def scenario() -> httpx.Response:
+            locker = await asyncpg.connect(pg_url)
+            transaction = locker.transaction()
+            await transaction.start()
+            await locker.execute("LOCK TABLE prompt_results IN EXCLUSIVE MODE")
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+                pending = asyncio.create_task(http.post(f"/api/prompt-templates/{tid}/run", json=body))
+                deadline = time.monotonic() + 10
+                while not (victims := await locker.fetch(
+                        "SELECT DISTINCT pid FROM pg_locks WHERE NOT granted AND relation = 'prompt_results'::regclass")):
+                    assert time.monotonic() < deadline, "the run never reached its INSERT"
+                    await asyncio.sleep(0.02)
+                await locker.execute("SELECT pg_terminate_backend($1)", victims[0]["pid"])
+                response = await pending
+            await transaction.rollback()
+            await locker.close()
+            return response
+
+        response = asyncio.run(scenario())
+
+        assert_unavailable(response, 0.0)
+        assert client.get(f"/api/prompt-templates/{tid}/results").json()["items"] == []
+        assert client.post(f"/api/prompt-templates/{tid}/run", json=body).status_code == 201
