@@ -60,7 +60,9 @@ class Settings:
     metrics_service: str = _env_field("METRICS_SERVICE", "prompter-api", "`service` label on every metric series.")
     metrics_env: str = _env_field("METRICS_ENV", "dev", "`env` label on every metric series.")
     metrics_basic_auth_user: str | None = _env_field("METRICS_BASIC_AUTH_USER", None, "Protect /metrics (with _PASSWORD).")
-    metrics_basic_auth_password: str | None = _env_field("METRICS_BASIC_AUTH_PASSWORD", None, "See above.")
+    metrics_basic_auth_password: str | None = _env_field(
+        "METRICS_BASIC_AUTH_PASSWORD", None, "Password for /metrics basic auth (with _USER).", secret=True
+    )
     telemetry: str = _env_field("PROMPTER_TELEMETRY", "on", "`off` disables metrics and traces (benchmarks).")
     log_level: str = _env_field("PROMPTER_LOG_LEVEL", "INFO", "Python log level.")
     otel_sdk_disabled: bool = _env_field("OTEL_SDK_DISABLED", False, "Standard OTel switch; true = no telemetry.")
@@ -166,7 +168,8 @@ SECRET_MARKERS = ("PASSWORD", "API_KEY", "SECRET")
 
 
 def is_secret(env: str) -> bool:
-    return any(marker in env for marker in SECRET_MARKERS)
+    marked = any(f.metadata.get("secret") for f in fields(Settings) if f.metadata["env"] == env)
+    return marked or any(marker in env for marker in SECRET_MARKERS)
 
 
 def config_table_markdown() -> str:
