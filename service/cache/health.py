@@ -34,7 +34,10 @@ class RedisHealth:
 
     def mark(self, up: bool, reason: object = None) -> None:
         if up != self.up and self.configured:
-            log.warning("redis is %s%s", "up" if up else "down", f" ({reason})" if reason else "")
+            if up:
+                log.info("redis is up")
+            else:
+                log.warning("redis is down, probe cache bypassed until it answers again (%s)", reason or "no answer")
         self.up = up
         self.telemetry.set_redis_up(up)
 
