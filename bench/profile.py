@@ -1,0 +1,121 @@
+"""Where a configuration's CPU goes under load: `python -m bench.profile --config full --scenario run_pg`.
+
+Starts one Prompter server exactly as bench/run.py does (its own fresh database, REDIS_URL, the local OTLP receiver for
+`full`), seeds and warms it, then samples it with py-spy (`pip install -e '.[bench]'`) while wrk drives the scenario.
+Prints the share of the server's samples per telemetry cost centre and writes the collapsed stacks (flamegraph input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.load import load_generator
+from bench.run import Bench, _seed, scenarios
+from bench.servers import OtlpSink, PostgresDatabases, PrompterServer, Redis, migrate
+
+# A sample (one stack, root to leaf) goes to the first category any of whose needles appears in one of its frames.
+# py-spy runs with --full-filenames, so frames read "function (/path/to/file.py:line)".
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("span export thread (BatchSpanProcessor: OTLP encode + POST)",
+     ("/opentelemetry/sdk/_shared_internal/", "/opentelemetry/sdk/trace/export/", "/opentelemetry/exporter/")),
+    ("SQLAlchemy statement spans (instrumentation)", ("/opentelemetry/instrumentation/sqlalchemy/",)),
+    ("Redis command spans (instrumentation)", ("/opentelemetry/instrumentation/redis/",)),
+    ("metric recording (OTel metrics SDK)", ("/opentelemetry/sdk/metrics/", "/opentelemetry/metrics/")),
+    ("spans and context (OTel trace SDK/API)", ("/site-packages/opentelemetry/",)),
+    ("telemetry/ glue (port, middleware bookkeeping)",
+     ("/telemetry/port.py:", "/telemetry/child_spans.py:", "/telemetry/labels.py:", "HTTPTelemetryMiddleware._start ",
+      "_finish (")),
+)
+APP = "everything else (app, Litestar, SQLAlchemy, drivers, uvicorn)"
+
+
+def categorize(stack: str) -> str:
+    for name, needles in CATEGORIES:
+        if any(needle in stack for needle in needles):
+            return name
+    return APP
+
+
+def summarize(collapsed: Path) -> tuple[int, Counter[str]]:
+    shares: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        shares[categorize(stack)] += int(count)
+    return total, shares
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--config", choices=("off", "metrics", "full"), default="full")
+    parser.add_argument("--scenario", default="run_pg")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--out", type=Path, help="collapsed stacks file (default: in the work directory)")
+    args = parser.parse_args(argv)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        print("py-spy not found: pip install -e '.[bench]'", file=sys.stderr)
+        return 2
+    scenario = next((s for s in scenarios(8, 1) if s.key == args.scenario), None)
+    if scenario is None or scenario.group == "litestar":
+        print(f"--scenario must be one of Prompter's: {[s.key for s in scenarios(8, 1) if s.group != 'litestar']}",
+              file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="prompter-profile-"))
+    bench = Bench(argparse.Namespace(), workdir)
+    sink, redis, pg = OtlpSink(workdir), Redis(workdir), PostgresDatabases(args.pg_url)
+    server = None
+    try:
+        env = {"PROMPTER_LOG_LEVEL": "WARNING", "REDIS_URL": redis.url}
+        if scenario.group == "pg":
+            env["DB_URL"] = pg.create(args.config)
+            migrate(env["DB_URL"], workdir, args.config)
+        else:
+            env["DB_URL"] = f"sqlite:///{workdir}/profile.db"
+        if args.config == "off":
+            env["PROMPTER_TELEMETRY"] = "off"
+        if args.config == "full":
+            env.update(OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint, OTEL_TRACES_SAMPLER="always_on")
+        server = PrompterServer(f"profile-{args.config}", env, workdir)
+        server.wait_ready()
+        _seed(bench, server)
+        loadgen = load_generator(workdir)
+        loadgen.run(server.base_url, scenario.request, connections=scenario.connections, seconds=3)
+        out = args.out or workdir / f"profile-{args.config}-{args.scenario}.txt"
+        sampler = subprocess.Popen([spy, "record", "--pid", str(server.process.popen.pid), "--duration",
+                                    str(args.seconds), "--rate", str(args.rate), "--format", "raw", "--nonblocking", "--full-filenames",
+                                    "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        cpu_before = server.process.cpu_seconds()
+        result = loadgen.run(server.base_url, scenario.request, connections=scenario.connections,
+                             seconds=args.seconds)
+        cpu_us = (server.process.cpu_seconds() - cpu_before) / max(1, result.requests) * 1e6
+        sampler.wait(timeout=args.seconds + 60)
+    finally:
+        if server is not None:
+            server.stop()
+        sink.stop()
+        redis.stop()
+        pg.drop_all()
+    total, shares = summarize(out)
+    print(f"{args.scenario} / {args.config}: {result.rps:.0f} RPS, {cpu_us:.0f} us server CPU per request "
+          f"(py-spy attached), {total} samples -> {out}")
+    for name, count in shares.most_common():
+        print(f"  {count / total:6.1%}  ~{count / total * cpu_us:6.0f} us/req  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,283 @@
+"""Turn the raw rounds into the results document (results.json) and its markdown table (results.md)."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+TARGET_METRICS_RATIO = 0.97
+TARGET_FULL_RATIO = 0.90
+TARGET_SCRAPE_MS = 20.0
+RUN_SCENARIOS = ("run_sqlite", "run_pg")
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summarize(scenario: Any, rounds_by_config: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Medians across rounds; ratios are medians of per-round ratios against the baseline of the same round."""
+    base = {r["round"]: r for r in rounds_by_config[scenario.baseline]}
+    configs = {}
+    for config, label in scenario.configs.items():
+        rounds = rounds_by_config[config]
+        paired = [(r, base[r["round"]]) for r in rounds if r["round"] in base]
+        rps_ratios = [r["rps"] / b["rps"] for r, b in paired if b["rps"]]
+        capacity = [b["server_cpu_us"] / r["server_cpu_us"] for r, b in paired if r["server_cpu_us"]]
+        added = [r["server_cpu_us"] - b["server_cpu_us"] for r, b in paired]
+        configs[config] = {
+            "label": label,
+            "rps": _round(_median([r["rps"] for r in rounds]), 1),
+            "rps_ratio": _round(_median(rps_ratios), 3),
+            "rps_ratio_min": _round(min(rps_ratios, default=None), 3),
+            "rps_ratio_max": _round(max(rps_ratios, default=None), 3),
+            "p50_ms": _round(_median([r["p50_ms"] for r in rounds]), 2),
+            "p99_ms": _round(_median([r["p99_ms"] for r in rounds]), 2),
+            "server_cpu_us": _round(_median([r["server_cpu_us"] for r in rounds]), 1),
+            "cpu_capacity_ratio": _round(_median(capacity), 3),
+            "cpu_added_us": _round(_median(added), 1),
+            "errors": sum(r["errors"] for r in rounds),
+            "rounds": rounds,
+        }
+    return {"key": scenario.key, "title": scenario.title, "method": scenario.request.method,
+            "path": scenario.request.path, "connections": scenario.connections, "note": scenario.note,
+            "baseline": scenario.baseline, "configs": configs}
+
+
+def _target(name: str, measured: str, met: bool | None, detail: str = "") -> dict[str, Any]:
+    return {"target": name, "measured": measured, "status": "n/a" if met is None else ("met" if met else "missed"),
+            "detail": detail}
+
+
+def targets(table: dict[str, dict[str, Any]], micro: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for config, threshold, label in (("metrics", TARGET_METRICS_RATIO, "metrics only"),
+                                     ("full", TARGET_FULL_RATIO, "metrics + traces")):
+        for key in RUN_SCENARIOS:
+            row = table.get(key)
+            if row is None:
+                out.append(_target(f"{label} >= {threshold:.0%} of telemetry-off RPS, {key}", "not measured", None))
+                continue
+            c = row["configs"][config]
+            out.append(_target(
+                f"{label} >= {threshold:.0%} of telemetry-off RPS on {key}",
+                f"{c['rps_ratio']:.3f} (rounds {c['rps_ratio_min']:.3f}-{c['rps_ratio_max']:.3f}); "
+                f"by server CPU {c['cpu_capacity_ratio']:.3f}",
+                c["rps_ratio"] >= threshold,
+                f"+{c['cpu_added_us']} us CPU per request",
+            ))
+    litestar = micro.get("litestar", {}).get("cpu", {}).get("us_added", {})
+    ours, theirs = litestar.get("ours: metrics"), litestar.get("Litestar PrometheusPlugin")
+    e2e_ours = table.get("healthz", {}).get("configs", {}).get("metrics", {})
+    e2e_theirs = table.get("litestar_healthz", {}).get("configs", {}).get("prometheus", {})
+    detail = ""
+    if e2e_ours and e2e_theirs:
+        detail = (f"under wrk: ours {e2e_ours['rps_ratio']:.3f}x of off (+{e2e_ours['cpu_added_us']} us CPU/req), "
+                  f"Litestar's {e2e_theirs['rps_ratio']:.3f}x of bare (+{e2e_theirs['cpu_added_us']} us CPU/req)")
+    out.append(_target(
+        "our HTTP metrics middleware cheaper than Litestar's PrometheusPlugin",
+        f"in-process, same bare app: ours +{ours} us, Litestar's +{theirs} us per request" if ours is not None
+        else "not measured",
+        None if ours is None or theirs is None else ours < theirs,
+        detail,
+    ))
+    scrape = {s["target"]: s for s in micro.get("scrape", [])}
+    if 10000 in scrape:
+        s = scrape[10000]
+        out.append(_target(f"/metrics scrape of 10k series <= {TARGET_SCRAPE_MS:.0f} ms",
+                           f"{s['text']['median_ms']} ms ({s['series']} series, text format)",
+                           s["text"]["median_ms"] <= TARGET_SCRAPE_MS,
+                           f"OpenMetrics {s['openmetrics']['median_ms']} ms; direct-encoder prototype "
+                           f"{s.get('prototype', {}).get('median_ms', '-')} ms"))
+    else:
+        out.append(_target(f"/metrics scrape of 10k series <= {TARGET_SCRAPE_MS:.0f} ms", "not measured", None))
+    return out
+
+
+def traces(sink: dict[str, Any], sent: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Spans the local OTLP receiver got from each traced server, against the requests that server was sent."""
+    out = []
+    for service, names in sorted((sink.get("spans") or {}).items()):
+        requests = sum(sent.get(service, {}).values())  # traced servers are named service.name = server name
+        spans = sum(names.values())
+        out.append({"service": service, "requests_sent": requests, "spans": spans,
+                    "spans_per_request": round(spans / requests, 2) if requests else None, "span_names": names})
+    return out
+
+
+def build(*, meta: dict[str, Any], scenarios: list[Any], results: dict[str, Any], skipped: dict[str, str],
+          micro: dict[str, Any], sink: dict[str, Any], sent: dict[str, dict[str, int]], redis: dict[str, Any],
+          log_findings: dict[str, list[str]]) -> dict[str, Any]:
+    table = {s.key: summarize(s, results[s.key]) for s in scenarios}
+    return {
+        "meta": meta,
+        "targets": targets(table, micro),
+        "scenarios": list(table.values()),
+        "skipped": skipped,
+        "traces": traces(sink, sent),
+        "otlp_receiver": {k: v for k, v in sink.items() if k != "spans"},
+        "redis": redis,
+        "requests_sent": sent,
+        "server_log_findings": log_findings,
+        "micro": micro,
+    }
+
+
+# -- markdown ---------------------------------------------------------------------------------------------------------
+def _fmt(value: Any, spec: str = "") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    meta = doc["meta"]
+    m = meta["machine"]
+    lines = [
+        "# Prompter telemetry benchmark",
+        "",
+        f"Produced by `{meta['command'].strip()}` on {meta['date']} (commit {meta['git_commit']}"
+        + (f", plus uncommitted changes to {', '.join(meta['uncommitted'])}" if meta.get("uncommitted") else "")
+        + f"): {m['cpus']} CPUs "
+        f"({m['cpu']}), Python {m['python']}, Litestar {m['litestar']}, OpenTelemetry SDK {m['opentelemetry_sdk']}, "
+        f"uvicorn {m['uvicorn']} (one process, access log off). Load: {meta['load_generator']} `-t1`, "
+        f"{meta['rounds']} interleaved rounds of {meta['seconds_per_measurement']} s per configuration after "
+        f"{meta['warmup_seconds']} s of warm-up. Raw numbers for every round: [results.json](results.json).",
+        "",
+        ("How to read it: each ratio is the median, across rounds, of (configuration / baseline measured in the same "
+        "round), so drift of the machine cancels. *CPU µs/req* is the server process's own CPU time (all threads: the "
+        "span exporter included) divided by the requests it answered; *capacity* = baseline CPU / configuration CPU "
+        "per request, the RPS ratio a dedicated core would give. The machine is shared with other work, so CPU per "
+        "request is the steadier figure."),
+        "",
+        "## Targets",
+        "",
+        "| target | measured | status | detail |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {t['target']} | {t['measured']} | **{t['status']}** | {t['detail']} |" for t in doc["targets"]]
+    lines += [
+        "",
+        "## Under load (wrk, 127.0.0.1)",
+        "",
+        ("| scenario | -c | configuration | RPS | RPS ratio (rounds min-max) | p50 ms | p99 ms | CPU µs/req | "
+        "+CPU µs/req | capacity | errors |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for s in doc["scenarios"]:
+        first = True
+        for config in s["configs"].values():
+            baseline = config is s["configs"][s["baseline"]]
+            ratio = "baseline" if baseline else (
+                f"{_fmt(config['rps_ratio'], '.3f')} ({_fmt(config['rps_ratio_min'], '.3f')}-"
+                f"{_fmt(config['rps_ratio_max'], '.3f')})")
+            lines.append(
+                f"| {s['title'] if first else ''} | {s['connections'] if first else ''} | {config['label']} | "
+                f"{_fmt(config['rps'], ',.0f')} | {ratio} | {_fmt(config['p50_ms'], '.2f')} | "
+                f"{_fmt(config['p99_ms'], '.2f')} | {_fmt(config['server_cpu_us'], ',.0f')} | "
+                f"{'' if baseline else _fmt(config['cpu_added_us'], '+,.0f')} | "
+                f"{'' if baseline else _fmt(config['cpu_capacity_ratio'], '.3f')} | {config['errors']} |")
+            first = False
+        if s["note"] and s["note"] not in notes:
+            notes.append(s["note"])
+    lines += [""] + [f"- {note}" for note in notes]
+    for key, reason in doc["skipped"].items():
+        lines.append(f"- {key} skipped: {reason}")
+    lines += _trace_lines(doc) + _redis_lines(doc) + _micro_lines(doc.get("micro") or {})
+    if doc["server_log_findings"]:
+        lines += ["", "## Server log lines worth a look", ""]
+        for server, found in doc["server_log_findings"].items():
+            lines += [f"- {server}: `{line[:200]}`" for line in found]
+    return "\n".join(lines) + "\n"
+
+
+def _trace_lines(doc: dict[str, Any]) -> list[str]:
+    if not doc["traces"]:
+        return []
+    lines = ["", "## Traces received by the local OTLP receiver", "",
+             (f"{doc['otlp_receiver'].get('export_requests', 0)} OTLP/HTTP export requests, "
+             f"{doc['otlp_receiver'].get('bytes', 0) / 1e6:.1f} MB. 100 % sampling: every request sent should appear "
+             "as one server span (warm-up and seeding included)."), "",
+             "| traced server | requests sent | spans received | spans / request | most frequent span names |",
+             "|---|---|---|---|---|"]
+    for t in doc["traces"]:
+        top = ", ".join(f"`{name}` {count}" for name, count in list(t["span_names"].items())[:4])
+        lines.append(f"| {t['service']} | {t['requests_sent']:,} | {t['spans']:,} | {_fmt(t['spans_per_request'])} | "
+                     f"{top} |")
+    return lines
+
+
+def _redis_lines(doc: dict[str, Any]) -> list[str]:
+    redis = doc.get("redis") or {}
+    if not redis:
+        return []
+    used = redis.get("keys", 0) or redis.get("keyspace_hits", 0)
+    verdict = ("the probe cache used it" if used else
+               "REDIS_URL had no effect on ensure-version: no key was written and none read (the Redis probe cache "
+               "is not in this build), so ensure-version here probes the fake provider on every call")
+    return ["", "## Redis", "",
+            (f"After the run the throwaway redis-server held {redis.get('keys')} keys, "
+            f"{redis.get('keyspace_hits')} hits / {redis.get('keyspace_misses')} misses, "
+            f"{redis.get('commands_processed')} commands: {verdict}.")]
+
+
+def _micro_table(section: dict[str, Any]) -> list[str]:
+    cpu, wall = section["cpu"], section["wall"]
+    rows = ["| variant | CPU µs/request | added CPU µs | wall µs/request |", "|---|---|---|---|"]
+    for name, value in cpu["us_per_request"].items():
+        added = "baseline" if name == section["baseline"] else _fmt(cpu["us_added"].get(name), "+.1f")
+        rows.append(f"| {name} | {value:.1f} | {added} | {wall['us_per_request'][name]:.1f} |")
+    return rows
+
+
+def _micro_lines(micro: dict[str, Any]) -> list[str]:
+    if not micro:
+        return []
+    lines = ["", "## Micro-measurements (in-process, bench/micro.py)", "",
+             ("CPU time of the measuring process per request; medians of interleaved rounds (wall time beside it). "
+             "In the middleware and Litestar tables spans go to a batch processor whose exporter discards them; the "
+             "in-process Prompter tables export OTLP/HTTP to the local receiver like the servers above, and add two "
+             "what-ifs on PostgreSQL: spans discarded (no OTLP encoding) and no SQL/Redis statement spans."), ""]
+    if "middleware" in micro:
+        lines += [f"### HTTP metrics middleware alone: trivial ASGI app, {micro['middleware']['request']}", ""]
+        lines += _micro_table(micro["middleware"])
+    if "litestar" in micro:
+        lines += ["", (f"### The same bare Litestar app: Litestar's plugins vs our middleware, "
+                      f"{micro['litestar']['request']}"), ""]
+        lines += _micro_table(micro["litestar"])
+    for backend, sections in (micro.get("full_stack") or {}).items():
+        if backend == "gc":
+            continue
+        for name, section in sections.items():
+            lines += ["", f"### Prompter in-process (create_app, {backend}, REDIS_URL set): {name}", ""]
+            lines += _micro_table(section)
+    gc_rows = (micro.get("full_stack") or {}).get("gc")
+    if gc_rows:
+        lines += ["", "### Garbage collector time, POST /api/prompt-templates/1/run in-process (SQLite)", "",
+                  ("Collector time per request (gc.callbacks) as the process runs, and after `gc.freeze()` moved every "
+                  "object alive after startup out of the collector's reach."), "",
+                  ("| variant | GC µs/req | collections per 1k req (gen 0/1/2) | GC µs/req after gc.freeze() | "
+                  "collections after (0/1/2) |"), "|---|---|---|---|---|"]
+        for name, phases in gc_rows.items():
+            before, after = phases["as is"], phases["after gc.freeze()"]
+            lines.append(
+                f"| {name} | {before['gc_us_per_request']} | "
+                f"{'/'.join(str(n) for n in before['collections_per_1000_requests'])} | "
+                f"{after['gc_us_per_request']} | {'/'.join(str(n) for n in after['collections_per_1000_requests'])} |")
+    if micro.get("scrape"):
+        lines += ["", "### /metrics scrape", "",
+                  ("Stock: `prometheus_client.generate_latest(handle.registry)` (text; OpenMetrics is what a Prometheus "
+                  "server asks for). Prototype: bench/exposition_prototype.py, the SDK's MetricsData written straight "
+                  "to text (checked to expose the same samples)."), "",
+                  "| series | bytes | stock text ms | stock OpenMetrics ms | prototype ms | same samples |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {s['series']:,} | {s['bytes']:,} | {s['text']['median_ms']} | {s['openmetrics']['median_ms']} | "
+                  f"{s.get('prototype', {}).get('median_ms', '-')} | {s.get('prototype_same_samples', '-')} |"
+                  for s in micro["scrape"]]
+    if micro.get("record_calls"):
+        lines += ["", "### One call (timeit, best of 5; metrics on unless marked)", "", "| call | µs |", "|---|---|"]
+        lines += [f"| {name} | {us} |" for name, us in micro["record_calls"].items()]
+    return lines
