@@ -104,6 +104,8 @@ def create_app(
         request_class=BoundedJSONRequest,
         openapi_config=OpenAPIConfig(title="Prompter", version="0.1.0", path="/schema"),
         debug=False,
+        # Our own JSON logging (service/logging.py); Litestar's default would add a plain-text root handler.
+        logging_config=None,
     )
     app.state.runtime = runtime
     document_error_responses(app)

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
+    from service.logging import uvicorn_log_config
+
     if workers > 1 and settings.metrics_export != "otlp" and settings.telemetry_enabled:
         print(
             "prompter serve: --workers > 1 refused. With the Prometheus pull exporter each worker process keeps its own "
@@ -73,6 +75,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(settings.log_level),
         timeout_graceful_shutdown=10,
     )
     return 0

@@ -76,8 +76,7 @@ class RunService:
                 output_tokens=completion.output_tokens,
                 system_fingerprint=completion.system_fingerprint,
             )
-            if self.telemetry.capture_content:
-                call.span.set_attributes({"gen_ai.input.messages": prompt, "gen_ai.output.messages": completion.text})
+            call.set_content(prompt, completion.text)  # a no-op unless PROMPTER_TRACE_CONTENT is on
         return completion
 
     async def get(self, result_id: int) -> PromptResult:

@@ -173,7 +173,8 @@ def test_cli_creates_lists_and_revokes_keys(sqlite_url):
     token = next(line.split()[-1] for line in created.stdout.splitlines() if line.startswith("api key:"))
     key_id = token.split("_")[1]
     listed = subprocess.run([*prompter, "keys", "list"], env=env, capture_output=True, text=True, check=True).stdout
-    assert key_id in listed and "active" in listed and token.split("_")[2] not in listed
+    secret = token.split("_", 2)[2]
+    assert len(secret) == 43 and key_id in listed and "active" in listed and secret not in listed
     subprocess.run([*prompter, "keys", "revoke", key_id], env=env, capture_output=True, text=True, check=True)
     listed = subprocess.run([*prompter, "keys", "list"], env=env, capture_output=True, text=True, check=True).stdout
     assert "revoked" in listed
