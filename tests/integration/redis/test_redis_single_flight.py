@@ -21,7 +21,10 @@ from tests.integration.redis.cache_support import TEMPLATE, counting_registry, s
 from tests.support.live_server import LiveServer
 
 BURST = 20
-PROBE_DELAY_S = 0.2  # about what a real provider takes to answer a one-token probe
+# A real provider takes a few hundred ms to answer a one-token probe. Longer here on purpose: on SQLite every request's
+# first transaction queues for the write lock (BEGIN IMMEDIATE), and on a loaded machine 20 of them can take several
+# hundred ms to get through; the burst must reach the cache while the first probe is still running.
+PROBE_DELAY_S = 1.0
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
