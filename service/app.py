@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.di import NamedDependency
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
@@ -24,10 +23,10 @@ from service.errors import EXCEPTION_HANDLERS
 from service.health.handlers import healthz, readyz
 from service.logging import configure_logging
 from service.metrics_endpoint import metrics
-from service.openapi_errors import document_error_responses
-from service.request_limits import BoundedJSONRequest
 from service.migrate import upgrade
+from service.openapi_errors import document_error_responses
 from service.providers import ProviderRegistry
+from service.request_limits import BoundedJSONRequest
 from service.runs.handlers import RunController
 from service.runs.service import RunService
 from service.settings import Settings

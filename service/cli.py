@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--prometheus", required=True, metavar="URL", help="e.g. http://localhost:9090")
     check.add_argument("--dashboard", metavar="FILE", help="default: grafana/dashboards/prompter-rollout.json")
     check.add_argument(
-        "--var", action="append", default=[], metavar="NAME=VALUE",
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="template variable value (a regex, default .*), e.g. --var service=prompter-api --var env=prod",
     )
 

@@ -32,8 +32,19 @@ TEMPLATE_VALUES: Mapping[str, str] = {
     "__interval": "1m",
 }
 _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)")
-_PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
-                    "offset"}
+_PROMQL_KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+}
 
 
 # --- reading the dashboard -------------------------------------------------------------------
@@ -262,8 +273,11 @@ def run(prometheus_url: str, dashboard_file: str | None, var_pairs: Sequence[str
     """0: every panel has series; 1: some panel has none (or Prometheus cannot be asked); 2: bad arguments."""
     path = Path(dashboard_file) if dashboard_file else default_dashboard()
     if path is None:
-        print(f"check-dashboard: {DASHBOARD_IN_REPO} not found next to the installed package or in the current "
-              "directory; pass --dashboard FILE", file=sys.stderr)
+        print(
+            f"check-dashboard: {DASHBOARD_IN_REPO} not found next to the installed package or in the current "
+            "directory; pass --dashboard FILE",
+            file=sys.stderr,
+        )
         return 2
     try:
         dashboard = load_dashboard(path)

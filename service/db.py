@@ -210,8 +210,11 @@ class _Outage:
 
     def failed(self, exc: BaseException) -> None:
         if not self.down:
-            log.warning("database unreachable (%s: %s); answering 503 database_unavailable until it is back",
-                        type(exc).__name__, exc)
+            log.warning(
+                "database unreachable (%s: %s); answering 503 database_unavailable until it is back",
+                type(exc).__name__,
+                exc,
+            )
         self.down = True
 
     def connected(self) -> None:

@@ -120,7 +120,9 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response[dict[st
 def unexpected_error_handler(_: Request, exc: Exception) -> Response[dict[str, Any]]:
     # A genuine bug: log it whole, tell the client nothing internal.
     log.exception("unhandled error", exc_info=exc)
-    return _json(HTTP_500_INTERNAL_SERVER_ERROR, error_body("internal_error", "Unexpected server error; it was logged."))
+    return _json(
+        HTTP_500_INTERNAL_SERVER_ERROR, error_body("internal_error", "Unexpected server error; it was logged.")
+    )
 
 
 def _describe_validation(exc: ValidationException) -> str:

@@ -16,12 +16,16 @@ from service.settings import Settings
 
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
-def metrics(request: Request, settings: NamedDependency[Settings],
-    metrics_registry: NamedDependency[CollectorRegistry | None]) -> Response[bytes]:
+def metrics(
+    request: Request, settings: NamedDependency[Settings], metrics_registry: NamedDependency[CollectorRegistry | None]
+) -> Response[bytes]:
     _check_basic_auth(request, settings)
     if metrics_registry is None:
-        why = (b"# telemetry is off (PROMPTER_TELEMETRY=off or OTEL_SDK_DISABLED=true)\n" if not settings.telemetry_enabled
-               else b"# metrics are pushed over OTLP, not served here (PROMPTER_METRICS_EXPORT=otlp)\n")
+        why = (
+            b"# telemetry is off (PROMPTER_TELEMETRY=off or OTEL_SDK_DISABLED=true)\n"
+            if not settings.telemetry_enabled
+            else b"# metrics are pushed over OTLP, not served here (PROMPTER_METRICS_EXPORT=otlp)\n"
+        )
         return Response(why, media_type="text/plain; version=0.0.4; charset=utf-8")
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(encoder(metrics_registry), media_type=content_type)

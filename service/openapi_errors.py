@@ -69,9 +69,12 @@ def error_responses(path: str, methods: Iterable[str]) -> dict[int, ResponseSpec
         for status in sorted(_statuses(path, methods))
     }
     if path == "/readyz":
-        specs[503] = ResponseSpec(data_container=Readiness, generate_examples=False,
-                                  description="Not ready: the database does not answer (Retry-After). Redis never "
-                                              "blocks readiness; it is reported as up, down or disabled.")
+        specs[503] = ResponseSpec(
+            data_container=Readiness,
+            generate_examples=False,
+            description="Not ready: the database does not answer (Retry-After). Redis never "
+            "blocks readiness; it is reported as up, down or disabled.",
+        )
     return specs
 
 

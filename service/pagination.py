@@ -9,6 +9,7 @@ from typing import Generic, Protocol, TypeVar
 
 from service.errors import InvalidInput
 
+
 class HasId(Protocol):
     id: int
 
@@ -32,7 +33,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
         if not text.startswith(_PREFIX):
             raise ValueError(text)
-        value = int(text[len(_PREFIX):])
+        value = int(text[len(_PREFIX) :])
         if value < 1 or value > 2**62:
             raise ValueError(text)
         return value

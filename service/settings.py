@@ -43,7 +43,9 @@ class Settings:
     max_variables: int = _env_field("PROMPTER_MAX_VARIABLES", 100, "Most distinct {{ variables }} in one template.")
     redis_url: str | None = _env_field("REDIS_URL", None, "Redis for the probe cache, e.g. redis://127.0.0.1:6379/0.")
     probe_ttl_s: float = _env_field(
-        "PROMPTER_PROBE_TTL_S", 300, "Seconds a probed model identity is reused from Redis (drift shows at most this late)."
+        "PROMPTER_PROBE_TTL_S",
+        300,
+        "Seconds a probed model identity is reused from Redis (drift shows at most this late).",
     )
     redis_timeout_s: float = _env_field(
         "PROMPTER_REDIS_TIMEOUT_S", 0.25, "Connect/read timeout of one Redis call; a dead Redis costs at most this."
@@ -52,21 +54,29 @@ class Settings:
         "PROMPTER_REDIS_HEALTH_INTERVAL_S", 2.0, "Seconds between background Redis PINGs (prompter_redis_up, /readyz)."
     )
     probe_lock_ttl_s: float = _env_field(
-        "PROMPTER_PROBE_LOCK_TTL_S", 10.0, "Single flight: the probe lock expires after this if its holder never finishes."
+        "PROMPTER_PROBE_LOCK_TTL_S",
+        10.0,
+        "Single flight: the probe lock expires after this if its holder never finishes.",
     )
     probe_lock_wait_s: float = _env_field(
-        "PROMPTER_PROBE_LOCK_WAIT_S", 5.0, "Single flight: longest wait for another request's probe before probing anyway."
+        "PROMPTER_PROBE_LOCK_WAIT_S",
+        5.0,
+        "Single flight: longest wait for another request's probe before probing anyway.",
     )
     metrics_service: str = _env_field("METRICS_SERVICE", "prompter-api", "`service` label on every metric series.")
     metrics_env: str = _env_field("METRICS_ENV", "dev", "`env` label on every metric series.")
-    metrics_basic_auth_user: str | None = _env_field("METRICS_BASIC_AUTH_USER", None, "Protect /metrics (with _PASSWORD).")
+    metrics_basic_auth_user: str | None = _env_field(
+        "METRICS_BASIC_AUTH_USER", None, "Protect /metrics (with _PASSWORD)."
+    )
     metrics_basic_auth_password: str | None = _env_field(
         "METRICS_BASIC_AUTH_PASSWORD", None, "Password for /metrics basic auth (with _USER).", secret=True
     )
     telemetry: str = _env_field("PROMPTER_TELEMETRY", "on", "`off` disables metrics and traces (benchmarks).")
     log_level: str = _env_field("PROMPTER_LOG_LEVEL", "INFO", "Python log level.")
     otel_sdk_disabled: bool = _env_field("OTEL_SDK_DISABLED", False, "Standard OTel switch; true = no telemetry.")
-    otel_service_name: str | None = _env_field("OTEL_SERVICE_NAME", None, "service.name of traces (default METRICS_SERVICE).")
+    otel_service_name: str | None = _env_field(
+        "OTEL_SERVICE_NAME", None, "service.name of traces (default METRICS_SERVICE)."
+    )
     otlp_endpoint: str | None = _env_field(
         "OTEL_EXPORTER_OTLP_ENDPOINT", None, "OTLP/HTTP base URL (e.g. http://collector:4318); set = export traces."
     )
@@ -86,7 +96,9 @@ class Settings:
         "OPENAI_API_KEY", None, "Set = the `openai` provider calls the real API (else the fake LLM).", secret=True
     )
     openai_base_url: str = _env_field(
-        "OPENAI_BASE_URL", "https://api.openai.com/v1", "OpenAI or any OpenAI-compatible server (vLLM, Ollama, LiteLLM)."
+        "OPENAI_BASE_URL",
+        "https://api.openai.com/v1",
+        "OpenAI or any OpenAI-compatible server (vLLM, Ollama, LiteLLM).",
     )
     anthropic_api_key: str | None = _env_field(
         "ANTHROPIC_API_KEY", None, "Set = the `anthropic` provider calls the real Messages API.", secret=True

@@ -29,8 +29,9 @@ class ChildSpansOnlyTracer(trace.Tracer):
         return self._tracer.start_span(name, context, *args, **kwargs)
 
     @_agnosticcontextmanager
-    def start_as_current_span(self, name: str, context: Context | None = None, *args: Any, **kwargs: Any
-                              ) -> Iterator[trace.Span]:
+    def start_as_current_span(
+        self, name: str, context: Context | None = None, *args: Any, **kwargs: Any
+    ) -> Iterator[trace.Span]:
         if not _has_parent(context):
             yield trace.INVALID_SPAN
             return

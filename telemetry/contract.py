@@ -15,14 +15,55 @@ Kind = Literal["counter", "histogram", "gauge"]
 
 # Seconds-sized buckets: the SDK default buckets are millisecond-sized (0, 5, 10, ... 10000).
 HTTP_SECONDS_BUCKETS: tuple[float, ...] = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
 )
 # The GenAI semantic conventions' advised buckets for gen_ai.client.operation.duration and token usage.
 GENAI_DURATION_BUCKETS: tuple[float, ...] = (
-    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
 )
 GENAI_TOKEN_BUCKETS: tuple[float, ...] = (
-    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+    1,
+    4,
+    16,
+    64,
+    256,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
 )
 
 # Labels every series carries, from METRICS_SERVICE / METRICS_ENV (resource attributes copied onto each series).
@@ -50,73 +91,162 @@ class Instrument:
 
 
 HTTP_REQUESTS = Instrument(
-    "http_requests", "starlette_requests", "counter", "1", "HTTP requests by route template and status.",
-    ("method", "route", "status"), prometheus="starlette_requests_total",
+    "http_requests",
+    "starlette_requests",
+    "counter",
+    "1",
+    "HTTP requests by route template and status.",
+    ("method", "route", "status"),
+    prometheus="starlette_requests_total",
 )
 HTTP_DURATION = Instrument(
-    "http_duration", "starlette_requests_processing_seconds", "histogram", "s", "HTTP request processing time.",
-    ("method", "route"), HTTP_SECONDS_BUCKETS, prometheus="starlette_requests_processing_seconds",
+    "http_duration",
+    "starlette_requests_processing_seconds",
+    "histogram",
+    "s",
+    "HTTP request processing time.",
+    ("method", "route"),
+    HTTP_SECONDS_BUCKETS,
+    prometheus="starlette_requests_processing_seconds",
 )
 DB_UNIQUE_VIOLATION = Instrument(
-    "db_unique_violation", "prompter_db_unique_violation", "counter", "1", "Duplicates blocked by a DB constraint.",
-    ("table",), prometheus="prompter_db_unique_violation_total",
+    "db_unique_violation",
+    "prompter_db_unique_violation",
+    "counter",
+    "1",
+    "Duplicates blocked by a DB constraint.",
+    ("table",),
+    prometheus="prompter_db_unique_violation_total",
 )
 ENSURE_VERSION = Instrument(
-    "ensure_version", "prompter_ensure_version_seconds", "histogram", "s", "Time to ensure a prompt version.",
-    ("provider",), HTTP_SECONDS_BUCKETS, prometheus="prompter_ensure_version_seconds",
+    "ensure_version",
+    "prompter_ensure_version_seconds",
+    "histogram",
+    "s",
+    "Time to ensure a prompt version.",
+    ("provider",),
+    HTTP_SECONDS_BUCKETS,
+    prometheus="prompter_ensure_version_seconds",
 )
 RESULTS_INSERT = Instrument(
-    "results_insert", "prompter_prompt_results_insert", "counter", "1", "Result rows committed.",
+    "results_insert",
+    "prompter_prompt_results_insert",
+    "counter",
+    "1",
+    "Result rows committed.",
     prometheus="prompter_prompt_results_insert_total",
 )
 FINGERPRINT_PRESENT = Instrument(
-    "fingerprint_present", "prompter_openai_fingerprint_present", "counter", "1",
+    "fingerprint_present",
+    "prompter_openai_fingerprint_present",
+    "counter",
+    "1",
     "Committed results carrying a non-empty system_fingerprint.",
     prometheus="prompter_openai_fingerprint_present_total",
 )
 REDIS_UP = Instrument(
-    "redis_up", "prompter_redis_up", "gauge", "1", "1 when Redis answers, 0 when it does not or is not configured.",
+    "redis_up",
+    "prompter_redis_up",
+    "gauge",
+    "1",
+    "1 when Redis answers, 0 when it does not or is not configured.",
     prometheus="prompter_redis_up",
 )
 PROBE_ATTEMPT = Instrument(
-    "probe_attempt", "prompter_probe_attempt", "counter", "1", "Provider probes attempted.",
-    ("provider", "model_id"), prometheus="prompter_probe_attempt_total",
+    "probe_attempt",
+    "prompter_probe_attempt",
+    "counter",
+    "1",
+    "Provider probes attempted.",
+    ("provider", "model_id"),
+    prometheus="prompter_probe_attempt_total",
 )
 PROBE_FAILURE = Instrument(
-    "probe_failure", "prompter_probe_failure", "counter", "1", "Provider probes that failed.",
-    ("provider", "model_id"), prometheus="prompter_probe_failure_total",
+    "probe_failure",
+    "prompter_probe_failure",
+    "counter",
+    "1",
+    "Provider probes that failed.",
+    ("provider", "model_id"),
+    prometheus="prompter_probe_failure_total",
 )
 CACHE_HIT = Instrument(
-    "cache_hit", "prompter_cache_hit", "counter", "1", "Probe-cache lookups answered from Redis.",
+    "cache_hit",
+    "prompter_cache_hit",
+    "counter",
+    "1",
+    "Probe-cache lookups answered from Redis.",
     prometheus="prompter_cache_hit_total",
 )
 CACHE_MISS = Instrument(
-    "cache_miss", "prompter_cache_miss", "counter", "1", "Probe-cache lookups that had to probe the provider.",
+    "cache_miss",
+    "prompter_cache_miss",
+    "counter",
+    "1",
+    "Probe-cache lookups that had to probe the provider.",
     prometheus="prompter_cache_miss_total",
 )
 MODEL_DRIFT = Instrument(
-    "model_drift", "prompter_model_drift", "counter", "1", "ensure-version found a changed model identity.",
-    ("provider", "model_id"), prometheus="prompter_model_drift_total",
+    "model_drift",
+    "prompter_model_drift",
+    "counter",
+    "1",
+    "ensure-version found a changed model identity.",
+    ("provider", "model_id"),
+    prometheus="prompter_model_drift_total",
 )
 AUTH_FAILURE = Instrument(
-    "auth_failure", "prompter_auth_failure", "counter", "1", "Refused API calls by reason (no key in labels).",
-    ("reason",), prometheus="prompter_auth_failure_total",
+    "auth_failure",
+    "prompter_auth_failure",
+    "counter",
+    "1",
+    "Refused API calls by reason (no key in labels).",
+    ("reason",),
+    prometheus="prompter_auth_failure_total",
 )
 GENAI_DURATION = Instrument(
-    "genai_duration", "gen_ai.client.operation.duration", "histogram", "s", "GenAI operation duration.",
+    "genai_duration",
+    "gen_ai.client.operation.duration",
+    "histogram",
+    "s",
+    "GenAI operation duration.",
     ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_response_model", "error_type"),
-    GENAI_DURATION_BUCKETS, prometheus="gen_ai_client_operation_duration_seconds",
+    GENAI_DURATION_BUCKETS,
+    prometheus="gen_ai_client_operation_duration_seconds",
 )
 GENAI_TOKENS = Instrument(
-    "genai_tokens", "gen_ai.client.token.usage", "histogram", "{token}", "Tokens used per GenAI operation.",
-    ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_response_model",
-     "gen_ai_token_type"),
-    GENAI_TOKEN_BUCKETS, prometheus="gen_ai_client_token_usage",
+    "genai_tokens",
+    "gen_ai.client.token.usage",
+    "histogram",
+    "{token}",
+    "Tokens used per GenAI operation.",
+    (
+        "gen_ai_operation_name",
+        "gen_ai_provider_name",
+        "gen_ai_request_model",
+        "gen_ai_response_model",
+        "gen_ai_token_type",
+    ),
+    GENAI_TOKEN_BUCKETS,
+    prometheus="gen_ai_client_token_usage",
 )
 
 CONTRACT: tuple[Instrument, ...] = (
-    HTTP_REQUESTS, HTTP_DURATION, DB_UNIQUE_VIOLATION, ENSURE_VERSION, RESULTS_INSERT, FINGERPRINT_PRESENT, REDIS_UP,
-    PROBE_ATTEMPT, PROBE_FAILURE, CACHE_HIT, CACHE_MISS, MODEL_DRIFT, GENAI_DURATION, GENAI_TOKENS, AUTH_FAILURE,
+    HTTP_REQUESTS,
+    HTTP_DURATION,
+    DB_UNIQUE_VIOLATION,
+    ENSURE_VERSION,
+    RESULTS_INSERT,
+    FINGERPRINT_PRESENT,
+    REDIS_UP,
+    PROBE_ATTEMPT,
+    PROBE_FAILURE,
+    CACHE_HIT,
+    CACHE_MISS,
+    MODEL_DRIFT,
+    GENAI_DURATION,
+    GENAI_TOKENS,
+    AUTH_FAILURE,
 )
 
 

@@ -78,12 +78,14 @@ class HTTPTelemetryMiddleware:
 
 def _finish(span: trace.Span, method: str, route: str, status: int, path: str) -> None:
     span.update_name(f"{method} {route}")
-    span.set_attributes({
-        "http.request.method": method,
-        "http.route": route,
-        "url.path": path,
-        "http.response.status_code": status,
-    })
+    span.set_attributes(
+        {
+            "http.request.method": method,
+            "http.route": route,
+            "url.path": path,
+            "http.response.status_code": status,
+        }
+    )
     if status >= 500:
         span.set_status(Status(StatusCode.ERROR))
     span.end()

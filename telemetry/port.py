@@ -39,7 +39,10 @@ class LLMCall:
         self, *, model: str | None, input_tokens: int, output_tokens: int, system_fingerprint: str | None = None
     ) -> None:
         self.response_model, self.input_tokens, self.output_tokens = model, input_tokens, output_tokens
-        attributes: dict[str, Any] = {"gen_ai.usage.input_tokens": input_tokens, "gen_ai.usage.output_tokens": output_tokens}
+        attributes: dict[str, Any] = {
+            "gen_ai.usage.input_tokens": input_tokens,
+            "gen_ai.usage.output_tokens": output_tokens,
+        }
         if model:
             attributes["gen_ai.response.model"] = model
         if system_fingerprint:
@@ -50,10 +53,14 @@ class LLMCall:
         """Prompt and output text go on the span only when PROMPTER_TRACE_CONTENT is on (they are customer data)."""
         if not self._telemetry.capture_content:
             return
-        self._telemetry.guard("llm span content", self.span.set_attributes, {
-            "gen_ai.input.messages": prompt,
-            "gen_ai.output.messages": output,
-        })
+        self._telemetry.guard(
+            "llm span content",
+            self.span.set_attributes,
+            {
+                "gen_ai.input.messages": prompt,
+                "gen_ai.output.messages": output,
+            },
+        )
 
 
 class Telemetry:
@@ -109,8 +116,9 @@ class Telemetry:
     def count_failure(self, what: str, exc: BaseException | None = None) -> None:
         self.recording_errors += 1
         if self.recording_errors == 1:
-            log.warning("telemetry recording failed (%s); requests continue, further failures are counted", what,
-                        exc_info=exc)
+            log.warning(
+                "telemetry recording failed (%s); requests continue, further failures are counted", what, exc_info=exc
+            )
 
     # -- HTTP (called by the middleware) ----------------------------------------------------------------------------
     def record_http(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -165,15 +173,23 @@ class Telemetry:
         try:
             yield
         finally:
-            self._record("ensure_version", "record", time.perf_counter() - start,
-                         {"provider": self.labels.provider(provider)})
+            self._record(
+                "ensure_version", "record", time.perf_counter() - start, {"provider": self.labels.provider(provider)}
+            )
 
     # -- spans ------------------------------------------------------------------------------------------------------
-    def start_span(self, name: str, *, kind: SpanKind = SpanKind.INTERNAL, attributes: dict[str, Any] | None = None,
-                   context: Any = None) -> trace.Span:
+    def start_span(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: dict[str, Any] | None = None,
+        context: Any = None,
+    ) -> trace.Span:
         """Start a span; if the tracer fails, a non-recording span stands in (counted, never raised)."""
-        span = self.guard(f"start span {name}", self.tracer.start_span, name, context=context, kind=kind,
-                          attributes=attributes)
+        span = self.guard(
+            f"start span {name}", self.tracer.start_span, name, context=context, kind=kind, attributes=attributes
+        )
         return span if span is not None else trace.INVALID_SPAN
 
     @contextmanager

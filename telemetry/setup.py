@@ -179,8 +179,12 @@ def _otlp_metric_reader(config: TelemetryConfig) -> MetricReader:
     exporter = OTLPMetricExporter(
         endpoint=config.otlp_metrics_endpoint,
         timeout=config.export_timeout_s,
-        preferred_temporality={Counter: cumulative, UpDownCounter: cumulative, Histogram: cumulative,
-                               ObservableCounter: cumulative},
+        preferred_temporality={
+            Counter: cumulative,
+            UpDownCounter: cumulative,
+            Histogram: cumulative,
+            ObservableCounter: cumulative,
+        },
     )
     return PeriodicExportingMetricReader(
         exporter,

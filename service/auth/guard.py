@@ -47,6 +47,6 @@ def _refuse(runtime: Any, connection: ASGIConnection[Any, Any, Any, Any], reason
     runtime.telemetry.record_auth_failure(reason)
     # The key itself is never logged: only the reason, the method and the route template.
     log.warning(
-        "auth refused", extra={"reason": reason, "method": connection.scope["method"],
-                               "route": connection.scope.get("path_template")}
+        "auth refused",
+        extra={"reason": reason, "method": connection.scope["method"], "route": connection.scope.get("path_template")},
     )

@@ -25,7 +25,9 @@ class KeyService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def create(self, *, org_id: str, workspace_id: str, role: str, label: str | None = None) -> tuple[str, ApiKey]:
+    async def create(
+        self, *, org_id: str, workspace_id: str, role: str, label: str | None = None
+    ) -> tuple[str, ApiKey]:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)} (got {role!r}).", code="invalid_role")
         for value, name in ((org_id, "org"), (workspace_id, "workspace")):
@@ -33,8 +35,12 @@ class KeyService:
                 raise InvalidInput(f"--{name} must be 1 to 64 characters.", code="invalid_tenant")
         token, parsed = keys.new_key()
         row = ApiKey(
-            key_id=parsed.key_id, secret_hash=keys.hash_secret(parsed.secret), org_id=org_id,
-            workspace_id=workspace_id, role=role, label=label,
+            key_id=parsed.key_id,
+            secret_hash=keys.hash_secret(parsed.secret),
+            org_id=org_id,
+            workspace_id=workspace_id,
+            role=role,
+            label=label,
         )
         self.session.add(row)
         await self.session.flush()

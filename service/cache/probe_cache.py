@@ -141,8 +141,12 @@ class ProbeCache:
                 return cached, None
             remaining = deadline - loop.time()
             if remaining <= 0:
-                log.info("probe-cache wait for %s/%s ran out after %.2fs; probing anyway", provider, model_id,
-                         self.lock_wait_s)
+                log.info(
+                    "probe-cache wait for %s/%s ran out after %.2fs; probing anyway",
+                    provider,
+                    model_id,
+                    self.lock_wait_s,
+                )
                 return MISSING, None
             await asyncio.sleep(min(self.poll_s, remaining))
             cached = await self._read(key)

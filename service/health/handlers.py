@@ -16,7 +16,9 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", tags=["health"], summary="The database answers (Redis is reported but optional)")
-async def readyz(db_engine: NamedDependency[AsyncEngine], redis_health: NamedDependency[RedisHealth]) -> Response[dict[str, Any]]:
+async def readyz(
+    db_engine: NamedDependency[AsyncEngine], redis_health: NamedDependency[RedisHealth]
+) -> Response[dict[str, Any]]:
     try:
         async with db_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -12,7 +12,9 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("Run migrations through `prompter migrate` (service.migrate), which supplies the connection.")
+        raise RuntimeError(
+            "Run migrations through `prompter migrate` (service.migrate), which supplies the connection."
+        )
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -56,7 +56,8 @@ class AnthropicProvider:
         if not isinstance(model, str) or not model:
             raise self.http.malformed("no `model`")
         text = "".join(
-            block["text"] for block in content
+            block["text"]
+            for block in content
             if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
         )
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
@@ -67,7 +68,11 @@ class AnthropicProvider:
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
         }
         return Completion(
-            text=text, response_model=model, identity=model, input_tokens=input_tokens, output_tokens=output_tokens,
+            text=text,
+            response_model=model,
+            identity=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
             metadata=metadata,
         )
 

@@ -26,8 +26,14 @@ def generate_path(model_id: str) -> str:
 
 def generate_body(prompt: str, params: GenerationParams) -> dict[str, Any]:
     body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
-    config = drop_none({"temperature": params.temperature, "topP": params.top_p,
-                        "maxOutputTokens": params.max_tokens, "seed": params.seed})
+    config = drop_none(
+        {
+            "temperature": params.temperature,
+            "topP": params.top_p,
+            "maxOutputTokens": params.max_tokens,
+            "seed": params.seed,
+        }
+    )
     if config:
         body["generationConfig"] = config
     return body
@@ -50,7 +56,9 @@ class GoogleProvider:
         return self._completion(data, request.model_id)
 
     async def probe(self, model_id: str, params: GenerationParams) -> Completion:
-        data = await self.http.post_json(generate_path(model_id), generate_body(PROBE_PROMPT, GenerationParams(max_tokens=1)))
+        data = await self.http.post_json(
+            generate_path(model_id), generate_body(PROBE_PROMPT, GenerationParams(max_tokens=1))
+        )
         return self._completion(data, model_id)
 
     def _completion(self, data: dict[str, Any], model_id: str) -> Completion:
@@ -66,7 +74,8 @@ class GoogleProvider:
         content = candidate.get("content") if isinstance(candidate.get("content"), dict) else {}
         parts = content.get("parts") if isinstance(content.get("parts"), list) else []
         text = "".join(
-            part["text"] for part in parts
+            part["text"]
+            for part in parts
             if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought")
         )
         version = data.get("modelVersion")
@@ -76,12 +85,21 @@ class GoogleProvider:
         metadata = {
             "modelVersion": version,
             **drop_none({"responseId": data.get("responseId"), "finishReason": candidate.get("finishReason")}),
-            "usageMetadata": drop_none({"promptTokenCount": input_tokens, "candidatesTokenCount": output_tokens,
-                                        "thoughtsTokenCount": usage.get("thoughtsTokenCount")}),
+            "usageMetadata": drop_none(
+                {
+                    "promptTokenCount": input_tokens,
+                    "candidatesTokenCount": output_tokens,
+                    "thoughtsTokenCount": usage.get("thoughtsTokenCount"),
+                }
+            ),
         }
         return Completion(
-            text=text, response_model=version or model_id, identity=version, input_tokens=input_tokens,
-            output_tokens=output_tokens, metadata=metadata,
+            text=text,
+            response_model=version or model_id,
+            identity=version,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            metadata=metadata,
         )
 
     async def aclose(self) -> None:

@@ -46,7 +46,9 @@ class HTTPPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HTTPPolicy:
-        return cls(settings.provider_timeout_s, max(0, settings.provider_max_retries), settings.provider_max_retry_after_s)
+        return cls(
+            settings.provider_timeout_s, max(0, settings.provider_max_retries), settings.provider_max_retry_after_s
+        )
 
 
 class ProviderHTTP:
@@ -78,16 +80,20 @@ class ProviderHTTP:
             gave_up = attempt >= self.policy.max_retries or (wait is not None and wait > self.policy.max_retry_after_s)
             if gave_up:
                 retry_after = max(1, math.ceil(wait if wait is not None else self._backoff(attempt)))
-                log.warning("provider rate limited", extra={"provider": self.provider, "attempts": attempt + 1,
-                                                            "retry_after_s": retry_after})
+                log.warning(
+                    "provider rate limited",
+                    extra={"provider": self.provider, "attempts": attempt + 1, "retry_after_s": retry_after},
+                )
                 raise ProviderRateLimited(
                     f"{self.provider} kept answering 429 (rate limited) after {attempt + 1} attempt(s); "
                     f"retry after {retry_after} s.",
                     headers={"Retry-After": str(retry_after)},
                 )
             delay = wait if wait is not None else self._backoff(attempt)
-            log.info("provider rate limited, retrying", extra={"provider": self.provider, "attempt": attempt + 1,
-                                                               "delay_s": round(delay, 3)})
+            log.info(
+                "provider rate limited, retrying",
+                extra={"provider": self.provider, "attempt": attempt + 1, "delay_s": round(delay, 3)},
+            )
             await asyncio.sleep(delay)
             attempt += 1
 

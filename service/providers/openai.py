@@ -27,8 +27,16 @@ def max_tokens_field(base_url: str) -> str:
 
 def chat_body(model_id: str, prompt: str, params: GenerationParams, tokens_field: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model_id, "messages": [{"role": "user", "content": prompt}]}
-    body.update(drop_none({"temperature": params.temperature, "top_p": params.top_p, "seed": params.seed,
-                           tokens_field: params.max_tokens}))
+    body.update(
+        drop_none(
+            {
+                "temperature": params.temperature,
+                "top_p": params.top_p,
+                "seed": params.seed,
+                tokens_field: params.max_tokens,
+            }
+        )
+    )
     return body
 
 
@@ -37,7 +45,12 @@ class OpenAIProvider:
 
     def __init__(self, api_key: str, base_url: str, policy: HTTPPolicy) -> None:
         self.http = ProviderHTTP(
-            self.name, base_url, {"authorization": f"Bearer {api_key}"}, policy, secret=api_key, key_env="OPENAI_API_KEY"
+            self.name,
+            base_url,
+            {"authorization": f"Bearer {api_key}"},
+            policy,
+            secret=api_key,
+            key_env="OPENAI_API_KEY",
         )
         self.tokens_field = max_tokens_field(base_url)
 
@@ -74,8 +87,13 @@ class OpenAIProvider:
             "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens},
         }
         return Completion(
-            text=text, response_model=model, identity=fingerprint, input_tokens=input_tokens,
-            output_tokens=output_tokens, metadata=metadata, system_fingerprint=fingerprint,
+            text=text,
+            response_model=model,
+            identity=fingerprint,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            metadata=metadata,
+            system_fingerprint=fingerprint,
         )
 
     async def aclose(self) -> None:

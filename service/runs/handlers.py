@@ -6,7 +6,6 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-
 from service.pagination import DEFAULT_LIMIT
 from service.runs.schemas import ResultOut, ResultPage, RunRequest
 from service.runs.service import RunService
@@ -19,7 +18,11 @@ class RunController(Controller):
 
     @post("/prompt-templates/{template_id:int}/run", status_code=201, summary="Render, call the LLM, store the result")
     async def run_template(
-        self, template_id: FromPath[int], data: JSONBody[RunRequest], templates: NamedDependency[TemplateService], runs: NamedDependency[RunService]
+        self,
+        template_id: FromPath[int],
+        data: JSONBody[RunRequest],
+        templates: NamedDependency[TemplateService],
+        runs: NamedDependency[RunService],
     ) -> ResultOut:
         return ResultOut.of(await runs.run(await templates.get(template_id), data))
 

@@ -46,11 +46,21 @@ class ResultOut(Struct):
     @classmethod
     def of(cls, row: PromptResult) -> ResultOut:
         return cls(
-            id=row.id, template_id=row.template_id, version_id=row.version_id, pvk=row.pvk, provider=row.provider,
-            model_id=row.model_id, variables=dict(row.variables), rendered_prompt=row.rendered_prompt,
-            output=row.output, system_fingerprint=row.system_fingerprint,
-            provider_metadata=dict(row.provider_metadata), usage=Usage(row.input_tokens, row.output_tokens),
-            latency_ms=row.latency_ms, trace_id=row.trace_id, created_at=row.created_at,
+            id=row.id,
+            template_id=row.template_id,
+            version_id=row.version_id,
+            pvk=row.pvk,
+            provider=row.provider,
+            model_id=row.model_id,
+            variables=dict(row.variables),
+            rendered_prompt=row.rendered_prompt,
+            output=row.output,
+            system_fingerprint=row.system_fingerprint,
+            provider_metadata=dict(row.provider_metadata),
+            usage=Usage(row.input_tokens, row.output_tokens),
+            latency_ms=row.latency_ms,
+            trace_id=row.trace_id,
+            created_at=row.created_at,
         )
 
 

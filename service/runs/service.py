@@ -54,11 +54,20 @@ class RunService:
         completion = await self._complete(adapter, data.provider, data.model_id, prompt, params)
         latency_ms = (time.perf_counter() - started) * 1000
         result = PromptResult(
-            template_id=template.id, version_id=version.id, pvk=version.pvk, provider=data.provider,
-            model_id=data.model_id, variables=data.variables, rendered_prompt=prompt, output=completion.text,
-            system_fingerprint=completion.system_fingerprint or None, provider_metadata=completion.metadata,
-            input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
-            latency_ms=round(latency_ms, 3), trace_id=self.telemetry.current_trace_id(),
+            template_id=template.id,
+            version_id=version.id,
+            pvk=version.pvk,
+            provider=data.provider,
+            model_id=data.model_id,
+            variables=data.variables,
+            rendered_prompt=prompt,
+            output=completion.text,
+            system_fingerprint=completion.system_fingerprint or None,
+            provider_metadata=completion.metadata,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            latency_ms=round(latency_ms, 3),
+            trace_id=self.telemetry.current_trace_id(),
         )
         await self.repo.insert(result)
         fingerprint_present = bool(completion.system_fingerprint)
@@ -89,6 +98,10 @@ class RunService:
             raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found") from None
         return result
 
-    async def list_for_template(self, template: PromptTemplate, *, limit: int, cursor: str | None) -> Page[PromptResult]:
-        rows = await self.repo.list_for_template(template.id, before_id=decode_cursor(cursor), limit=check_limit(limit) + 1)
+    async def list_for_template(
+        self, template: PromptTemplate, *, limit: int, cursor: str | None
+    ) -> Page[PromptResult]:
+        rows = await self.repo.list_for_template(
+            template.id, before_id=decode_cursor(cursor), limit=check_limit(limit) + 1
+        )
         return page_of(rows, limit)

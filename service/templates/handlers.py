@@ -6,7 +6,6 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-
 from service.pagination import DEFAULT_LIMIT
 from service.schemas import NO_NUL
 from service.templates.schemas import TemplateCreate, TemplateOut, TemplatePage
@@ -18,7 +17,9 @@ class TemplateController(Controller):
     tags = ["templates"]
 
     @post("/", status_code=201, summary="Create a template (409 when the same name and body exist)")
-    async def create_template(self, data: JSONBody[TemplateCreate], templates: NamedDependency[TemplateService]) -> TemplateOut:
+    async def create_template(
+        self, data: JSONBody[TemplateCreate], templates: NamedDependency[TemplateService]
+    ) -> TemplateOut:
         return TemplateOut.of(await templates.create(data))
 
     @get("/", summary="List templates, newest first")
@@ -35,5 +36,7 @@ class TemplateController(Controller):
         return TemplatePage([TemplateOut.of(row) for row in page.items], page.next_cursor)
 
     @get("/{template_id:int}", summary="Get one template")
-    async def get_template(self, template_id: FromPath[int], templates: NamedDependency[TemplateService]) -> TemplateOut:
+    async def get_template(
+        self, template_id: FromPath[int], templates: NamedDependency[TemplateService]
+    ) -> TemplateOut:
         return TemplateOut.of(await templates.get(template_id))

@@ -37,7 +37,9 @@ class TemplateRepository:
         key = f"prompt_templates\x1f{org_id}\x1f{workspace_id}\x1f{name}"
         await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
-    async def find_identity(self, org_id: str, workspace_id: str, name: str, content_hash: str) -> PromptTemplate | None:
+    async def find_identity(
+        self, org_id: str, workspace_id: str, name: str, content_hash: str
+    ) -> PromptTemplate | None:
         query = select(PromptTemplate).where(
             PromptTemplate.org_id == org_id,
             PromptTemplate.workspace_id == workspace_id,

@@ -18,8 +18,13 @@ class TemplateCreate(Struct, forbid_unknown_fields=True):
     description: Annotated[str, Meta(max_length=2000)] | None = None
 
     def __post_init__(self) -> None:
-        reject_nul(org_id=self.org_id, workspace_id=self.workspace_id, name=self.name, body=self.body,
-                   description=self.description)
+        reject_nul(
+            org_id=self.org_id,
+            workspace_id=self.workspace_id,
+            name=self.name,
+            body=self.body,
+            description=self.description,
+        )
 
 
 class TemplateOut(Struct):
@@ -37,8 +42,15 @@ class TemplateOut(Struct):
     @classmethod
     def of(cls, row: PromptTemplate) -> TemplateOut:
         return cls(
-            id=row.id, org_id=row.org_id, workspace_id=row.workspace_id, name=row.name, description=row.description,
-            body=row.body, variables=list(row.variables), content_hash=row.content_hash, revision=row.revision,
+            id=row.id,
+            org_id=row.org_id,
+            workspace_id=row.workspace_id,
+            name=row.name,
+            description=row.description,
+            body=row.body,
+            variables=list(row.variables),
+            content_hash=row.content_hash,
+            revision=row.revision,
             created_at=row.created_at,
         )
 

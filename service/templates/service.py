@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import IntegrityConflict
 from service.auth.principal import Principal
+from service.db import IntegrityConflict
 from service.errors import Duplicate, InvalidInput, NotFound
 from service.models import PromptTemplate
 from service.pagination import Page, check_limit, decode_cursor, page_of
@@ -34,8 +34,9 @@ class TemplateService:
             self.principal.check_named_tenant(org_id, workspace_id)
             return self.principal.org_id, self.principal.workspace_id
         if org_id is None or workspace_id is None:
-            raise InvalidInput("org_id and workspace_id are required (non-empty, at most 64 characters).",
-                               code="missing_tenant")
+            raise InvalidInput(
+                "org_id and workspace_id are required (non-empty, at most 64 characters).", code="missing_tenant"
+            )
         return org_id, workspace_id
 
     async def create(self, data: TemplateCreate) -> PromptTemplate:
@@ -45,8 +46,14 @@ class TemplateService:
         for _ in range(REVISION_ATTEMPTS):
             revision = await self.repo.next_revision(org_id, workspace_id, data.name)
             row = PromptTemplate(
-                org_id=org_id, workspace_id=workspace_id, name=data.name, description=data.description,
-                body=data.body, variables=variables, content_hash=digest, revision=revision,
+                org_id=org_id,
+                workspace_id=workspace_id,
+                name=data.name,
+                description=data.description,
+                body=data.body,
+                variables=variables,
+                content_hash=digest,
+                revision=revision,
             )
             try:
                 return await self.repo.insert(row)
@@ -96,7 +103,10 @@ class TemplateService:
         if self.principal is not None:
             org_id, workspace_id = self._tenant(org_id, workspace_id)
         rows = await self.repo.list(
-            org_id=org_id, workspace_id=workspace_id, name=name, before_id=decode_cursor(cursor),
+            org_id=org_id,
+            workspace_id=workspace_id,
+            name=name,
+            before_id=decode_cursor(cursor),
             limit=check_limit(limit) + 1,
         )
         return page_of(rows, limit)

@@ -21,7 +21,11 @@ class VersionController(Controller):
         responses={200: ResponseSpec(VersionOut, description="The version already existed (`created: false`).")},
     )
     async def ensure_version(
-        self, template_id: FromPath[int], data: JSONBody[EnsureVersionRequest], templates: NamedDependency[TemplateService], versions: NamedDependency[VersionService]
+        self,
+        template_id: FromPath[int],
+        data: JSONBody[EnsureVersionRequest],
+        templates: NamedDependency[TemplateService],
+        versions: NamedDependency[VersionService],
     ) -> Response[VersionOut]:
         template = await templates.get(template_id)
         version, created = await versions.ensure(
@@ -31,7 +35,10 @@ class VersionController(Controller):
 
     @get("/versions", summary="List a template's versions, newest first")
     async def list_versions(
-        self, template_id: FromPath[int], templates: NamedDependency[TemplateService], versions: NamedDependency[VersionService]
+        self,
+        template_id: FromPath[int],
+        templates: NamedDependency[TemplateService],
+        versions: NamedDependency[VersionService],
     ) -> VersionList:
         rows = await versions.list_for_template(await templates.get(template_id))
         return VersionList([VersionOut.of(row) for row in rows])

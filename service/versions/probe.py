@@ -18,7 +18,9 @@ class IdentityProbe:
         # Set by the app's lifespan when REDIS_URL is configured (the Redis client lives as long as the app runs).
         self.cache = cache
 
-    async def capture(self, provider: str, model_id: str, params: GenerationParams, *, refresh: bool = False) -> str | None:
+    async def capture(
+        self, provider: str, model_id: str, params: GenerationParams, *, refresh: bool = False
+    ) -> str | None:
         """The identity (fingerprint / modelVersion / model) the provider reports for `model_id`: from the probe cache
         when it holds one, else probed now. `refresh` skips the cached value, probes and overwrites it."""
         # The identity belongs to the model, not to one request's sampling params: one entry per (provider, model_id).
@@ -32,7 +34,9 @@ class IdentityProbe:
     async def probe(self, provider: str, model_id: str, params: GenerationParams) -> str | None:
         adapter = self.providers.get(provider)
         self.telemetry.record_probe_attempt(provider, model_id)
-        with self.telemetry.span("prompter.probe", **{"gen_ai.provider.name": provider, "gen_ai.request.model": model_id}):
+        with self.telemetry.span(
+            "prompter.probe", **{"gen_ai.provider.name": provider, "gen_ai.request.model": model_id}
+        ):
             try:
                 with self.telemetry.llm_call(provider, model_id) as call:
                     completion = await adapter.probe(model_id, params)

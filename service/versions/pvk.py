@@ -16,6 +16,11 @@ def prompt_version_key(
 ) -> str:
     """sha256 of the canonical JSON of (content_hash, provider, model_id, params, captured identity)."""
     return sha256_key(
-        {"content_hash": content_hash, "provider": provider, "model_id": model_id, "params": params,
-         "captured": captured}
+        {
+            "content_hash": content_hash,
+            "provider": provider,
+            "model_id": model_id,
+            "params": params,
+            "captured": captured,
+        }
     )

@@ -34,8 +34,15 @@ class VersionOut(Struct):
     @classmethod
     def of(cls, row: PromptVersion, *, created: bool = False) -> VersionOut:
         return cls(
-            id=row.id, template_id=row.template_id, provider=row.provider, model_id=row.model_id,
-            params=dict(row.params), pvk=row.pvk, captured=dict(row.captured), created=created, drift=row.drift,
+            id=row.id,
+            template_id=row.template_id,
+            provider=row.provider,
+            model_id=row.model_id,
+            params=dict(row.params),
+            pvk=row.pvk,
+            captured=dict(row.captured),
+            created=created,
+            drift=row.drift,
             created_at=row.created_at,
         )
 

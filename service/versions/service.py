@@ -37,10 +37,17 @@ class VersionService:
     ) -> tuple[PromptVersion, bool]:
         """Return (version, created)."""
         self.providers.get(provider)  # unknown provider -> 422 before any work
-        with self.telemetry.ensure_version_timer(provider), self.telemetry.span(
-            "prompter.ensure_version", **{"prompter.template_id": template.id, "gen_ai.provider.name": provider,
-                                          "gen_ai.request.model": model_id}
-        ) as span:
+        with (
+            self.telemetry.ensure_version_timer(provider),
+            self.telemetry.span(
+                "prompter.ensure_version",
+                **{
+                    "prompter.template_id": template.id,
+                    "gen_ai.provider.name": provider,
+                    "gen_ai.request.model": model_id,
+                },
+            ) as span,
+        ):
             # No transaction is held while the provider answers.
             await checkpoint(self.session)
             identity = await self.probe.capture(provider, model_id, params, refresh=refresh)
@@ -54,7 +61,10 @@ class VersionService:
         params_dict = params.as_dict()
         captured = {identity_field(provider): identity}
         pvk = prompt_version_key(
-            content_hash=template.content_hash, provider=provider, model_id=model_id, params=params_dict,
+            content_hash=template.content_hash,
+            provider=provider,
+            model_id=model_id,
+            params=params_dict,
             captured=captured,
         )
         existing = await self.repo.by_pvk(template.id, pvk)
@@ -64,8 +74,14 @@ class VersionService:
         previous = await self.repo.newest_in_lineage(template.id, provider, model_id, lineage_key)
         drift = previous is not None and previous.captured != captured
         version = PromptVersion(
-            template_id=template.id, provider=provider, model_id=model_id, params=params_dict,
-            params_hash=lineage_key, captured=captured, pvk=pvk, drift=drift,
+            template_id=template.id,
+            provider=provider,
+            model_id=model_id,
+            params=params_dict,
+            params_hash=lineage_key,
+            captured=captured,
+            pvk=pvk,
+            drift=drift,
         )
         try:
             await self.repo.insert(version)

@@ -53,7 +53,8 @@ def world(make_client, sqlite_url):
     client = make_client(auth="required")
     keys = {
         (tenant, role): make_key(sqlite_url, "org-" + tenant, "ws-" + tenant, role)
-        for tenant in ("a", "b") for role in ("read", "write")
+        for tenant in ("a", "b")
+        for role in ("read", "write")
     }
     b = bearer(keys["b", "write"])
     template = client.post("/api/prompt-templates", json=BODY, headers=b)
@@ -168,8 +169,13 @@ def test_health_and_metrics_stay_reachable_without_a_key(world):
 def test_cli_creates_lists_and_revokes_keys(sqlite_url):
     env = {"DB_URL": sqlite_url, "PATH": "/usr/bin:/bin"}
     prompter = [sys.executable, "-m", "service.cli"]
-    created = subprocess.run([*prompter, "keys", "create", "--org", "o", "--workspace", "w", "--role", "write"],
-                             env=env, capture_output=True, text=True, check=True)
+    created = subprocess.run(
+        [*prompter, "keys", "create", "--org", "o", "--workspace", "w", "--role", "write"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     token = next(line.split()[-1] for line in created.stdout.splitlines() if line.startswith("api key:"))
     key_id = token.split("_")[1]
     listed = subprocess.run([*prompter, "keys", "list"], env=env, capture_output=True, text=True, check=True).stdout
@@ -178,6 +184,10 @@ def test_cli_creates_lists_and_revokes_keys(sqlite_url):
     subprocess.run([*prompter, "keys", "revoke", key_id], env=env, capture_output=True, text=True, check=True)
     listed = subprocess.run([*prompter, "keys", "list"], env=env, capture_output=True, text=True, check=True).stdout
     assert "revoked" in listed
-    bad_role = subprocess.run([*prompter, "keys", "create", "--org", "o", "--workspace", "w", "--role", "admin"],
-                              env=env, capture_output=True, text=True)
+    bad_role = subprocess.run(
+        [*prompter, "keys", "create", "--org", "o", "--workspace", "w", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad_role.returncode != 0

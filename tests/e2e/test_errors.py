@@ -37,7 +37,9 @@ def test_schema_invalid_template_is_400_and_writes_nothing(client, payload):
 
 
 def test_malformed_json_is_400(client):
-    response = client.post("/api/prompt-templates", content=b'{"org_id": ', headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/prompt-templates", content=b'{"org_id": ', headers={"content-type": "application/json"}
+    )
     assert_error(response, 400, "invalid_request")
 
 
@@ -58,8 +60,16 @@ def test_too_many_variables_is_400(make_client):
     assert_error(client.post("/api/prompt-templates", json={**TEMPLATE, "body": body}), 400, "too_many_variables")
 
 
-@pytest.mark.parametrize("path", ["/api/prompt-templates/999", "/api/prompt-templates/0", "/api/prompt-templates/-5",
-                                  f"/api/prompt-templates/{2**70}", "/api/prompt-results/123"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/prompt-templates/999",
+        "/api/prompt-templates/0",
+        "/api/prompt-templates/-5",
+        f"/api/prompt-templates/{2**70}",
+        "/api/prompt-results/123",
+    ],
+)
 def test_unknown_ids_are_404(client, path):
     assert_error(client.get(path), 404)
 
@@ -75,7 +85,8 @@ def test_unknown_provider_is_422_naming_the_allowed_ones(client):
     for path, extra in (("ensure-version", {}), ("run", {"variables": {"who": "x"}})):
         body = assert_error(
             client.post(f"/api/prompt-templates/{tid}/{path}", json={"provider": "mistral", "model_id": "m", **extra}),
-            422, "unknown_provider",
+            422,
+            "unknown_provider",
         )
         assert all(name in body["detail"] for name in ("openai", "anthropic", "google"))
     assert client.get(f"/api/prompt-templates/{tid}/versions").json()["items"] == []
@@ -84,21 +95,27 @@ def test_unknown_provider_is_422_naming_the_allowed_ones(client):
 def test_missing_variables_are_422_and_write_nothing(client):
     tid = client.post("/api/prompt-templates", json={**TEMPLATE, "body": "{{ a }} {{ b }} {{ c }}"}).json()["id"]
     body = assert_error(
-        client.post(f"/api/prompt-templates/{tid}/run", json={"provider": "openai", "model_id": "m",
-                                                              "variables": {"b": 1, "extra": 2}}),
-        422, "missing_variables",
+        client.post(
+            f"/api/prompt-templates/{tid}/run",
+            json={"provider": "openai", "model_id": "m", "variables": {"b": 1, "extra": 2}},
+        ),
+        422,
+        "missing_variables",
     )
     assert body["missing"] == ["a", "c"]
     assert client.get(f"/api/prompt-templates/{tid}/results").json()["items"] == []
     assert client.get(f"/api/prompt-templates/{tid}/versions").json()["items"] == []
 
 
-@pytest.mark.parametrize("params", [{"temperature": 3}, {"top_p": -0.1}, {"max_tokens": 0}, {"seed": 2**64},
-                                    {"temperature": "hot"}, {"unknown": 1}])
+@pytest.mark.parametrize(
+    "params",
+    [{"temperature": 3}, {"top_p": -0.1}, {"max_tokens": 0}, {"seed": 2**64}, {"temperature": "hot"}, {"unknown": 1}],
+)
 def test_invalid_params_are_400(client, params):
     tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
-    response = client.post(f"/api/prompt-templates/{tid}/ensure-version",
-                           json={"provider": "openai", "model_id": "m", "params": params})
+    response = client.post(
+        f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "openai", "model_id": "m", "params": params}
+    )
     assert_error(response, 400, "invalid_request")
 
 

@@ -44,6 +44,7 @@ CONTRACT_METRICS = CONTRACT_COUNTERS_AND_GAUGES | {
 }
 REQUIRED_FILTERS = ('service=~"$service"', 'env=~"$env"', 'instance=~"$instance"')
 
+
 @pytest.fixture(scope="module")
 def dashboard(repo_root: Path) -> dict[str, Any]:
     return json.loads((repo_root / DASHBOARD).read_text())

@@ -93,7 +93,9 @@ class PrompterServe:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [*_prompter_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env, stdout=out, stderr=subprocess.STDOUT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
         def healthy() -> bool:
@@ -237,7 +239,8 @@ def prometheus(prometheus_binary: str, app: PrompterServe, repo_root: Path, tmp_
                 f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{port}",
             ],
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
 
@@ -276,8 +279,9 @@ def _template(http: httpx.Client, name: str) -> int:
     return _call(http, "POST", "/api/prompt-templates", 201, body)["id"]
 
 
-def _ensure(http: httpx.Client, template_id: int, provider: str, model_id: str, expected: int = 201,
-            refresh: bool = False) -> dict[str, Any]:
+def _ensure(
+    http: httpx.Client, template_id: int, provider: str, model_id: str, expected: int = 201, refresh: bool = False
+) -> dict[str, Any]:
     body = {"provider": provider, "model_id": model_id, "refresh": refresh}
     return _call(http, "POST", f"/api/prompt-templates/{template_id}/ensure-version", expected, body)
 
@@ -338,7 +342,9 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
     with httpx.Client(base_url=app.url, timeout=30) as http:
         first, second = _template(http, "greet"), _template(http, "farewell")
         for template_id in (first, second):
-            assert _ensure(http, template_id, "openai", "gpt-4o")["captured"]["system_fingerprint"].startswith("fp_stub_")
+            assert _ensure(http, template_id, "openai", "gpt-4o")["captured"]["system_fingerprint"].startswith(
+                "fp_stub_"
+            )
     # The provider rotates its fingerprint: restart on the same port, so Prometheus keeps one target.
     app.stop()
     app.start({**env, "PROMPTER_FAKE_IDENTITY": f"openai={ROTATED_FINGERPRINT}"})
@@ -389,14 +395,21 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
 
     rules = _wait_until(evaluated_after_traffic, "an evaluation of every rule group after the traffic", 30)
     assert {rule["name"] for rule in rules} == expected
-    broken = {rule["name"]: (rule["health"], rule.get("lastError")) for rule in rules
-              if rule["health"] != "ok" or rule.get("lastError")}
+    broken = {
+        rule["name"]: (rule["health"], rule.get("lastError"))
+        for rule in rules
+        if rule["health"] != "ok" or rule.get("lastError")
+    }
     assert not broken, broken
 
     # `prompter check-dashboard`: the same check as a user runs it (dashboard found from the checkout, not the cwd).
     result = subprocess.run(
         [*_prompter_command(), "check-dashboard", "--prometheus", prometheus.url],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
@@ -408,9 +421,20 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
 
     # Filtered to a service that does not exist, every panel is empty and the command says so.
     result = subprocess.run(
-        [*_prompter_command(), "check-dashboard", "--prometheus", prometheus.url, "--var", "service=no-such-service",
-         "--dashboard", str(repo_root / "grafana/dashboards/prompter-rollout.json")],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            *_prompter_command(),
+            "check-dashboard",
+            "--prometheus",
+            prometheus.url,
+            "--var",
+            "service=no-such-service",
+            "--dashboard",
+            str(repo_root / "grafana/dashboards/prompter-rollout.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert sum(line.startswith("NO DATA") for line in result.stdout.splitlines()) == len(panels), result.stdout

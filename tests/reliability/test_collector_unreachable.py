@@ -77,8 +77,10 @@ def _drive(server: LiveServer, workspace: str) -> list[float]:
         tid = created.json()["id"]
         for i in range(REQUESTS):
             started = time.perf_counter()
-            response = client.post(f"/api/prompt-templates/{tid}/run",
-                                   json={"provider": "openai", "model_id": "gpt-4o", "variables": {"who": str(i)}})
+            response = client.post(
+                f"/api/prompt-templates/{tid}/run",
+                json={"provider": "openai", "model_id": "gpt-4o", "variables": {"who": str(i)}},
+            )
             latencies.append(time.perf_counter() - started)
             assert response.status_code == 201, response.text
         assert client.get("/readyz").status_code == 200
@@ -97,8 +99,10 @@ def _run(settings: Settings, workspace: str) -> tuple[list[float], float]:
 def _summary(label: str, latencies: list[float], shutdown: float) -> str:
     ordered = sorted(latencies)
     p95 = ordered[int(len(ordered) * 0.95) - 1]
-    return (f"{label}: median {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
-            f"shutdown {shutdown:.2f} s")
+    return (
+        f"{label}: median {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+        f"shutdown {shutdown:.2f} s"
+    )
 
 
 class Records(logging.Handler):
@@ -133,8 +137,9 @@ def test_unreachable_collector_never_fails_requests_and_shutdown_is_bounded(coll
     otel_log.records.clear()
 
     # Traces and metrics both pushed to the dead collector.
-    latencies, shutdown = _run(Settings(db_url=pg_url, db_auto_migrate=True, otlp_endpoint=endpoint,
-                                        metrics_export="both"), collector)
+    latencies, shutdown = _run(
+        Settings(db_url=pg_url, db_auto_migrate=True, otlp_endpoint=endpoint, metrics_export="both"), collector
+    )
 
     assert shutdown < SHUTDOWN_BOUND_S, f"shutdown took {shutdown:.1f}s with the collector at a {collector}"
     # The exporter gave up and said so (drops are logged by the OTel SDK, not raised into requests).

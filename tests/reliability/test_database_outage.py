@@ -123,14 +123,20 @@ def requests_touching_the_database(tid: int) -> list[tuple[str, str, dict]]:
         ("GET", f"/api/prompt-templates/{tid}/results", {}),
         ("POST", "/api/prompt-templates", {"json": {**TEMPLATE, "name": "during-outage"}}),
         ("POST", f"/api/prompt-templates/{tid}/ensure-version", {"json": {"provider": "openai", "model_id": "m"}}),
-        ("POST", f"/api/prompt-templates/{tid}/run",
-         {"json": {"provider": "openai", "model_id": "m", "variables": {"who": "x"}}}),
+        (
+            "POST",
+            f"/api/prompt-templates/{tid}/run",
+            {"json": {"provider": "openai", "model_id": "m", "variables": {"who": "x"}}},
+        ),
     ]
 
 
 def test_stopped_database_answers_503_fast_then_the_same_app_recovers(cluster):
     url = _app_database(cluster)
-    with LiveServer(Settings(db_url=url, db_pool_size=5)) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+    with (
+        LiveServer(Settings(db_url=url, db_pool_size=5)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         created = client.post("/api/prompt-templates", json=TEMPLATE)
         assert created.status_code == 201, created.text
         tid = created.json()["id"]
@@ -152,8 +158,10 @@ def test_stopped_database_answers_503_fast_then_the_same_app_recovers(cluster):
 
         assert client.get("/readyz").json()["database"] == "up"
         assert client.get(f"/api/prompt-templates/{tid}").json()["id"] == tid
-        run = client.post(f"/api/prompt-templates/{tid}/run",
-                          json={"provider": "openai", "model_id": "m", "variables": {"who": "back"}})
+        run = client.post(
+            f"/api/prompt-templates/{tid}/run",
+            json={"provider": "openai", "model_id": "m", "variables": {"who": "back"}},
+        )
         assert run.status_code == 201, run.text
         # Nothing attempted during the outage was half-written.
         names = [t["name"] for t in client.get("/api/prompt-templates").json()["items"]]
@@ -168,6 +176,7 @@ def test_concurrent_requests_during_an_outage_all_get_503_never_500(cluster):
 
         async def burst() -> list[tuple[int, float]]:
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+
                 async def one(method: str, path: str, kwargs: dict) -> tuple[int, float]:
                     started = time.monotonic()
                     response = await client.request(method, path, **kwargs)
@@ -183,7 +192,10 @@ def test_concurrent_requests_during_an_outage_all_get_503_never_500(cluster):
 def test_killed_connections_are_replaced_transparently(cluster):
     """A PostgreSQL restart or failover kills every pooled connection; pre-ping replaces them: no error at all."""
     url = _app_database(cluster)
-    with LiveServer(Settings(db_url=url, db_pool_size=3)) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+    with (
+        LiveServer(Settings(db_url=url, db_pool_size=3)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
         for _ in range(3):
             assert client.get(f"/api/prompt-templates/{tid}").status_code == 200
@@ -208,8 +220,9 @@ def test_frozen_database_is_bounded_by_the_timeouts_not_a_hang(cluster):
     """A server that accepts but never answers (SIGSTOP: a hung host, a network black hole) is the case that hangs
     naive apps. Connect timeout and the statement/command timeout bound every request; readiness says down."""
     url = _app_database(cluster)
-    settings = Settings(db_url=url, db_pool_size=2, db_connect_timeout_s=1.0, db_statement_timeout_s=1.0,
-                        db_pool_timeout_s=1.0)
+    settings = Settings(
+        db_url=url, db_pool_size=2, db_connect_timeout_s=1.0, db_statement_timeout_s=1.0, db_pool_timeout_s=1.0
+    )
     # Worst case of one request (measured ~4 s here): a pooled connection's pre-ping waits command_timeout
     # (statement + 1 s), closing it waits again, then the replacement connect waits the connect timeout. The bound is
     # a hang detector with room for a loaded CI machine, not a latency target.
@@ -280,7 +293,9 @@ def test_connection_killed_mid_statement_is_503_and_nothing_is_written(pg_url, l
     with httpx.Client(base_url=server.url, timeout=30) as client:
         tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
         body = {"provider": "openai", "model_id": "m", "variables": {"who": "x"}}
-        version = client.post(f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "openai", "model_id": "m"})
+        version = client.post(
+            f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "openai", "model_id": "m"}
+        )
         assert version.status_code == 201
 
         async def scenario() -> httpx.Response:
@@ -291,8 +306,11 @@ def test_connection_killed_mid_statement_is_503_and_nothing_is_written(pg_url, l
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
                 pending = asyncio.create_task(http.post(f"/api/prompt-templates/{tid}/run", json=body))
                 deadline = time.monotonic() + 10
-                while not (victims := await locker.fetch(
-                        "SELECT DISTINCT pid FROM pg_locks WHERE NOT granted AND relation = 'prompt_results'::regclass")):
+                while not (
+                    victims := await locker.fetch(
+                        "SELECT DISTINCT pid FROM pg_locks WHERE NOT granted AND relation = 'prompt_results'::regclass"
+                    )
+                ):
                     assert time.monotonic() < deadline, "the run never reached its INSERT"
                     await asyncio.sleep(0.02)
                 await locker.execute("SELECT pg_terminate_backend($1)", victims[0]["pid"])

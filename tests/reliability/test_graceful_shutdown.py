@@ -45,7 +45,9 @@ def _start_server(db_url: str, port: int, otlp_url: str) -> subprocess.Popen[byt
         env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
     while True:
@@ -71,8 +73,9 @@ async def _scenario(base: str, db_url: str, process: subprocess.Popen[bytes]) ->
 
         async def run(label: str) -> tuple[str, int | str]:
             try:
-                response = await client.post(run_path, json={"provider": "openai", "model_id": "gpt-4o",
-                                                              "variables": {"who": label}})
+                response = await client.post(
+                    run_path, json={"provider": "openai", "model_id": "gpt-4o", "variables": {"who": label}}
+                )
             except httpx.HTTPError as exc:
                 return label, type(exc).__name__
             return label, response.status_code
@@ -84,9 +87,12 @@ async def _scenario(base: str, db_url: str, process: subprocess.Popen[bytes]) ->
         in_flight = [asyncio.create_task(run(f"inflight-{i}")) for i in range(IN_FLIGHT)]
         # Wait until every one of them is really blocked on the lock inside the server.
         deadline = time.monotonic() + 10
-        while await locker.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'prompt_results'::regclass"
-        ) < IN_FLIGHT:
+        while (
+            await locker.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'prompt_results'::regclass"
+            )
+            < IN_FLIGHT
+        ):
             assert time.monotonic() < deadline, "the in-flight runs never reached the result INSERT"
             await asyncio.sleep(0.05)
 
@@ -122,7 +128,9 @@ def _db_rows(db_url: str, tid: int) -> list[asyncpg.Record]:
         try:
             return await conn.fetch(
                 "SELECT r.variables->>'who' AS who, r.trace_id, r.pvk, v.pvk AS version_pvk FROM prompt_results r "
-                "LEFT JOIN prompt_versions v ON v.id = r.version_id WHERE r.template_id = $1", tid)
+                "LEFT JOIN prompt_versions v ON v.id = r.version_id WHERE r.template_id = $1",
+                tid,
+            )
         finally:
             await conn.close()
 
@@ -163,6 +171,8 @@ def test_sigterm_drains_in_flight_requests_writes_nothing_half_done_and_flushes_
         assert len(drained) == IN_FLIGHT and None not in drained
         assert drained <= received, f"{len(drained - received)} drained runs' traces were never exported"
 
-    print(f"\nSIGTERM with {IN_FLIGHT} runs in flight: exit {outcome['exit_code']} after "
-          f"{outcome['exited_after']:.2f} s; requests arriving during the drain: {dict(late_statuses)}; "
-          f"{len(received)} traces exported")
+    print(
+        f"\nSIGTERM with {IN_FLIGHT} runs in flight: exit {outcome['exit_code']} after "
+        f"{outcome['exited_after']:.2f} s; requests arriving during the drain: {dict(late_statuses)}; "
+        f"{len(received)} traces exported"
+    )

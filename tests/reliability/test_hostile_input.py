@@ -76,6 +76,7 @@ def run_body(variables_json: str) -> bytes:
 
 # -- size -------------------------------------------------------------------------------------------------------------
 
+
 def test_10_mb_body_is_413_and_writes_nothing(server, client):
     before = count_rows(server, "prompt_templates")
     body = b'{"org_id": "a", "workspace_id": "w", "name": "big", "body": "' + b"x" * 10_000_000 + b'"}'
@@ -85,6 +86,7 @@ def test_10_mb_body_is_413_and_writes_nothing(server, client):
 
 def test_endless_chunked_body_is_cut_off_at_the_limit(client):
     """No Content-Length to check up front: the limit applies while streaming (10 MB offered, refused at 256 KiB)."""
+
     def chunks() -> Iterator[bytes]:
         yield b'{"org_id": "a", "workspace_id": "w", "name": "big", "body": "'
         for _ in range(100):
@@ -96,8 +98,10 @@ def test_endless_chunked_body_is_cut_off_at_the_limit(client):
 
 def test_huge_variable_value_within_the_limit_is_stored_verbatim(client, template_id):
     value = ("é😀" * 40_000)[:66_000] + "\u202e end"  # ~200 KB of UTF-8: under the 256 KiB body limit
-    response = client.post(f"/api/prompt-templates/{template_id}/run",
-                           json={"provider": "openai", "model_id": "gpt-4o", "variables": {"who": value}})
+    response = client.post(
+        f"/api/prompt-templates/{template_id}/run",
+        json={"provider": "openai", "model_id": "gpt-4o", "variables": {"who": value}},
+    )
     assert response.status_code == 201, response.text[:300]
     stored = client.get(f"/api/prompt-results/{response.json()['id']}").json()
     assert stored["variables"]["who"] == value
@@ -106,13 +110,16 @@ def test_huge_variable_value_within_the_limit_is_stored_verbatim(client, templat
 
 def test_thousands_of_extra_variables_are_accepted_and_kept(client, template_id):
     variables = {f"k{i}": i for i in range(10_000)} | {"who": "x"}
-    response = client.post(f"/api/prompt-templates/{template_id}/run",
-                           json={"provider": "openai", "model_id": "gpt-4o", "variables": variables})
+    response = client.post(
+        f"/api/prompt-templates/{template_id}/run",
+        json={"provider": "openai", "model_id": "gpt-4o", "variables": variables},
+    )
     assert response.status_code == 201, response.text[:300]
     assert len(client.get(f"/api/prompt-results/{response.json()['id']}").json()["variables"]) == 10_001
 
 
 # -- nesting ----------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 500, 990, 100_000])
 def test_deeply_nested_json_is_400_never_500(server, client, template_id, depth):
@@ -131,21 +138,26 @@ def test_deeply_nested_json_is_400_never_500(server, client, template_id, depth)
 
 def test_nesting_at_the_limit_is_accepted(client, template_id):
     value = "[" * (MAX_JSON_DEPTH - 2) + "]" * (MAX_JSON_DEPTH - 2)  # body object + variables object + these
-    response = client.post(f"/api/prompt-templates/{template_id}/run", content=run_body('{"who": ' + value + "}"),
-                           headers=JSON)
+    response = client.post(
+        f"/api/prompt-templates/{template_id}/run", content=run_body('{"who": ' + value + "}"), headers=JSON
+    )
     assert response.status_code == 201, response.text
 
 
 # -- unicode, NULs, encodings -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", [
-    "😀" * 200,                       # 200 characters, 800 bytes: the limit counts characters
-    "e\u0301" * 100,                  # combining marks
-    "\u202eevil\u202c",                # right-to-left override
-    "日本語のテンプレート",
-    "\ufeffBOM",
-    " ",
-])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "😀" * 200,  # 200 characters, 800 bytes: the limit counts characters
+        "e\u0301" * 100,  # combining marks
+        "\u202eevil\u202c",  # right-to-left override
+        "日本語のテンプレート",
+        "\ufeffBOM",
+        " ",
+    ],
+)
 def test_unicode_names_are_stored_and_read_back_verbatim(client, name):
     response = client.post("/api/prompt-templates", json={**TEMPLATE, "name": name, "body": f"{name} {{{{ who }}}}"})
     assert response.status_code == 201, response.text
@@ -155,28 +167,39 @@ def test_unicode_names_are_stored_and_read_back_verbatim(client, name):
     assert [t["id"] for t in listed] == [got["id"]]
 
 
-@pytest.mark.parametrize("raw", [
-    b'{"org_id": "a", "workspace_id": "w", "name": "\\u0000", "body": "b"}',          # NUL
-    b'{"org_id": "a", "workspace_id": "w", "name": "n", "body": "b\\u0000"}',
-    b'{"org_id": "a", "workspace_id": "w", "name": "\\ud800", "body": "b"}',          # lone surrogate
-    b'{"org_id": "a", "workspace_id": "w", "name": "\xff\xfe", "body": "b"}',        # not UTF-8
-    b'{"org_id": "a", "workspace_id": "w", "name": "n", "body": "b", "body": 5}',     # duplicate key
-    b"\xef\xbb\xbf{}",                                                                 # BOM then JSON
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"org_id": "a", "workspace_id": "w", "name": "\\u0000", "body": "b"}',  # NUL
+        b'{"org_id": "a", "workspace_id": "w", "name": "n", "body": "b\\u0000"}',
+        b'{"org_id": "a", "workspace_id": "w", "name": "\\ud800", "body": "b"}',  # lone surrogate
+        b'{"org_id": "a", "workspace_id": "w", "name": "\xff\xfe", "body": "b"}',  # not UTF-8
+        b'{"org_id": "a", "workspace_id": "w", "name": "n", "body": "b", "body": 5}',  # duplicate key
+        b"\xef\xbb\xbf{}",  # BOM then JSON
+    ],
+)
 def test_bad_encodings_and_nuls_in_template_fields_are_400(server, client, raw):
     before = count_rows(server, "prompt_templates")
     assert_error(client.post("/api/prompt-templates", content=raw, headers=JSON), 400)
     assert count_rows(server, "prompt_templates") == before
 
 
-@pytest.mark.parametrize("variables", [
-    '{"who": "\\u0000"}', '{"who\\u0000": "x", "who": "y"}', '{"who": "\\udfff"}', '{"who": 1e400}',
-    '{"who": NaN}', '{"who": 1' + "0" * 5000 + "}",
-])
+@pytest.mark.parametrize(
+    "variables",
+    [
+        '{"who": "\\u0000"}',
+        '{"who\\u0000": "x", "who": "y"}',
+        '{"who": "\\udfff"}',
+        '{"who": 1e400}',
+        '{"who": NaN}',
+        '{"who": 1' + "0" * 5000 + "}",
+    ],
+)
 def test_bad_variable_values_are_400(server, client, template_id, variables):
     before = count_rows(server, "prompt_results")
-    assert_error(client.post(f"/api/prompt-templates/{template_id}/run", content=run_body(variables), headers=JSON),
-                 400)
+    assert_error(
+        client.post(f"/api/prompt-templates/{template_id}/run", content=run_body(variables), headers=JSON), 400
+    )
     assert count_rows(server, "prompt_results") == before
 
 
@@ -193,10 +216,19 @@ def test_undecodable_query_bytes_are_harmless(client):
 
 # -- ids, limits, cursors ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw_id", ["0", "-1", "-9223372036854775808", str(2**63 - 1), str(2**63), str(2**64),
-                                    "9" * 60])
-@pytest.mark.parametrize("path", ["/api/prompt-templates/{}", "/api/prompt-results/{}",
-                                  "/api/prompt-templates/{}/versions", "/api/prompt-templates/{}/results"])
+
+@pytest.mark.parametrize(
+    "raw_id", ["0", "-1", "-9223372036854775808", str(2**63 - 1), str(2**63), str(2**64), "9" * 60]
+)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/prompt-templates/{}",
+        "/api/prompt-results/{}",
+        "/api/prompt-templates/{}/versions",
+        "/api/prompt-templates/{}/results",
+    ],
+)
 def test_absurd_ids_are_404(client, path, raw_id):
     assert_error(client.get(path.format(raw_id)), 404)
 
@@ -204,10 +236,15 @@ def test_absurd_ids_are_404(client, path, raw_id):
 @pytest.mark.parametrize("raw_id", ["-1", str(2**64)])
 def test_absurd_ids_in_writes_are_404_and_write_nothing(server, client, raw_id):
     before = count_rows(server, "prompt_versions") + count_rows(server, "prompt_results")
-    assert_error(client.post(f"/api/prompt-templates/{raw_id}/ensure-version",
-                             json={"provider": "openai", "model_id": "m"}), 404)
-    assert_error(client.post(f"/api/prompt-templates/{raw_id}/run",
-                             json={"provider": "openai", "model_id": "m", "variables": {}}), 404)
+    assert_error(
+        client.post(f"/api/prompt-templates/{raw_id}/ensure-version", json={"provider": "openai", "model_id": "m"}), 404
+    )
+    assert_error(
+        client.post(
+            f"/api/prompt-templates/{raw_id}/run", json={"provider": "openai", "model_id": "m", "variables": {}}
+        ),
+        404,
+    )
     assert count_rows(server, "prompt_versions") + count_rows(server, "prompt_results") == before
 
 
@@ -221,11 +258,23 @@ def _b64(text: bytes) -> str:
     return base64.urlsafe_b64encode(text).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("cursor", [
-    "garbage!", "%%%", _b64(b"id:-5"), _b64(b"id:0"), _b64(b"id:" + str(2**63).encode()), _b64(b"id:1e3"),
-    _b64(b"id:"), _b64(b"\xff\xfe"), _b64(b"id:1; DROP TABLE prompt_templates"), "A" * 199, "😀",
-    _b64(os.urandom(48)),
-])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage!",
+        "%%%",
+        _b64(b"id:-5"),
+        _b64(b"id:0"),
+        _b64(b"id:" + str(2**63).encode()),
+        _b64(b"id:1e3"),
+        _b64(b"id:"),
+        _b64(b"\xff\xfe"),
+        _b64(b"id:1; DROP TABLE prompt_templates"),
+        "A" * 199,
+        "😀",
+        _b64(os.urandom(48)),
+    ],
+)
 def test_forged_cursors_are_400(client, template_id, cursor):
     for path in ("/api/prompt-templates", f"/api/prompt-templates/{template_id}/results"):
         assert_error(client.get(path, params={"cursor": cursor}), 400)
@@ -239,26 +288,47 @@ def test_over_long_query_values_are_400(client):
 
 # -- path traversal ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["../../../etc/passwd", "..\\..\\windows\\win.ini", "%2e%2e%2f%2e%2e%2f", "/etc/shadow",
-                                  "file:///etc/passwd", "{{ ../../x }}"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../../etc/passwd",
+        "..\\..\\windows\\win.ini",
+        "%2e%2e%2f%2e%2e%2f",
+        "/etc/shadow",
+        "file:///etc/passwd",
+        "{{ ../../x }}",
+    ],
+)
 def test_path_like_names_are_plain_data(client, tmp_path, name):
     """Names are stored and matched verbatim; nothing treats them as a path (no file is read or created)."""
-    response = client.post("/api/prompt-templates",
-                           json={"org_id": "..", "workspace_id": "../w", "name": name, "body": f"{name} {{{{ who }}}}"})
+    response = client.post(
+        "/api/prompt-templates",
+        json={"org_id": "..", "workspace_id": "../w", "name": name, "body": f"{name} {{{{ who }}}}"},
+    )
     assert response.status_code == 201, response.text
     got = client.get(f"/api/prompt-templates/{response.json()['id']}").json()
     assert (got["org_id"], got["workspace_id"], got["name"]) == ("..", "../w", name)
     listed = client.get("/api/prompt-templates", params={"org_id": "..", "workspace_id": "../w", "name": name})
     assert [t["id"] for t in listed.json()["items"]] == [got["id"]]
-    run = client.post(f"/api/prompt-templates/{got['id']}/run",
-                      json={"provider": "openai", "model_id": "m", "variables": {"who": "/etc/passwd"}})
+    run = client.post(
+        f"/api/prompt-templates/{got['id']}/run",
+        json={"provider": "openai", "model_id": "m", "variables": {"who": "/etc/passwd"}},
+    )
     assert run.status_code == 201, run.text
     assert "root:" not in run.text  # the variable was rendered as text, not read as a file
 
 
-@pytest.mark.parametrize("path", ["/api/prompt-templates/..%2f..%2fetc%2fpasswd", "/api/../../etc/passwd",
-                                  "/schema/..%2f..%2f..%2fetc%2fpasswd", "/api/prompt-templates/%2e%2e",
-                                  "/static/../../etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/prompt-templates/..%2f..%2fetc%2fpasswd",
+        "/api/../../etc/passwd",
+        "/schema/..%2f..%2f..%2fetc%2fpasswd",
+        "/api/prompt-templates/%2e%2e",
+        "/static/../../etc/passwd",
+    ],
+)
 def test_traversal_in_the_url_is_404(client, path):
     response = client.get(path)
     assert response.status_code == 404, response.text

@@ -55,7 +55,8 @@ def test_100_identical_creates_make_one_row_one_201_and_99_409(pg_url, live_serv
 
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 409: 99}, {s: n for s, n in statuses.items()} | {
-        "sample": [r.text for r in responses if r.status_code not in (201, 409)][:3]}
+        "sample": [r.text for r in responses if r.status_code not in (201, 409)][:3]
+    }
     created = next(r.json() for r in responses if r.status_code == 201)
     conflicts = [r.json() for r in responses if r.status_code == 409]
     assert {c["error"] for c in conflicts} == {"duplicate_template"}
@@ -95,7 +96,8 @@ def test_200_concurrent_runs_store_200_results_none_lost_or_doubled(pg_url, live
 
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 200}, {s: n for s, n in statuses.items()} | {
-        "sample": [r.text for r in responses if r.status_code != 201][:3]}
+        "sample": [r.text for r in responses if r.status_code != 201][:3]
+    }
     results = [r.json() for r in responses]
     # Each response is its own row, and it carries the variables of its own request.
     assert len({r["id"] for r in results}) == 200
@@ -103,8 +105,11 @@ def test_200_concurrent_runs_store_200_results_none_lost_or_doubled(pg_url, live
     # All runs raced on ensure-version too: they share one version.
     assert len({r["version_id"] for r in results}) == 1
 
-    rows = query(pg_url, "SELECT r.id, r.variables, r.version_id, v.pvk AS version_pvk, r.pvk FROM prompt_results r "
-                         "JOIN prompt_versions v ON v.id = r.version_id")
+    rows = query(
+        pg_url,
+        "SELECT r.id, r.variables, r.version_id, v.pvk AS version_pvk, r.pvk FROM prompt_results r "
+        "JOIN prompt_versions v ON v.id = r.version_id",
+    )
     assert sorted(row["id"] for row in rows) == sorted(r["id"] for r in results)
     assert all(row["pvk"] == row["version_pvk"] for row in rows)
     assert query(pg_url, "SELECT count(*) AS n FROM prompt_versions")[0]["n"] == 1
@@ -119,7 +124,9 @@ def test_concurrent_creates_of_new_bodies_under_one_name_get_distinct_revisions(
 
     responses = fire(server.url, [("/api/prompt-templates", body) for body in bodies])
 
-    assert Counter(r.status_code for r in responses) == {201: 30}, [r.text for r in responses if r.status_code != 201][:3]
+    assert Counter(r.status_code for r in responses) == {201: 30}, [r.text for r in responses if r.status_code != 201][
+        :3
+    ]
     assert sorted(r.json()["revision"] for r in responses) == list(range(1, 31))
     rows = query(pg_url, "SELECT revision, body FROM prompt_templates")
     assert sorted(row["revision"] for row in rows) == list(range(1, 31))

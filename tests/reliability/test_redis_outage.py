@@ -34,20 +34,24 @@ def own_redis():
         server.stop()
 
 
-async def _load(base_url: str, tid: int, stop: asyncio.Event, statuses: Counter, errors: list[str],
-                concurrency: int = 16) -> None:
+async def _load(
+    base_url: str, tid: int, stop: asyncio.Event, statuses: Counter, errors: list[str], concurrency: int = 16
+) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+
         async def worker(n: int) -> None:
             i = 0
             while not stop.is_set():
                 model = MODELS[(n + i) % len(MODELS)]
                 if i % 2:
-                    response = await client.post(f"/api/prompt-templates/{tid}/ensure-version",
-                                                 json={"provider": "openai", "model_id": model})
+                    response = await client.post(
+                        f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "openai", "model_id": model}
+                    )
                 else:
-                    response = await client.post(f"/api/prompt-templates/{tid}/run",
-                                                 json={"provider": "google", "model_id": model,
-                                                       "variables": {"who": f"w{n}-{i}"}})
+                    response = await client.post(
+                        f"/api/prompt-templates/{tid}/run",
+                        json={"provider": "google", "model_id": model, "variables": {"who": f"w{n}-{i}"}},
+                    )
                 statuses[response.status_code] += 1
                 if response.status_code >= 500:
                     errors.append(response.text)
@@ -65,8 +69,9 @@ def _kill(server: RedisServer) -> None:
 
 @pytest.mark.slow
 def test_redis_killed_and_restarted_under_load_gives_zero_5xx(pg_url, own_redis, live_server):
-    server = live_server(db_url=pg_url, redis_url=own_redis.url, redis_health_interval_s=0.2, db_pool_size=10,
-                         db_pool_timeout_s=10.0)
+    server = live_server(
+        db_url=pg_url, redis_url=own_redis.url, redis_health_interval_s=0.2, db_pool_size=10, db_pool_timeout_s=10.0
+    )
     base = server.url
     assert httpx.get(f"{base}/readyz").json()["redis"] == "up"
     tid = httpx.post(f"{base}/api/prompt-templates", json=TEMPLATE).json()["id"]
@@ -108,8 +113,10 @@ def test_redis_killed_and_restarted_under_load_gives_zero_5xx(pg_url, own_redis,
     # The cache is in use again: a repeated lookup of a model probed after the restart is a hit.
     hits_before = scrape(base, "prompter_cache_hit_total")
     for _ in range(3):
-        response = httpx.post(f"{base}/api/prompt-templates/{tid}/ensure-version",
-                              json={"provider": "openai", "model_id": "after-restart"})
+        response = httpx.post(
+            f"{base}/api/prompt-templates/{tid}/ensure-version",
+            json={"provider": "openai", "model_id": "after-restart"},
+        )
         assert response.status_code in (200, 201)
     assert scrape(base, "prompter_cache_hit_total") - hits_before >= 2
     print(f"redis outage under load: {dict(statuses)}, phases {phases}")

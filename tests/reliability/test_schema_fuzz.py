@@ -34,11 +34,17 @@ CHECKS = [
 
 def _seed(base_url: str) -> None:
     """A template with a version and a result, so small generated ids hit real rows, not only 404s."""
-    template = httpx.post(f"{base_url}/api/prompt-templates", timeout=10,
-                          json={"org_id": "acme", "workspace_id": "fuzz", "name": "t", "body": "Hi {{ who }}"})
+    template = httpx.post(
+        f"{base_url}/api/prompt-templates",
+        timeout=10,
+        json={"org_id": "acme", "workspace_id": "fuzz", "name": "t", "body": "Hi {{ who }}"},
+    )
     assert template.status_code == 201, template.text
-    run = httpx.post(f"{base_url}/api/prompt-templates/{template.json()['id']}/run", timeout=10,
-                     json={"provider": "openai", "model_id": "gpt-4o", "variables": {"who": "seed"}})
+    run = httpx.post(
+        f"{base_url}/api/prompt-templates/{template.json()['id']}/run",
+        timeout=10,
+        json={"provider": "openai", "model_id": "gpt-4o", "variables": {"who": "seed"}},
+    )
     assert run.status_code == 201, run.text
 
 
@@ -50,8 +56,14 @@ def _fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, base_url: 
     """Run EXAMPLES generated cases of one operation; raises the first (shrunk) failure. Returns how many ran."""
     ran = 0
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case: schemathesis.Case) -> None:
         nonlocal ran
@@ -82,9 +94,13 @@ def test_openapi_fuzzing_finds_no_5xx_and_no_schema_violation(pg_url, live_serve
                 failures.append(f"{key}: {exc}")
 
     assert {key.split(" [")[0] for key in ran} >= {
-        "POST /api/prompt-templates", "GET /api/prompt-templates", "GET /api/prompt-templates/{template_id}",
-        "POST /api/prompt-templates/{template_id}/ensure-version", "GET /api/prompt-templates/{template_id}/versions",
-        "POST /api/prompt-templates/{template_id}/run", "GET /api/prompt-templates/{template_id}/results",
+        "POST /api/prompt-templates",
+        "GET /api/prompt-templates",
+        "GET /api/prompt-templates/{template_id}",
+        "POST /api/prompt-templates/{template_id}/ensure-version",
+        "GET /api/prompt-templates/{template_id}/versions",
+        "POST /api/prompt-templates/{template_id}/run",
+        "GET /api/prompt-templates/{template_id}/results",
         "GET /api/prompt-results/{result_id}",
     }, "the OpenAPI lost an operation"
     assert not failures, "\n\n".join(failures)

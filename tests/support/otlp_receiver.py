@@ -133,33 +133,47 @@ class OTLPReceiver:
                 resource = attributes(resource_spans.resource.attributes)
                 for scope_spans in resource_spans.scope_spans:
                     for span in scope_spans.spans:
-                        out.append(ReceivedSpan(
-                            name=span.name,
-                            kind=SPAN_KINDS.get(span.kind, str(span.kind)),
-                            trace_id=span.trace_id.hex(),
-                            span_id=span.span_id.hex(),
-                            parent_span_id=span.parent_span_id.hex(),
-                            scope=scope_spans.scope.name,
-                            attributes=attributes(span.attributes),
-                            resource=resource,
-                            status_code=span.status.code,
-                        ))
+                        out.append(
+                            ReceivedSpan(
+                                name=span.name,
+                                kind=SPAN_KINDS.get(span.kind, str(span.kind)),
+                                trace_id=span.trace_id.hex(),
+                                span_id=span.span_id.hex(),
+                                parent_span_id=span.parent_span_id.hex(),
+                                scope=scope_spans.scope.name,
+                                attributes=attributes(span.attributes),
+                                resource=resource,
+                                status_code=span.status.code,
+                            )
+                        )
         return out
 
     def metric_names(self) -> set[str]:
         with self._lock:
             requests = list(self.metric_requests)
-        return {metric.name for r in requests for rm in r.resource_metrics for sm in rm.scope_metrics
-                for metric in sm.metrics}
+        return {
+            metric.name
+            for r in requests
+            for rm in r.resource_metrics
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+        }
 
     def metrics(self, name: str) -> list[Any]:
         with self._lock:
             requests = list(self.metric_requests)
-        return [metric for r in requests for rm in r.resource_metrics for sm in rm.scope_metrics
-                for metric in sm.metrics if metric.name == name]
+        return [
+            metric
+            for r in requests
+            for rm in r.resource_metrics
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+            if metric.name == name
+        ]
 
-    def wait_for_spans(self, predicate: Callable[[list[ReceivedSpan]], bool], timeout_s: float = 10.0
-                       ) -> list[ReceivedSpan]:
+    def wait_for_spans(
+        self, predicate: Callable[[list[ReceivedSpan]], bool], timeout_s: float = 10.0
+    ) -> list[ReceivedSpan]:
         deadline = time.monotonic() + timeout_s
         while True:
             spans = self.spans()

@@ -51,4 +51,6 @@ def promtool_check(text: str) -> subprocess.CompletedProcess[str] | None:
     promtool = shutil.which("promtool")
     if promtool is None:
         return None
-    return subprocess.run([promtool, "check", "metrics"], check=False, input=text, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [promtool, "check", "metrics"], check=False, input=text, capture_output=True, text=True, timeout=30
+    )

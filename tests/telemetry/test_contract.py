@@ -61,10 +61,15 @@ def test_histograms_have_seconds_or_token_buckets() -> None:
 
 def registry_with(record: bool = True) -> tuple[CollectorRegistry, MeterProvider, Telemetry]:
     registry = CollectorRegistry(auto_describe=True)
-    reader = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False,
-                                    resource_attribute_filter=lambda key: key in c.COMMON_LABELS, registry=registry)
-    provider = MeterProvider(resource=Resource({"service": "svc", "env": "test"}), metric_readers=[reader],
-                             views=contract_views())
+    reader = PrometheusMetricReader(
+        disable_target_info=True,
+        scope_info_enabled=False,
+        resource_attribute_filter=lambda key: key in c.COMMON_LABELS,
+        registry=registry,
+    )
+    provider = MeterProvider(
+        resource=Resource({"service": "svc", "env": "test"}), metric_readers=[reader], views=contract_views()
+    )
     telemetry = Telemetry(provider.get_meter("prompter"), None)
     if record:
         telemetry.record_http("GET", "/x", 200, 0.01)
@@ -79,10 +84,22 @@ def registry_with(record: bool = True) -> tuple[CollectorRegistry, MeterProvider
         with telemetry.ensure_version_timer("openai"), telemetry.llm_call("openai", "gpt-4o") as call:
             call.set_response(model="gpt-4o", input_tokens=3, output_tokens=5)
         for instrument in c.CONTRACT:  # instruments added later by other features: one point each
-            if instrument.key not in {"http_requests", "http_duration", "db_unique_violation", "results_insert",
-                                      "fingerprint_present", "redis_up", "probe_attempt", "probe_failure",
-                                      "cache_hit", "cache_miss", "model_drift", "ensure_version", "genai_duration",
-                                      "genai_tokens"}:
+            if instrument.key not in {
+                "http_requests",
+                "http_duration",
+                "db_unique_violation",
+                "results_insert",
+                "fingerprint_present",
+                "redis_up",
+                "probe_attempt",
+                "probe_failure",
+                "cache_hit",
+                "cache_miss",
+                "model_drift",
+                "ensure_version",
+                "genai_duration",
+                "genai_tokens",
+            }:
                 method = {"counter": "add", "histogram": "record", "gauge": "set"}[instrument.kind]
                 telemetry._record(instrument.key, method, 1, dict.fromkeys(instrument.labels, "x"))
     return registry, provider, telemetry
@@ -93,8 +110,9 @@ def test_the_real_exporter_exposes_exactly_the_contract() -> None:
     scrape = parse(generate_latest(registry).decode())
     assert telemetry.recording_errors == 0
     exposed = {name: family.type for name, family in scrape.families.items()}
-    assert exposed == {i.prometheus.removesuffix("_total") if i.kind == "counter" else i.prometheus: i.kind
-                       for i in c.CONTRACT}
+    assert exposed == {
+        i.prometheus.removesuffix("_total") if i.kind == "counter" else i.prometheus: i.kind for i in c.CONTRACT
+    }
     for instrument in c.CONTRACT:
         assert set(c.exposed_series_names(instrument)) <= scrape.sample_names(), instrument.key
     checked = promtool_check(scrape.text)

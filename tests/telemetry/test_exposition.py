@@ -52,15 +52,23 @@ def drive_api(http: httpx.Client, openai: FakeProvider) -> None:
     """The README walk-through and then some: duplicate, ensure, runs, drift, a failed probe, a 404 and a 405."""
     assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
     assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 409
-    assert http.post("/api/prompt-templates/1/ensure-version",
-                     json={"provider": "openai", "model_id": "gpt-4o"}).status_code == 201
+    assert (
+        http.post(
+            "/api/prompt-templates/1/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"}
+        ).status_code
+        == 201
+    )
     for _ in range(OPENAI_RUNS):
-        run = http.post("/api/prompt-templates/1/run",
-                        json={"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}})
+        run = http.post(
+            "/api/prompt-templates/1/run",
+            json={"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}},
+        )
         assert run.status_code == 201, run.text
     for _ in range(ANTHROPIC_RUNS):
-        run = http.post("/api/prompt-templates/1/run",
-                        json={"provider": "anthropic", "model_id": "claude-sonnet-4", "variables": {"name": "Ada"}})
+        run = http.post(
+            "/api/prompt-templates/1/run",
+            json={"provider": "anthropic", "model_id": "claude-sonnet-4", "variables": {"name": "Ada"}},
+        )
         assert run.status_code == 201, run.text
     openai.set_identity("fp_rotated")  # the provider silently changes the build behind gpt-4o
     drift = http.post("/api/prompt-templates/1/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"})
@@ -122,19 +130,34 @@ def test_http_series_use_route_templates_and_bounded_values(driven: Scrape) -> N
     assert all(set(labels) == {"service", "env", "method", "route", "status"} for labels in requests)
     assert all(labels["service"] == SERVICE and labels["env"] == ENV for labels in requests)
     routes = {labels["route"] for labels in requests}
-    assert routes == {"/api/prompt-templates", "/api/prompt-templates/{template_id}", ENSURE_ROUTE, RUN_ROUTE,
-                      c.UNMATCHED_ROUTE}
+    assert routes == {
+        "/api/prompt-templates",
+        "/api/prompt-templates/{template_id}",
+        ENSURE_ROUTE,
+        RUN_ROUTE,
+        c.UNMATCHED_ROUTE,
+    }
     assert driven.value("starlette_requests_total", method="POST", route=RUN_ROUTE, status="201", **COMMON) == 5
-    assert driven.value("starlette_requests_total", method="POST", route="/api/prompt-templates", status="409",
-                        **COMMON) == 1
+    assert (
+        driven.value("starlette_requests_total", method="POST", route="/api/prompt-templates", status="409", **COMMON)
+        == 1
+    )
     assert driven.value("starlette_requests_total", method="POST", route=ENSURE_ROUTE, status="502", **COMMON) == 1
     # Two different unknown paths share one series; a 405 gets the same bounded route.
-    assert driven.value("starlette_requests_total", method="GET", route=c.UNMATCHED_ROUTE, status="404",
-                        **COMMON) == 2
-    assert driven.value("starlette_requests_total", method="DELETE", route=c.UNMATCHED_ROUTE, status="405",
-                        **COMMON) == 1
-    assert driven.value("starlette_requests_total", method="GET", route="/api/prompt-templates/{template_id}",
-                        status="404", **COMMON) == 1
+    assert driven.value("starlette_requests_total", method="GET", route=c.UNMATCHED_ROUTE, status="404", **COMMON) == 2
+    assert (
+        driven.value("starlette_requests_total", method="DELETE", route=c.UNMATCHED_ROUTE, status="405", **COMMON) == 1
+    )
+    assert (
+        driven.value(
+            "starlette_requests_total",
+            method="GET",
+            route="/api/prompt-templates/{template_id}",
+            status="404",
+            **COMMON,
+        )
+        == 1
+    )
     # /metrics is deliberately not measured (README: Telemetry).
     assert not any(labels["route"] == "/metrics" for labels in requests)
     durations = driven.series("starlette_requests_processing_seconds_count")
@@ -190,8 +213,11 @@ def test_openmetrics_when_the_scraper_asks(serve: Callable[..., str]) -> None:
     requests = families["starlette_requests"]
     assert requests.type == "counter"
     assert [(s.name, s.labels, s.value) for s in requests.samples if s.name == "starlette_requests_total"] == [
-        ("starlette_requests_total",
-         {**COMMON, "method": "POST", "route": "/api/prompt-templates", "status": "201"}, 1.0),
+        (
+            "starlette_requests_total",
+            {**COMMON, "method": "POST", "route": "/api/prompt-templates", "status": "201"},
+            1.0,
+        ),
     ]
     assert families["starlette_requests_processing_seconds"].type == "histogram"
 
@@ -214,10 +240,13 @@ def test_metrics_basic_auth(serve: Callable[..., str]) -> None:
         assert http.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("variable", [
-    "OTEL_EXPORTER_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
-    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
-])
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "OTEL_EXPORTER_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+    ],
+)
 def test_exponential_histogram_setting_cannot_break_the_scrape(
     serve: Callable[..., str], monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
@@ -225,8 +254,13 @@ def test_exponential_histogram_setting_cannot_break_the_scrape(
     base = serve(metrics_service=SERVICE, metrics_env=ENV)
     with httpx.Client(base_url=base, timeout=10) as http:
         assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
-        assert http.post("/api/prompt-templates/1/run", json={
-            "provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}}).status_code == 201
+        assert (
+            http.post(
+                "/api/prompt-templates/1/run",
+                json={"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}},
+            ).status_code
+            == 201
+        )
         response = http.get("/metrics")
     assert response.status_code == 200
     scrape = parse(response.text)
@@ -241,8 +275,9 @@ def test_probe_cache_and_redis_gauge_with_a_real_redis(serve: Callable[..., str]
     with httpx.Client(base_url=base, timeout=10) as http:
         assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
         for _ in range(3):  # one probe (a miss), then two answers from the cache
-            ensured = http.post("/api/prompt-templates/1/ensure-version",
-                                json={"provider": "openai", "model_id": "gpt-4o"})
+            ensured = http.post(
+                "/api/prompt-templates/1/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"}
+            )
             assert ensured.status_code in {200, 201}, ensured.text
         scrape = parse(http.get("/metrics").text)
     assert scrape.value("prompter_redis_up", **COMMON) == 1
@@ -255,8 +290,11 @@ def test_probe_cache_and_redis_gauge_with_a_real_redis(serve: Callable[..., str]
 @pytest.mark.parametrize("half", [{"metrics_basic_auth_user": "scraper"}, {"metrics_basic_auth_password": "s3cret"}])
 def test_half_configured_metrics_auth_fails_closed(make_client: Callable[..., object], half: dict[str, str]) -> None:
     client = make_client(**half)
-    for header in ({}, {"authorization": "Basic " + base64.b64encode(b"scraper:").decode()},
-                   {"authorization": "Basic " + base64.b64encode(b":s3cret").decode()}):
+    for header in (
+        {},
+        {"authorization": "Basic " + base64.b64encode(b"scraper:").decode()},
+        {"authorization": "Basic " + base64.b64encode(b":s3cret").decode()},
+    ):
         refused = client.get("/metrics", headers=header)
         assert refused.status_code == 401
         assert "misconfigured" in refused.json()["detail"]

@@ -23,13 +23,21 @@ def explode(*_: Any, **__: Any) -> None:
     raise RuntimeError("meter is broken")
 
 
-def test_instruments_that_raise_do_not_fail_requests(make_client: Callable[..., TestClient],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_instruments_that_raise_do_not_fail_requests(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = make_client()
     telemetry = telemetry_of(client)
     assert telemetry.recording_errors == 0
-    broken = {"http_requests": "add", "http_duration": "record", "db_unique_violation": "add",
-              "results_insert": "add", "ensure_version": "record", "probe_attempt": "add", "genai_duration": "record"}
+    broken = {
+        "http_requests": "add",
+        "http_duration": "record",
+        "db_unique_violation": "add",
+        "results_insert": "add",
+        "ensure_version": "record",
+        "probe_attempt": "add",
+        "genai_duration": "record",
+    }
     for key, method in broken.items():
         monkeypatch.setattr(telemetry._instruments[key], method, explode)
 
@@ -51,8 +59,9 @@ def test_instruments_that_raise_do_not_fail_requests(make_client: Callable[..., 
     assert 'prompter_openai_fingerprint_present_total{env="dev",service="prompter-api"} 1.0' in metrics.text
 
 
-def test_a_tracer_that_raises_does_not_fail_requests(make_client: Callable[..., TestClient],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tracer_that_raises_does_not_fail_requests(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = make_client(app_kwargs={"tracer_provider": TracerProvider()})
     telemetry = telemetry_of(client)
     monkeypatch.setattr(telemetry.tracer, "start_span", explode)

@@ -20,8 +20,11 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 
 
 def test_a_log_line_inside_a_request_carries_its_trace(
-    make_client: Callable[..., TestClient], tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    make_client: Callable[..., TestClient],
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     client = make_client(app_kwargs={"tracer_provider": tracer_provider})
     telemetry = client.app.state.runtime.telemetry

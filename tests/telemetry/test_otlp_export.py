@@ -23,8 +23,10 @@ def run_once(settings: Settings) -> dict[str, Any]:
     """Start the app under uvicorn, create + run a template, scrape /metrics, stop (the lifespan flushes exports)."""
     with LiveServer(create_app(settings)) as base, httpx.Client(base_url=base, timeout=10) as http:
         assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
-        run = http.post("/api/prompt-templates/1/run",
-                        json={"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}})
+        run = http.post(
+            "/api/prompt-templates/1/run",
+            json={"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}},
+        )
         assert run.status_code == 201, run.text
         metrics = http.get("/metrics")
     return {"result": run.json(), "metrics": metrics}
@@ -37,8 +39,13 @@ def by_name(spans: list[ReceivedSpan], name: str) -> list[ReceivedSpan]:
 def test_a_run_reaches_the_otlp_receiver_as_one_trace(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging,team=llm-platform")
     with OTLPReceiver() as receiver:
-        settings = Settings(db_url=sqlite_url, db_auto_migrate=True, otlp_endpoint=receiver.url,
-                            metrics_service="prompter-otlp", metrics_env="ci")
+        settings = Settings(
+            db_url=sqlite_url,
+            db_auto_migrate=True,
+            otlp_endpoint=receiver.url,
+            metrics_service="prompter-otlp",
+            metrics_env="ci",
+        )
         out = run_once(settings)
         spans = receiver.spans()
     assert not receiver.bad_requests
@@ -70,7 +77,9 @@ def test_a_run_reaches_the_otlp_receiver_as_one_trace(sqlite_url: str, monkeypat
     assert any("INSERT INTO prompt_versions" in s.attributes["db.statement"] for s in db)
     assert all(s.attributes["db.system"] == "sqlite" for s in db)
     span_ids = {s.span_id for s in trace}
-    assert all(s.parent_span_id in span_ids for s in trace if s is not server[0]), "every span hangs off the server span"
+    assert all(s.parent_span_id in span_ids for s in trace if s is not server[0]), (
+        "every span hangs off the server span"
+    )
 
     resource = server[0].resource
     assert resource["service.name"] == "prompter-otlp"
@@ -88,12 +97,20 @@ def test_metrics_push_keeps_explicit_buckets_whatever_the_environment_says(
     histograms - the contract's views pin explicit buckets, so neither side changes."""
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "base2_exponential_bucket_histogram")
     with OTLPReceiver() as receiver:
-        settings = Settings(db_url=sqlite_url, db_auto_migrate=True, otlp_endpoint=receiver.url,
-                            metrics_export="both", metrics_service="prompter-otlp", metrics_env="ci")
+        settings = Settings(
+            db_url=sqlite_url,
+            db_auto_migrate=True,
+            otlp_endpoint=receiver.url,
+            metrics_export="both",
+            metrics_service="prompter-otlp",
+            metrics_env="ci",
+        )
         out = run_once(settings)
         names = receiver.metric_names()
-        histograms = {name: receiver.metrics(name) for name in
-                      ("starlette_requests_processing_seconds", "prompter_ensure_version_seconds")}
+        histograms = {
+            name: receiver.metrics(name)
+            for name in ("starlette_requests_processing_seconds", "prompter_ensure_version_seconds")
+        }
     assert not receiver.bad_requests
     assert {"starlette_requests", "prompter_prompt_results_insert", "gen_ai.client.operation.duration"} <= names
     for name, metrics in histograms.items():

@@ -56,18 +56,29 @@ def test_readme_walkthrough_against_prompter_serve(tmp_path: Path) -> None:
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
         }
         with log.open("wb") as out:
-            process = subprocess.Popen([*prompter_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                       env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+            process = subprocess.Popen(
+                [*prompter_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+            )
         try:
             wait_healthy(base, process, log)
             with httpx.Client(base_url=base, timeout=10) as http:
                 # The README's five curl steps.
                 assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
                 assert http.post("/api/prompt-templates", json=TEMPLATE).status_code == 409
-                assert http.post("/api/prompt-templates/1/ensure-version",
-                                 json={"provider": "openai", "model_id": "gpt-4o"}).status_code == 201
-                run = http.post("/api/prompt-templates/1/run", json={
-                    "provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada", "team": "Prompter"}})
+                assert (
+                    http.post(
+                        "/api/prompt-templates/1/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"}
+                    ).status_code
+                    == 201
+                )
+                run = http.post(
+                    "/api/prompt-templates/1/run",
+                    json={"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada", "team": "Prompter"}},
+                )
                 assert run.status_code == 201, run.text
                 assert http.get("/api/prompt-results/1").status_code == 200
                 metrics = http.get("/metrics").text
@@ -80,8 +91,9 @@ def test_readme_walkthrough_against_prompter_serve(tmp_path: Path) -> None:
                 process.wait(timeout=10)
         spans = receiver.spans()
 
-    grepped = "\n".join(line for line in metrics.splitlines()
-                        if line.startswith(("prompter_", "starlette_", "# HELP", "# TYPE")))
+    grepped = "\n".join(
+        line for line in metrics.splitlines() if line.startswith(("prompter_", "starlette_", "# HELP", "# TYPE"))
+    )
     scrape = parse(grepped)
     for name, kind in DASHBOARD_FAMILIES.items():
         family = name.removesuffix("_total") if kind == "counter" else name
@@ -98,10 +110,22 @@ def test_readme_walkthrough_against_prompter_serve(tmp_path: Path) -> None:
     assert scrape.value("prompter_redis_up", **COMMON) == 0
     assert scrape.value("prompter_cache_hit_total", **COMMON) == 0
     assert scrape.value("prompter_cache_miss_total", **COMMON) == 0
-    assert scrape.value("starlette_requests_total", method="POST", route="/api/prompt-templates/{template_id}/run",
-                        status="201", **COMMON) == 1
-    assert scrape.value("starlette_requests_total", method="GET", route="/api/prompt-results/{result_id}",
-                        status="200", **COMMON) == 1
+    assert (
+        scrape.value(
+            "starlette_requests_total",
+            method="POST",
+            route="/api/prompt-templates/{template_id}/run",
+            status="201",
+            **COMMON,
+        )
+        == 1
+    )
+    assert (
+        scrape.value(
+            "starlette_requests_total", method="GET", route="/api/prompt-results/{result_id}", status="200", **COMMON
+        )
+        == 1
+    )
 
     # uvicorn re-raises SIGTERM once its graceful shutdown (our lifespan's flush included) has completed.
     assert process.returncode in {0, -signal.SIGTERM}, log.read_text(errors="replace")[-3000:]

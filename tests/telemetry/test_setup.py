@@ -30,8 +30,14 @@ def test_sampler_comes_from_otel_traces_sampler(monkeypatch: pytest.MonkeyPatch)
 
 def test_service_name_and_resource_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging,service=ignored,team=a")
-    settings = Settings.from_env({"OTEL_SERVICE_NAME": "prompter-traces", "METRICS_SERVICE": "prompter-api",
-                                  "METRICS_ENV": "prod", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    settings = Settings.from_env(
+        {
+            "OTEL_SERVICE_NAME": "prompter-traces",
+            "METRICS_SERVICE": "prompter-api",
+            "METRICS_ENV": "prod",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+        }
+    )
     config = telemetry_config(settings)
     assert config.otlp_traces_endpoint == "http://127.0.0.1:9/v1/traces"
     handle = setup_telemetry(config)

@@ -210,8 +210,9 @@ def test_a_failed_probe_marks_the_llm_and_server_spans(
     assert server.status.status_code == StatusCode.ERROR
 
 
-def test_redis_client_spans_are_children_of_the_current_span(redis_url: str, tracer_provider: TracerProvider,
-                                                             span_exporter: InMemorySpanExporter) -> None:
+def test_redis_client_spans_are_children_of_the_current_span(
+    redis_url: str, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
     """The handle's Redis instrumentation, on a real redis-server: a command inside a span is traced under it, a
     command outside any span (a background health PING) is not traced at all."""
     import asyncio
@@ -241,13 +242,17 @@ def test_redis_client_spans_are_children_of_the_current_span(redis_url: str, tra
     assert len(spans) == 3
 
 
-def test_redis_spans_join_the_request_trace(traced: Callable[..., TestClient], span_exporter: InMemorySpanExporter,
-                                            redis_url: str) -> None:
+def test_redis_spans_join_the_request_trace(
+    traced: Callable[..., TestClient], span_exporter: InMemorySpanExporter, redis_url: str
+) -> None:
     client = traced(redis_url=redis_url)
     assert client.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
     span_exporter.clear()
-    response = client.post("/api/prompt-templates/1/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"},
-                           headers={"traceparent": TRACEPARENT})
+    response = client.post(
+        "/api/prompt-templates/1/ensure-version",
+        json={"provider": "openai", "model_id": "gpt-4o"},
+        headers={"traceparent": TRACEPARENT},
+    )
     assert response.status_code == 201, response.text
     spans = span_exporter.get_finished_spans()
     redis_spans = [s for s in spans if s.instrumentation_scope.name == "opentelemetry.instrumentation.redis"]

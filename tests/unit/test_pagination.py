@@ -9,7 +9,9 @@ def test_cursor_round_trips():
     assert decode_cursor(None) is None and decode_cursor("") is None
 
 
-@pytest.mark.parametrize("bad", ["zzz", "!!!", encode_cursor(1)[:-1] + "%", "aWQ6LTE", "aWQ6YWJj", "x" * 150, "../../etc"])
+@pytest.mark.parametrize(
+    "bad", ["zzz", "!!!", encode_cursor(1)[:-1] + "%", "aWQ6LTE", "aWQ6YWJj", "x" * 150, "../../etc"]
+)
 def test_malformed_cursors_are_a_clear_400(bad):
     with pytest.raises(InvalidInput) as info:
         decode_cursor(bad)

@@ -13,8 +13,12 @@ def test_defaults_need_no_environment():
 
 def test_values_are_parsed_by_type():
     settings = Settings.from_env(
-        {"DB_URL": "postgresql://u@h/db", "PROMPTER_MAX_BODY_BYTES": "1024", "OTEL_SDK_DISABLED": "true",
-         "PROMPTER_DB_POOL_TIMEOUT_S": "0.5"}
+        {
+            "DB_URL": "postgresql://u@h/db",
+            "PROMPTER_MAX_BODY_BYTES": "1024",
+            "OTEL_SDK_DISABLED": "true",
+            "PROMPTER_DB_POOL_TIMEOUT_S": "0.5",
+        }
     )
     assert settings.max_body_bytes == 1024 and settings.db_pool_timeout_s == 0.5
     assert settings.telemetry_enabled is False

@@ -37,9 +37,7 @@ def upgrade() -> None:
     op.create_table(
         "prompt_versions",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
-        sa.Column(
-            "template_id", Id, sa.ForeignKey("prompt_templates.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("template_id", Id, sa.ForeignKey("prompt_templates.id", ondelete="CASCADE"), nullable=False),
         sa.Column("provider", sa.String(32), nullable=False),
         sa.Column("model_id", sa.String(200), nullable=False),
         sa.Column("params", sa.JSON(), nullable=False),
@@ -59,9 +57,7 @@ def upgrade() -> None:
     op.create_table(
         "prompt_results",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
-        sa.Column(
-            "template_id", Id, sa.ForeignKey("prompt_templates.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("template_id", Id, sa.ForeignKey("prompt_templates.id", ondelete="CASCADE"), nullable=False),
         sa.Column("version_id", Id, sa.ForeignKey("prompt_versions.id", ondelete="CASCADE"), nullable=False),
         sa.Column("pvk", sa.String(71), nullable=False),
         sa.Column("provider", sa.String(32), nullable=False),

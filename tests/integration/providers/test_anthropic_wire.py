@@ -21,8 +21,13 @@ async def test_complete_sends_messages_and_maps_the_answer(wire, make_adapter):
     assert request.headers["anthropic-version"] == "2023-06-01"
     assert "authorization" not in request.headers
     # seed has no Anthropic equivalent: not sent.
-    assert request.body == {"model": "claude-sonnet-4-0", "max_tokens": 64, "temperature": 0.3, "top_p": 0.8,
-                            "messages": [{"role": "user", "content": "Say hi"}]}
+    assert request.body == {
+        "model": "claude-sonnet-4-0",
+        "max_tokens": 64,
+        "temperature": 0.3,
+        "top_p": 0.8,
+        "messages": [{"role": "user", "content": "Say hi"}],
+    }
     assert completion.text == "Hello Ada!"
     assert completion.identity == completion.response_model == "claude-sonnet-4-20250514"
     assert completion.system_fingerprint is None
@@ -40,6 +45,9 @@ async def test_max_tokens_is_always_sent(wire, make_adapter):
 async def test_probe_is_one_token(wire, make_adapter):
     wire.script(Reply(200, anthropic_message("p", model="claude-3-5-haiku-20241022", output_tokens=1)))
     completion = await make_adapter("anthropic").probe("claude-3-5-haiku-latest", GenerationParams(temperature=1))
-    assert wire.requests[0].body == {"model": "claude-3-5-haiku-latest", "max_tokens": 1,
-                                     "messages": [{"role": "user", "content": "ping"}]}
+    assert wire.requests[0].body == {
+        "model": "claude-3-5-haiku-latest",
+        "max_tokens": 1,
+        "messages": [{"role": "user", "content": "ping"}],
+    }
     assert completion.identity == "claude-3-5-haiku-20241022"

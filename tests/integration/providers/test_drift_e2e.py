@@ -26,7 +26,8 @@ def drift_total(client: Any, provider: str = "openai", model_id: str = "gpt-4o")
         for family in text_string_to_metric_families(text)
         for sample in family.samples
         if sample.name == "prompter_model_drift_total"
-        and sample.labels.get("provider") == provider and sample.labels.get("model_id") == model_id
+        and sample.labels.get("provider") == provider
+        and sample.labels.get("model_id") == model_id
     )
 
 
@@ -60,14 +61,17 @@ def test_fake_identity_comes_from_prompter_fake_identity(make_client):
     client = make_client(fake_identity="openai=fp_from_env,google=gemini-env-002")
     tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
     openai = client.post(f"/api/prompt-templates/{tid}/ensure-version", json=ENSURE).json()
-    google = client.post(f"/api/prompt-templates/{tid}/ensure-version",
-                         json={"provider": "google", "model_id": "gemini-2.0-flash"}).json()
+    google = client.post(
+        f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "google", "model_id": "gemini-2.0-flash"}
+    ).json()
     assert openai["captured"] == {"system_fingerprint": "fp_from_env"}
     assert google["captured"] == {"modelVersion": "gemini-env-002"}
 
 
 def test_a_rotated_system_fingerprint_from_a_real_server_is_drift(make_client, wire, cache_settings):
-    wire.script(Reply(200, openai_chat("p", fingerprint="fp_build_a")), Reply(200, openai_chat("p", fingerprint="fp_build_b")))
+    wire.script(
+        Reply(200, openai_chat("p", fingerprint="fp_build_a")), Reply(200, openai_chat("p", fingerprint="fp_build_b"))
+    )
     client = make_client(openai_api_key=SECRET, openai_base_url=f"{wire.url}/v1", **cache_settings)
     tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
 

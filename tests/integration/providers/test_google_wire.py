@@ -10,8 +10,12 @@ from tests.integration.providers.wire_server import SECRET, Reply, gemini_respon
 
 
 async def test_complete_sends_generate_content_and_maps_the_answer(wire, make_adapter):
-    wire.script(Reply(200, gemini_response("Hello Ada!", model_version="gemini-2.0-flash-001", prompt_tokens=9,
-                                           candidate_tokens=5)))
+    wire.script(
+        Reply(
+            200,
+            gemini_response("Hello Ada!", model_version="gemini-2.0-flash-001", prompt_tokens=9, candidate_tokens=5),
+        )
+    )
     params = GenerationParams(temperature=0.4, top_p=0.7, max_tokens=32, seed=5)
 
     completion = await make_adapter("google").complete(CompletionRequest("gemini-2.0-flash", "Say hi", params))
@@ -36,8 +40,10 @@ async def test_probe_cut_at_one_token_without_content_still_gives_the_identity(w
     completion = await make_adapter("google").probe("models/gemini-2.5-flash", GenerationParams(seed=1))
     (request,) = wire.requests
     assert request.path == "/v1beta/models/gemini-2.5-flash:generateContent"
-    assert request.body == {"contents": [{"role": "user", "parts": [{"text": "ping"}]}],
-                            "generationConfig": {"maxOutputTokens": 1}}
+    assert request.body == {
+        "contents": [{"role": "user", "parts": [{"text": "ping"}]}],
+        "generationConfig": {"maxOutputTokens": 1},
+    }
     assert completion.identity == "gemini-2.5-flash" and completion.text == ""
     assert completion.output_tokens == 0
 

@@ -8,7 +8,9 @@ from tests.integration.providers.wire_server import SECRET, Reply, openai_chat
 
 
 async def test_complete_sends_chat_completions_and_maps_the_answer(wire, make_adapter):
-    wire.script(Reply(200, openai_chat("Hello Ada!", fingerprint="fp_44709d6fcb", prompt_tokens=13, completion_tokens=7)))
+    wire.script(
+        Reply(200, openai_chat("Hello Ada!", fingerprint="fp_44709d6fcb", prompt_tokens=13, completion_tokens=7))
+    )
     adapter = make_adapter("openai")
     params = GenerationParams(temperature=0.2, top_p=0.9, max_tokens=50, seed=7)
 
@@ -21,7 +23,9 @@ async def test_complete_sends_chat_completions_and_maps_the_answer(wire, make_ad
     assert request.body == {
         "model": "gpt-4o",
         "messages": [{"role": "user", "content": "Say hello to Ada"}],
-        "temperature": 0.2, "top_p": 0.9, "seed": 7,
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "seed": 7,
         "max_tokens": 50,  # a compatible server (not api.openai.com) gets max_tokens
     }
     assert completion.text == "Hello Ada!"
@@ -41,8 +45,11 @@ async def test_unset_params_are_not_sent(wire, make_adapter):
 async def test_probe_is_one_token_and_ignores_sampling_params(wire, make_adapter):
     wire.script(Reply(200, openai_chat("p", fingerprint="fp_probe01", completion_tokens=1)))
     completion = await make_adapter("openai").probe("gpt-4o", GenerationParams(temperature=1.5, seed=3))
-    assert wire.requests[0].body == {"model": "gpt-4o", "messages": [{"role": "user", "content": "ping"}],
-                                     "max_tokens": 1}
+    assert wire.requests[0].body == {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "ping"}],
+        "max_tokens": 1,
+    }
     assert completion.identity == "fp_probe01"
 
 

@@ -69,8 +69,16 @@ def run_body(provider: str) -> dict[str, Any]:
 def test_a_run_stores_the_compatible_servers_system_fingerprint(observe, wire):
     wire.script(
         Reply(200, openai_chat("H", fingerprint="fp_wire_7c1a2b", prompt_tokens=8, completion_tokens=1)),  # the probe
-        Reply(200, openai_chat("Hi Ada, greetings from the wire.", fingerprint="fp_wire_7c1a2b",
-                               model="gpt-4o-2024-08-06", prompt_tokens=11, completion_tokens=8)),
+        Reply(
+            200,
+            openai_chat(
+                "Hi Ada, greetings from the wire.",
+                fingerprint="fp_wire_7c1a2b",
+                model="gpt-4o-2024-08-06",
+                prompt_tokens=11,
+                completion_tokens=8,
+            ),
+        ),
     )
     app = observe("openai")
     tid = app.template()
@@ -94,8 +102,12 @@ def test_a_run_stores_the_compatible_servers_system_fingerprint(observe, wire):
     assert completion.headers["authorization"] == f"Bearer {SECRET}"
 
     assert app.metric("prompter_openai_fingerprint_present_total") == 1
-    assert app.metric("gen_ai_client_token_usage_sum", gen_ai_token_type="output",
-                      gen_ai_response_model="gpt-4o-2024-08-06") == 8 + 1  # the run's 8 + the probe's 1
+    assert (
+        app.metric(
+            "gen_ai_client_token_usage_sum", gen_ai_token_type="output", gen_ai_response_model="gpt-4o-2024-08-06"
+        )
+        == 8 + 1
+    )  # the run's 8 + the probe's 1
     spans = app.spans()
     chat = [s for s in spans if s.name == "chat gpt-4o"]
     assert len(chat) == 2  # the probe and the run, each a GenAI client span
@@ -107,10 +119,13 @@ def test_a_run_stores_the_compatible_servers_system_fingerprint(observe, wire):
     assert {s.parent.span_id for s in http} == {s.context.span_id for s in chat}
 
 
-@pytest.mark.parametrize("provider, identity_field, identity", [
-    ("anthropic", "model", "claude-sonnet-4-20250514"),
-    ("google", "modelVersion", "gemini-2.0-flash-001"),
-])
+@pytest.mark.parametrize(
+    "provider, identity_field, identity",
+    [
+        ("anthropic", "model", "claude-sonnet-4-20250514"),
+        ("google", "modelVersion", "gemini-2.0-flash-001"),
+    ],
+)
 def test_anthropic_and_gemini_runs_pin_their_identity(observe, wire, provider, identity_field, identity):
     wire.script(default=Reply(200, OK[provider]("Hi Ada")))
     app = observe(provider)
@@ -129,7 +144,9 @@ def test_a_failed_probe_is_502_counts_a_failure_and_writes_no_version(observe, w
     app = observe(provider)
     tid = app.template()
 
-    ensured = app.post(f"/api/prompt-templates/{tid}/ensure-version", {"provider": provider, "model_id": MODELS[provider]})
+    ensured = app.post(
+        f"/api/prompt-templates/{tid}/ensure-version", {"provider": provider, "model_id": MODELS[provider]}
+    )
 
     assert ensured.status_code == 502, ensured.text
     assert ensured.json()["error"] == "provider_error" and "HTTP 500" in ensured.json()["detail"]
@@ -159,13 +176,19 @@ def test_a_failed_run_writes_no_result_but_keeps_its_version(observe, wire):
 
 
 def test_rate_limited_forever_is_429_with_retry_after(observe, wire):
-    wire.script(default=Reply(429, anthropic_error("Number of requests has exceeded your rate limit", "rate_limit_error"),
-                              headers={"retry-after": "0"}))
+    wire.script(
+        default=Reply(
+            429,
+            anthropic_error("Number of requests has exceeded your rate limit", "rate_limit_error"),
+            headers={"retry-after": "0"},
+        )
+    )
     app = observe("anthropic", provider_max_retries=1)
     tid = app.template()
 
-    ensured = app.post(f"/api/prompt-templates/{tid}/ensure-version",
-                       {"provider": "anthropic", "model_id": "claude-sonnet-4-0"})
+    ensured = app.post(
+        f"/api/prompt-templates/{tid}/ensure-version", {"provider": "anthropic", "model_id": "claude-sonnet-4-0"}
+    )
 
     assert ensured.status_code == 429, ensured.text
     assert ensured.json()["error"] == "provider_rate_limited"

@@ -131,8 +131,10 @@ async def test_429_with_retry_after_is_retried_after_the_wait(wire, make_adapter
 
 
 async def test_openai_retry_after_ms_is_honoured(wire, make_adapter):
-    wire.script(Reply(429, openai_error("slow down"), headers={"retry-after-ms": "50", "retry-after": "30"}),
-                Reply(200, openai_chat("ok")))
+    wire.script(
+        Reply(429, openai_error("slow down"), headers={"retry-after-ms": "50", "retry-after": "30"}),
+        Reply(200, openai_chat("ok")),
+    )
     completion = await make_adapter("openai").complete(request("openai"))
     assert completion.text == "ok" and len(wire.requests) == 2
 
@@ -165,8 +167,13 @@ async def test_a_retry_after_beyond_the_cap_gives_up_at_once_and_passes_it_on(wi
 
 
 async def test_an_http_date_retry_after_is_understood(wire, make_adapter):
-    wire.script(default=Reply(429, google_error("Quota exceeded", 429, "RESOURCE_EXHAUSTED"),
-                              headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}))
+    wire.script(
+        default=Reply(
+            429,
+            google_error("Quota exceeded", 429, "RESOURCE_EXHAUSTED"),
+            headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"},
+        )
+    )
     with pytest.raises(ProviderRateLimited) as caught:
         await make_adapter("google").complete(request("google"))
     assert len(wire.requests) == 1 and int(caught.value.headers["Retry-After"]) > 10**8

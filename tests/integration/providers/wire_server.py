@@ -84,7 +84,9 @@ class WireServer:
                     body = raw
                 parts = urlsplit(self.path)
                 reply = server._next(
-                    Recorded(self.command, parts.path, parts.query, {k.lower(): v for k, v in self.headers.items()}, body)
+                    Recorded(
+                        self.command, parts.path, parts.query, {k.lower(): v for k, v in self.headers.items()}, body
+                    )
                 )
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -131,33 +133,48 @@ def base_url(provider: str, wire: WireServer) -> str:
 
 # -- recorded-shape responses ------------------------------------------------------------------------------------------
 
-def openai_chat(text: str = "Hello Ada!", *, fingerprint: str | None = "fp_44709d6fcb", model: str = "gpt-4o-2024-08-06",
-                prompt_tokens: int = 13, completion_tokens: int = 7) -> dict[str, Any]:
+
+def openai_chat(
+    text: str = "Hello Ada!",
+    *,
+    fingerprint: str | None = "fp_44709d6fcb",
+    model: str = "gpt-4o-2024-08-06",
+    prompt_tokens: int = 13,
+    completion_tokens: int = 7,
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
         "object": "chat.completion",
         "created": 1741569952,
         "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
-            "logprobs": None,
-            "finish_reason": "stop",
-        }],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
         "usage": {
-            "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         },
         "service_tier": "default",
         "system_fingerprint": fingerprint,
     }
 
 
-def anthropic_message(text: str = "Hello Ada!", *, model: str = "claude-sonnet-4-20250514", input_tokens: int = 12,
-                      output_tokens: int = 6) -> dict[str, Any]:
+def anthropic_message(
+    text: str = "Hello Ada!", *, model: str = "claude-sonnet-4-20250514", input_tokens: int = 12, output_tokens: int = 6
+) -> dict[str, Any]:
     return {
         "id": "msg_013Zva2CMHLNnXjNJJKqJ2EF",
         "type": "message",
@@ -166,23 +183,38 @@ def anthropic_message(text: str = "Hello Ada!", *, model: str = "claude-sonnet-4
         "content": [{"type": "text", "text": text}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                  "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        },
     }
 
 
-def gemini_response(text: str | None = "Hello Ada!", *, model_version: str = "gemini-2.0-flash-001",
-                    prompt_tokens: int = 9, candidate_tokens: int | None = 5) -> dict[str, Any]:
+def gemini_response(
+    text: str | None = "Hello Ada!",
+    *,
+    model_version: str = "gemini-2.0-flash-001",
+    prompt_tokens: int = 9,
+    candidate_tokens: int | None = 5,
+) -> dict[str, Any]:
     candidate: dict[str, Any] = {"finishReason": "STOP" if text is not None else "MAX_TOKENS", "avgLogprobs": -0.12}
     if text is not None:
         candidate["content"] = {"parts": [{"text": text}], "role": "model"}
-    usage: dict[str, Any] = {"promptTokenCount": prompt_tokens,
-                             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}]}
+    usage: dict[str, Any] = {
+        "promptTokenCount": prompt_tokens,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
+    }
     if candidate_tokens is not None:
         usage["candidatesTokenCount"] = candidate_tokens
         usage["totalTokenCount"] = prompt_tokens + candidate_tokens
-    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model_version,
-            "responseId": "Jk3IaPHdNKCrmtkP5rvK0Ak"}
+    return {
+        "candidates": [candidate],
+        "usageMetadata": usage,
+        "modelVersion": model_version,
+        "responseId": "Jk3IaPHdNKCrmtkP5rvK0Ak",
+    }
 
 
 def openai_error(message: str, status_type: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:

@@ -164,15 +164,18 @@ def test_redis_calls_are_spans_of_the_request_and_health_pings_are_not(make_clie
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    api = make_client(redis_url=redis_url, redis_health_interval_s=0.05, app_kwargs={"tracer_provider": tracer_provider})
+    api = make_client(
+        redis_url=redis_url, redis_health_interval_s=0.05, app_kwargs={"tracer_provider": tracer_provider}
+    )
     tid = api.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
     exporter.clear()
     assert ensure(api, tid, GPT4O).status_code == 201
     time.sleep(0.3)  # several background health checks happen meanwhile
 
     spans = exporter.get_finished_spans()
-    redis_spans = [s for s in spans if s.attributes.get("db.system") == "redis"
-                   or s.attributes.get("db.system.name") == "redis"]
+    redis_spans = [
+        s for s in spans if s.attributes.get("db.system") == "redis" or s.attributes.get("db.system.name") == "redis"
+    ]
     names = [s.name for s in redis_spans]
     assert "GET" in names and "SET" in names, names
     assert "PING" not in names

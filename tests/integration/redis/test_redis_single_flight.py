@@ -54,9 +54,7 @@ def run_burst(settings: Settings) -> tuple[list[httpx.Response], list[dict], str
 
 
 def test_concurrent_cold_ensure_versions_make_one_probe(db_url, redis_url):
-    responses, versions, metrics, probes = run_burst(
-        Settings(db_url=db_url, db_auto_migrate=True, redis_url=redis_url)
-    )
+    responses, versions, metrics, probes = run_burst(Settings(db_url=db_url, db_auto_migrate=True, redis_url=redis_url))
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * (BURST - 1) + [201], [r.text for r in responses if r.status_code >= 300]
     assert probes == 1
@@ -85,6 +83,7 @@ def test_without_redis_every_request_probes_and_the_unique_pvk_keeps_one_version
 
 # -- ProbeCache directly against the real Redis -------------------------------------------------------------------------
 
+
 def probe_cache(redis_url: str, **options: float) -> ProbeCache:
     telemetry = Telemetry.disabled()
     health = RedisHealth(telemetry, configured=True)
@@ -111,7 +110,9 @@ class SlowProbe:
 async def test_when_the_lock_holder_fails_a_waiter_takes_over(redis_url):
     cache = probe_cache(redis_url)
     probe = SlowProbe(0.1, fail_first=1)
-    results = await asyncio.gather(*(cache.get_or_probe("openai", "m", probe) for _ in range(10)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(cache.get_or_probe("openai", "m", probe) for _ in range(10)), return_exceptions=True
+    )
     await cache.client.aclose()
     failures = [r for r in results if isinstance(r, Exception)]
     assert len(failures) == 1 and isinstance(failures[0], ProviderError)
@@ -133,7 +134,9 @@ async def test_when_the_wait_runs_out_each_waiter_probes_itself(redis_url):
 async def test_a_probe_slower_than_the_lock_ttl_still_answers(redis_url):
     cache = probe_cache(redis_url, lock_ttl_s=0.05, lock_wait_s=1)
     probe = SlowProbe(0.2)
-    first, second = await asyncio.gather(cache.get_or_probe("openai", "m", probe), cache.get_or_probe("openai", "m", probe))
+    first, second = await asyncio.gather(
+        cache.get_or_probe("openai", "m", probe), cache.get_or_probe("openai", "m", probe)
+    )
     leftover = await cache.client.keys("prompter:probe-lock:*")
     await cache.client.aclose()
     # The lock expired while the first probe ran, so the waiter took it and probed too: two probes, no error.

@@ -1,7 +1,9 @@
 from service.providers.base import GenerationParams
 from service.versions.pvk import params_key, prompt_version_key
 
-BASE = dict(content_hash="sha256:abc", provider="openai", model_id="gpt-4o", params={}, captured={"system_fingerprint": "fp_1"})
+BASE = dict(
+    content_hash="sha256:abc", provider="openai", model_id="gpt-4o", params={}, captured={"system_fingerprint": "fp_1"}
+)
 
 
 def test_pvk_is_stable_and_sha256_prefixed():
@@ -24,7 +26,9 @@ def test_every_component_changes_the_key():
 
 
 def test_param_key_order_does_not_matter():
-    assert prompt_version_key(**{**BASE, "params": {"a": 1, "b": 2}}) == prompt_version_key(**{**BASE, "params": {"b": 2, "a": 1}})
+    assert prompt_version_key(**{**BASE, "params": {"a": 1, "b": 2}}) == prompt_version_key(
+        **{**BASE, "params": {"b": 2, "a": 1}}
+    )
 
 
 def test_equal_params_canonicalise_to_one_key():
