@@ -347,10 +347,12 @@ def full_stack(iterations: int, rounds: int, pg_url: str | None) -> dict[str, An
         urls = {v.name: f"sqlite:///{workdir}/{i}.db" for i, v in enumerate(variants)}
         out["sqlite"] = asyncio.run(stack.measure(variants, urls, stack.calls(iterations), rounds=rounds,
                                                   redis_url=redis.url, otlp_endpoint=sink.endpoint))
-        run_call, run_count = stack.calls(iterations)["POST /api/prompt-templates/1/run"]
-        urls = {v.name: f"sqlite:///{workdir}/gc{i}.db" for i, v in enumerate(variants)}
-        out["gc"] = asyncio.run(stack.gc_cost(variants, urls, run_call, run_count * 3, redis_url=redis.url,
-                                              otlp_endpoint=sink.endpoint))
+        # Full collections come in bursts (one per several hundred traced requests): a long window, two variants.
+        run_call, _ = stack.calls(iterations)["POST /api/prompt-templates/1/run"]
+        gc_variants = [stack.OFF, stack.FULL]
+        urls = {v.name: f"sqlite:///{workdir}/gc{i}.db" for i, v in enumerate(gc_variants)}
+        out["gc"] = asyncio.run(stack.gc_cost(gc_variants, urls, run_call, max(400, iterations // 2),
+                                              redis_url=redis.url, otlp_endpoint=sink.endpoint))
         if pg is not None and pg.available():
             variants = [stack.OFF, stack.METRICS, stack.FULL, stack.DISCARD, stack.NO_STATEMENTS]
             urls = {v.name: pg.create(f"micro{i}") for i, v in enumerate(variants)}

@@ -11,7 +11,7 @@ each round - so machine drift hits all configurations alike; the tables report t
 ratio is the median of per-round ratios against the baseline measured in the same round.
 Then bench/micro.py measures in-process costs (µs per request, /metrics scrape, one record_* call).
 
-Writes bench/results/results.md and results.json. `--quick` takes about 2 minutes, the default about 10.
+Writes bench/results/results.md and results.json. `--quick` takes about 2½ minutes, the default about 11.
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def _dist(name: str) -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 1 s (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 1 s (about 2.5 minutes)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5; quick 3)")
     parser.add_argument("--seconds", type=int, help="wrk duration per measurement (default 5; quick 1)")
     parser.add_argument("--warmup", type=int, help="warm-up seconds per server and scenario (default 2; quick 1)")
