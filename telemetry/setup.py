@@ -21,6 +21,7 @@ from opentelemetry.trace import TracerProvider as TracerProviderApi
 from prometheus_client import CollectorRegistry
 
 from telemetry import contract as c
+from telemetry.export_logs import quiet_exporter_logs
 from telemetry.child_spans import ChildSpansOnlyTracerProvider
 from telemetry.port import Telemetry
 
@@ -111,6 +112,7 @@ def setup_telemetry(
 ) -> TelemetryHandle:
     if not config.enabled:
         return TelemetryHandle(Telemetry.disabled(), config)
+    quiet_exporter_logs()
 
     resource = _resource(config)
     registry: CollectorRegistry | None = None
