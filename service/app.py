@@ -17,7 +17,7 @@ from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service import db
-from service.auth.guard import api_key_guard, current_principal
+from service.auth.guard import READ_METHODS, api_key_guard, current_principal
 from service.cache import RedisCache, RedisHealth
 from service.errors import EXCEPTION_HANDLERS
 from service.health.handlers import healthz, readyz
@@ -48,6 +48,7 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
     telemetry_handle: TelemetryHandle
     providers: ProviderRegistry
     probe: IdentityProbe
@@ -87,6 +88,7 @@ def create_app(
         settings=settings,
         engine=engine,
         sessions=db.session_factory(engine),
+        read_sessions=db.read_session_factory(engine),
         telemetry_handle=handle,
         providers=providers,
         probe=IdentityProbe(providers, handle.telemetry),
@@ -114,10 +116,11 @@ def create_app(
 
 
 def _dependencies(runtime: Runtime) -> dict[str, Provide]:
-    async def provide_session() -> AsyncIterator[AsyncSession]:
+    async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
         # No error mapping here: an exception this generator raises while the handler's own error unwinds through it
         # reaches Litestar wrapped in an ExceptionGroup (a 500). DB errors are mapped by db.EXCEPTION_HANDLERS.
-        async with db.unit_of_work(runtime.sessions) as session:
+        factory = runtime.read_sessions if request.method in READ_METHODS else runtime.sessions
+        async with db.unit_of_work(factory) as session:
             yield session
 
     def provide_templates(session: NamedDependency[AsyncSession], request: Request) -> TemplateService:

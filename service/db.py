@@ -31,6 +31,7 @@ from service.settings import Settings
 log = logging.getLogger("prompter.db")
 
 _ON_COMMIT = "prompter_on_commit"
+_READ_ONLY = "prompter_read_only"
 
 
 def async_url(url: str) -> str:
@@ -86,9 +87,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred read-then-write transaction in WAL mode fails at once
-        # with SQLITE_BUSY_SNAPSHOT when another writer got in between, whereas IMMEDIATE waits on busy_timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (IMMEDIATE): a deferred read-then-write transaction in WAL mode fails at
+        # once with SQLITE_BUSY_SNAPSHOT when another writer got in between, whereas IMMEDIATE waits on busy_timeout.
+        # Read-only sessions (read_session_factory) begin DEFERRED, so GETs never queue behind writers.
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class IntegrityConflict(Exception):
@@ -108,6 +111,11 @@ async def insert_guarded(session: AsyncSession, row: DeclarativeBase) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read (GET). Same pool; on SQLite their transactions begin DEFERRED."""
+    return async_sessionmaker(engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
