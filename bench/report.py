@@ -56,7 +56,8 @@ def _target(name: str, measured: str, met: bool | None, detail: str = "") -> dic
 def targets(table: dict[str, dict[str, Any]], micro: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for config, threshold, label in (("metrics", TARGET_METRICS_RATIO, "metrics only"),
-                                     ("full", TARGET_FULL_RATIO, "metrics + traces")):
+                                     ("full", TARGET_FULL_RATIO, "metrics + traces"),
+                                     ("lean", TARGET_FULL_RATIO, "metrics + traces without statement spans")):
         for key in RUN_SCENARIOS:
             row = table.get(key)
             if row is None:

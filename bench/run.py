@@ -39,7 +39,12 @@ RUN_BODY = {"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "A
 ENSURE_BODY = {"provider": "openai", "model_id": "gpt-4o"}
 
 # Prompter configurations: label, environment. "off" is the baseline.
-PROMPTER_CONFIGS: dict[str, str] = {"off": "telemetry off", "metrics": "metrics only", "full": "metrics + traces"}
+PROMPTER_CONFIGS: dict[str, str] = {
+    "off": "telemetry off",
+    "metrics": "metrics only",
+    "full": "metrics + traces",
+    "lean": "metrics + traces, no SQL/Redis statement spans",
+}
 LITESTAR_CONFIGS: dict[str, str] = {
     "bare": "bare Litestar", "prometheus": "Litestar PrometheusPlugin", "otel": "Litestar OpenTelemetryPlugin",
 }
@@ -136,9 +141,11 @@ def start_servers(bench: Bench, groups: set[str], sink: OtlpSink, redis: Redis |
             env = {**common, "DB_URL": db_url}
             if config == "off":
                 env["PROMPTER_TELEMETRY"] = "off"
-            if config == "full":
+            if config in ("full", "lean"):
                 env.update(OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint, OTEL_TRACES_SAMPLER="always_on",
                            OTEL_SERVICE_NAME=name)
+            if config == "lean":
+                env["PROMPTER_TRACE_STATEMENTS"] = "false"
             bench.servers[(group, config)] = PrompterServer(name, env, logdir)
     if "litestar" in groups:
         for variant in LITESTAR_CONFIGS:

@@ -69,6 +69,7 @@ def telemetry_config(settings: Settings) -> TelemetryConfig:
         otlp_metrics_endpoint=settings.metrics_push_endpoint,
         prometheus=settings.metrics_export in {"prometheus", "both"},
         capture_content=settings.trace_content,
+        statement_spans=settings.trace_statements,
     )
 
 

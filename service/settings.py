@@ -86,6 +86,11 @@ class Settings:
     metrics_export: str = _env_field(
         "PROMPTER_METRICS_EXPORT", "prometheus", "`prometheus` (pull /metrics), `otlp` (push) or `both`."
     )
+    trace_statements: bool = _env_field(
+        "PROMPTER_TRACE_STATEMENTS",
+        True,
+        "One span per SQL/Redis statement (auto-instrumented). Off: request, domain and LLM spans only (cheaper).",
+    )
     trace_content: bool = _env_field(
         "PROMPTER_TRACE_CONTENT", False, "Put prompt and output text on LLM spans (off: customer data stays out)."
     )

@@ -21,8 +21,8 @@ from opentelemetry.trace import TracerProvider as TracerProviderApi
 from prometheus_client import CollectorRegistry
 
 from telemetry import contract as c
-from telemetry.export_logs import quiet_exporter_logs
 from telemetry.child_spans import ChildSpansOnlyTracerProvider
+from telemetry.export_logs import quiet_exporter_logs
 from telemetry.port import Telemetry
 
 log = logging.getLogger("prompter.telemetry")
@@ -44,6 +44,7 @@ class TelemetryConfig:
     export_timeout_s: float = 5.0
     prometheus: bool = True
     capture_content: bool = False
+    statement_spans: bool = True  # SQLAlchemy / Redis auto-instrumentation (the costliest spans: bench/)
     resource_attributes: dict[str, str] = field(default_factory=dict)
 
 
@@ -66,7 +67,7 @@ class TelemetryHandle:
 
     def instrument_engine(self, engine: Any) -> None:
         """Auto-instrument a SQLAlchemy (async) engine: one span per statement under the current request span."""
-        if not self.tracing:
+        if not self.tracing or not self.config.statement_spans:
             return
         from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
@@ -76,7 +77,7 @@ class TelemetryHandle:
         EngineTracer(tracer, getattr(engine, "sync_engine", engine), usage)
 
     def instrument_redis(self, client: Any) -> None:
-        if not self.tracing:
+        if not self.tracing or not self.config.statement_spans:
             return
         from opentelemetry.instrumentation.redis import RedisInstrumentor
 

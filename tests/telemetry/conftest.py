@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -46,3 +47,14 @@ def tracer_provider(span_exporter: InMemorySpanExporter) -> Iterator[TracerProvi
     provider.add_span_processor(SimpleSpanProcessor(span_exporter))
     yield provider
     provider.shutdown()
+
+
+@pytest.fixture
+def traced(make_client: Callable[..., TestClient], tracer_provider: TracerProvider) -> Callable[..., TestClient]:
+    """make_client(...) with the in-memory tracer provider wired in."""
+
+    def build(**overrides: Any) -> TestClient:
+        app_kwargs = {"tracer_provider": tracer_provider, **overrides.pop("app_kwargs", {})}
+        return make_client(app_kwargs=app_kwargs, **overrides)
+
+    return build

@@ -4,9 +4,7 @@ traceparent honoured, domain / GenAI / auto-instrumented DB spans in one tree, a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -46,15 +44,6 @@ def one(spans: Sequence[ReadableSpan], name: str) -> ReadableSpan:
 
 def db_spans(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
     return [s for s in spans if s.instrumentation_scope.name == "opentelemetry.instrumentation.sqlalchemy"]
-
-
-@pytest.fixture
-def traced(make_client: Callable[..., TestClient], tracer_provider: TracerProvider) -> Callable[..., TestClient]:
-    def build(**overrides: Any) -> TestClient:
-        app_kwargs = {"tracer_provider": tracer_provider, **overrides.pop("app_kwargs", {})}
-        return make_client(app_kwargs=app_kwargs, **overrides)
-
-    return build
 
 
 def test_one_server_span_per_request_named_by_route_template(

@@ -11,6 +11,4 @@ def test_readme_configuration_table_matches_settings():
     text = README.read_text()
     start, end = "<!-- config-table:start -->", "<!-- config-table:end -->"
     table = text[text.index(start) + len(start) : text.index(end)].strip()
-    assert table == config_table_markdown(), (
-        "README configuration table is stale: replace it with the output of `prompter config --markdown`"
-    )
+    assert table == config_table_markdown(), "README configuration table is stale: run scripts/update-readme-config"
