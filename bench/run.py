@@ -71,8 +71,8 @@ class Scenario:
 def scenarios(connections: int, sqlite_connections: int) -> list[Scenario]:
     run = Request("POST", "/api/prompt-templates/1/run", json.dumps(RUN_BODY))
     ensure = Request("POST", "/api/prompt-templates/1/ensure-version", json.dumps(ENSURE_BODY))
-    sqlite_note = (f"-c{sqlite_connections}: SQLite has one writer and every request transaction starts with BEGIN "
-                   "IMMEDIATE, so at -c8 requests queue in SQLite's sleeping busy handler and the numbers measure "
+    sqlite_note = (f"-c{sqlite_connections}: SQLite has one writer and write transactions start with BEGIN "
+                   "IMMEDIATE, so at -c8 writes queue in SQLite's sleeping busy handler and the numbers measure "
                    "its back-off, not the app")
     return [
         Scenario("healthz", "Prompter GET /healthz (no DB): our HTTP metrics middleware", "sqlite",
