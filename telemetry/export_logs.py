@@ -37,8 +37,10 @@ class OncePerWindow(logging.Filter):
 
 
 def quiet_exporter_logs(window_s: float = WINDOW_S) -> None:
-    """Idempotent: one filter per exporter logger for the whole process."""
+    """One filter per exporter logger (the loggers are process-wide). Called by each new app: its first export failure
+    is logged even if an earlier app in the same process (tests) already used up a window."""
     for name in EXPORTER_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, OncePerWindow) for f in logger.filters):
-            logger.addFilter(OncePerWindow(window_s))
+        for old in [f for f in logger.filters if isinstance(f, OncePerWindow)]:
+            logger.removeFilter(old)
+        logger.addFilter(OncePerWindow(window_s))
