@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -81,9 +82,7 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
         asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """A throwaway redis-server for this test session (tests never touch the machine's shared Redis)."""
+def _throwaway_redis() -> Iterator[RedisServer]:
     try:
         server = RedisServer().start()
     except Exception as exc:  # noqa: BLE001
@@ -92,7 +91,21 @@ def redis_server() -> Iterator[RedisServer]:
     try:
         yield server
     finally:
+        if server.process is not None:
+            server.process.send_signal(signal.SIGCONT)  # a SIGSTOPped server would not act on SIGTERM
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway redis-server for this test session (tests never touch the machine's shared Redis)."""
+    yield from _throwaway_redis()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server only this test uses, so it may stop, pause or restart it."""
+    yield from _throwaway_redis()
 
 
 @pytest.fixture

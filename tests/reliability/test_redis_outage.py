@@ -12,26 +12,11 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.conftest import need
 from tests.reliability.live import scrape
 from tests.support.redis_server import RedisServer
 
 TEMPLATE = {"org_id": "acme", "workspace_id": "cache", "name": "greet", "body": "Hello {{ who }}"}
 MODELS = [f"model-{i}" for i in range(8)]  # several cache keys, so cold keys (probe + lock) keep occurring
-
-
-@pytest.fixture
-def own_redis():
-    """A redis-server only this test uses (the session one is shared, and this test kills it)."""
-    try:
-        server = RedisServer().start()
-    except Exception as exc:  # noqa: BLE001
-        need(f"redis-server could not start: {exc}")
-        return
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def _load(

@@ -5,9 +5,6 @@ free port, so stopping it never touches the machine's shared Redis."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
-
-import pytest
 
 from tests.conftest import need
 from tests.integration.redis.cache_support import TEMPLATE, counting_registry, sample, wait_until
@@ -20,18 +17,6 @@ TIMEOUT_S = 0.1
 # own timeout (twice TIMEOUT_S at worst); the rest is slack for a loaded CI machine.
 NOTICE_WITHIN_S = INTERVAL_S + 2 * TIMEOUT_S + 1.0
 GPT4O = {"provider": "openai", "model_id": "gpt-4o"}
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer().start()
-    except Exception as exc:  # noqa: BLE001
-        need(f"redis-server could not start: {exc}")
-    yield server
-    if server.process is not None:
-        server.process.send_signal(signal.SIGCONT)  # a SIGSTOPped server would not act on SIGTERM
-    server.stop()
 
 
 def cached_app(make_client, url: str):
