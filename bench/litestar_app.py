@@ -26,16 +26,18 @@ async def healthz() -> dict[str, str]:
 VARIANTS = ("bare", "prometheus", "otel")
 
 
-def create_app(variant: str = "bare", *, otlp_endpoint: str | None = None, tracer_provider: Any = None,
-               meter_provider: Any = None) -> Litestar:
+def create_app(
+    variant: str = "bare", *, otlp_endpoint: str | None = None, tracer_provider: Any = None, meter_provider: Any = None
+) -> Litestar:
     if variant == "bare":
         return Litestar(route_handlers=[healthz], openapi_config=None)
     if variant == "prometheus":
         from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
         config = PrometheusConfig(app_name="bench")
-        return Litestar(route_handlers=[healthz, PrometheusController], middleware=[config.middleware],
-                        openapi_config=None)
+        return Litestar(
+            route_handlers=[healthz, PrometheusController], middleware=[config.middleware], openapi_config=None
+        )
     if variant == "otel":
         from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 
@@ -72,5 +74,6 @@ def _prometheus_meter_provider() -> Any:
 
 def app() -> Litestar:
     """uvicorn factory: the variant and OTLP endpoint come from the harness through the environment."""
-    return create_app(os.environ.get("BENCH_LITESTAR_VARIANT", "bare"),
-                      otlp_endpoint=os.environ.get("BENCH_OTLP_ENDPOINT"))
+    return create_app(
+        os.environ.get("BENCH_LITESTAR_VARIANT", "bare"), otlp_endpoint=os.environ.get("BENCH_OTLP_ENDPOINT")
+    )

@@ -54,9 +54,16 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rps": round(self.rps, 1), "requests": self.requests, "seconds": round(self.seconds, 3),
-                "errors": self.errors, "p50_ms": round(self.p50_ms, 3), "p90_ms": round(self.p90_ms, 3),
-                "p99_ms": round(self.p99_ms, 3), "mean_ms": round(self.mean_ms, 3)}
+        return {
+            "rps": round(self.rps, 1),
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "errors": self.errors,
+            "p50_ms": round(self.p50_ms, 3),
+            "p90_ms": round(self.p90_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "mean_ms": round(self.mean_ms, 3),
+        }
 
 
 def wrk_path() -> str | None:
@@ -90,16 +97,32 @@ class Wrk:
         return self._scripts[request]
 
     def run(self, base_url: str, request: Request, *, connections: int, seconds: float) -> LoadResult:
-        command = [self.binary, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-                   "-s", str(self._script(request)), base_url + request.path]
+        command = [
+            self.binary,
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(self._script(request)),
+            base_url + request.path,
+        ]
         out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
         line = next((x for x in out.stdout.splitlines() if x.startswith(MARK)), None)
         if line is None:
             raise RuntimeError(f"wrk gave no summary (exit {out.returncode}): {out.stdout[-500:]} {out.stderr[-500:]}")
-        data = json.loads(line[len(MARK):])
+        data = json.loads(line[len(MARK) :])
         errors = sum(data[key] for key in ("connect", "read", "write", "status", "timeout"))
-        return LoadResult(data["requests"], data["duration_us"] / 1e6, errors, data["p50_us"] / 1e3,
-                          data["p90_us"] / 1e3, data["p99_us"] / 1e3, data["mean_us"] / 1e3, )
+        return LoadResult(
+            data["requests"],
+            data["duration_us"] / 1e6,
+            errors,
+            data["p50_us"] / 1e3,
+            data["p90_us"] / 1e3,
+            data["p99_us"] / 1e3,
+            data["mean_us"] / 1e3,
+        )
 
 
 class HttpxLoad:
@@ -113,8 +136,19 @@ class HttpxLoad:
         return f"httpx {httpx.__version__}"
 
     def run(self, base_url: str, request: Request, *, connections: int, seconds: float) -> LoadResult:
-        command = [sys.executable, "-m", "bench.load", "--url", base_url + request.path, "--method", request.method,
-                   "--connections", str(connections), "--seconds", str(seconds)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.load",
+            "--url",
+            base_url + request.path,
+            "--method",
+            request.method,
+            "--connections",
+            str(connections),
+            "--seconds",
+            str(seconds),
+        ]
         if request.body is not None:
             command += ["--body", request.body]
         out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
@@ -174,9 +208,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     args = parser.parse_args()
     result = asyncio.run(_drive(args.url, args.method, args.body, args.connections, args.seconds))
-    print(json.dumps({"requests": result.requests, "seconds": result.seconds, "errors": result.errors,
-                      "p50_ms": result.p50_ms, "p90_ms": result.p90_ms, "p99_ms": result.p99_ms,
-                      "mean_ms": result.mean_ms}))
+    print(
+        json.dumps(
+            {
+                "requests": result.requests,
+                "seconds": result.seconds,
+                "errors": result.errors,
+                "p50_ms": result.p50_ms,
+                "p90_ms": result.p90_ms,
+                "p99_ms": result.p99_ms,
+                "mean_ms": result.mean_ms,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

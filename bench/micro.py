@@ -61,9 +61,19 @@ def http_scope(method: str, path: str, *, template: str | None = None, body: byt
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     scope: dict[str, Any] = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-        "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "state": {},
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
     }
     if template is not None:
         scope["path_template"] = template  # what Litestar's router fills in; set by hand for the trivial app
@@ -73,8 +83,9 @@ def http_scope(method: str, path: str, *, template: str | None = None, body: byt
 class Call:
     """One request: a fresh scope and receive per call (ASGI apps mutate the scope), the status checked."""
 
-    def __init__(self, method: str, path: str, *, template: str | None = None, body: bytes = b"",
-                 expect: int = 200) -> None:
+    def __init__(
+        self, method: str, path: str, *, template: str | None = None, body: bytes = b"", expect: int = 200
+    ) -> None:
         self.scope = http_scope(method, path, template=template, body=body)
         self.body = body
         self.expect = expect
@@ -107,8 +118,15 @@ async def trivial_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 FLUSH_EVERY = 200  # requests between span flushes: the batch queue (2048 spans) must never overflow and drop spans
 
 
-async def compare(variants: dict[str, ASGIApp], call: Call, *, iterations: int, rounds: int, baseline: str,
-                  flushers: dict[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
+async def compare(
+    variants: dict[str, ASGIApp],
+    call: Call,
+    *,
+    iterations: int,
+    rounds: int,
+    baseline: str,
+    flushers: dict[str, Callable[[], Any]] | None = None,
+) -> dict[str, Any]:
     """µs per request for each variant (median of rounds) and µs added vs the baseline (median of per-round
     differences), as process CPU time (every thread of this process, e.g. aiosqlite's; not disturbed by other processes
     competing for the cores) and as wall time. Variants run interleaved, in an order rotated each round.
@@ -145,12 +163,21 @@ async def compare(variants: dict[str, ASGIApp], call: Call, *, iterations: int, 
         base = samples[baseline]
         return {
             "us_per_request": {name: round(statistics.median(v), 2) for name, v in samples.items()},
-            "us_added": {name: round(statistics.median([x - b for x, b in zip(v, base, strict=True)]), 2)
-                         for name, v in samples.items() if name != baseline},
+            "us_added": {
+                name: round(statistics.median([x - b for x, b in zip(v, base, strict=True)]), 2)
+                for name, v in samples.items()
+                if name != baseline
+            },
         }
 
-    return {"request": f"{call.scope['method']} {call.scope['path']}", "iterations": iterations, "rounds": rounds,
-            "baseline": baseline, "cpu": summary(cpu), "wall": summary(wall)}
+    return {
+        "request": f"{call.scope['method']} {call.scope['path']}",
+        "iterations": iterations,
+        "rounds": rounds,
+        "baseline": baseline,
+        "cpu": summary(cpu),
+        "wall": summary(wall),
+    }
 
 
 # -- the measurements ---------------------------------------------------------------------------------------------
@@ -164,9 +191,14 @@ async def middleware_alone(iterations: int, rounds: int) -> dict[str, Any]:
         "ours: metrics + traces": HTTPTelemetryMiddleware(trivial_app, full.telemetry, tracing=True),
     }
     try:
-        return await compare(variants, Call("GET", "/healthz", template="/healthz"), iterations=iterations,
-                             rounds=rounds, baseline="bare",
-                             flushers={"ours: metrics + traces": full.tracer_provider.force_flush})
+        return await compare(
+            variants,
+            Call("GET", "/healthz", template="/healthz"),
+            iterations=iterations,
+            rounds=rounds,
+            baseline="bare",
+            flushers={"ours: metrics + traces": full.tracer_provider.force_flush},
+        )
     finally:
         metrics.shutdown()
         full.shutdown()
@@ -194,9 +226,17 @@ async def litestar_plugins(iterations: int, rounds: int) -> dict[str, Any]:
         "ours: metrics + traces": ours_full,
     }
     try:
-        return await compare(dict(apps), Call("GET", "/healthz"), iterations=iterations, rounds=rounds,
-                             baseline="bare Litestar", flushers={"Litestar OpenTelemetryPlugin": otel_tracer.force_flush,
-                                                                 "ours: metrics + traces": full.tracer_provider.force_flush})
+        return await compare(
+            dict(apps),
+            Call("GET", "/healthz"),
+            iterations=iterations,
+            rounds=rounds,
+            baseline="bare Litestar",
+            flushers={
+                "Litestar OpenTelemetryPlugin": otel_tracer.force_flush,
+                "ours: metrics + traces": full.tracer_provider.force_flush,
+            },
+        )
     finally:
         metrics.shutdown()
         full.shutdown()
@@ -261,8 +301,11 @@ def _prototype_telemetry() -> tuple[Any, Callable[[], bytes]] | None:
 def _samples(text: str) -> set[tuple[Any, ...]]:
     from prometheus_client.parser import text_string_to_metric_families
 
-    return {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v != "")), s.value)
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted((k, v) for k, v in s.labels.items() if v != "")), s.value)
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def record_calls(number: int) -> dict[str, float]:
@@ -309,14 +352,26 @@ def _otlp_encoding_per_span() -> float:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("bench")
-    with tracer.start_as_current_span("POST /api/prompt-templates/{template_id:int}/run", attributes={
-            "http.request.method": "POST", "http.route": "/api/prompt-templates/{template_id:int}/run",
-            "url.path": "/api/prompt-templates/1/run", "http.response.status_code": 201}):
+    with tracer.start_as_current_span(
+        "POST /api/prompt-templates/{template_id:int}/run",
+        attributes={
+            "http.request.method": "POST",
+            "http.route": "/api/prompt-templates/{template_id:int}/run",
+            "url.path": "/api/prompt-templates/1/run",
+            "http.response.status_code": 201,
+        },
+    ):
         for _ in range(511):
-            with tracer.start_as_current_span("SELECT prompter", attributes={
-                    "db.system": "postgresql", "db.name": "prompter", "net.peer.name": "127.0.0.1",
+            with tracer.start_as_current_span(
+                "SELECT prompter",
+                attributes={
+                    "db.system": "postgresql",
+                    "db.name": "prompter",
+                    "net.peer.name": "127.0.0.1",
                     "db.statement": "SELECT prompt_templates.id, prompt_templates.body FROM prompt_templates "
-                                    "WHERE prompt_templates.id = $1::INTEGER"}):
+                    "WHERE prompt_templates.id = $1::INTEGER",
+                },
+            ):
                 pass
     spans = exporter.get_finished_spans()
     best = min(timeit.Timer(lambda: encode_spans(spans).SerializeToString()).repeat(repeat=5, number=3)) / 3
@@ -345,20 +400,27 @@ def full_stack(iterations: int, rounds: int, pg_url: str | None) -> dict[str, An
     try:
         variants = [stack.OFF, stack.METRICS, stack.FULL]
         urls = {v.name: f"sqlite:///{workdir}/{i}.db" for i, v in enumerate(variants)}
-        out["sqlite"] = asyncio.run(stack.measure(variants, urls, stack.calls(iterations), rounds=rounds,
-                                                  redis_url=redis.url, otlp_endpoint=sink.endpoint))
+        out["sqlite"] = asyncio.run(
+            stack.measure(
+                variants, urls, stack.calls(iterations), rounds=rounds, redis_url=redis.url, otlp_endpoint=sink.endpoint
+            )
+        )
         # Full collections come in bursts (one per several hundred traced requests): a long window, two variants.
         run_call, _ = stack.calls(iterations)["POST /api/prompt-templates/1/run"]
         gc_variants = [stack.OFF, stack.FULL]
         urls = {v.name: f"sqlite:///{workdir}/gc{i}.db" for i, v in enumerate(gc_variants)}
-        out["gc"] = asyncio.run(stack.gc_cost(gc_variants, urls, run_call, max(400, iterations // 2),
-                                              redis_url=redis.url, otlp_endpoint=sink.endpoint))
+        out["gc"] = asyncio.run(
+            stack.gc_cost(
+                gc_variants, urls, run_call, max(400, iterations // 2), redis_url=redis.url, otlp_endpoint=sink.endpoint
+            )
+        )
         if pg is not None and pg.available():
             variants = [stack.OFF, stack.METRICS, stack.FULL, stack.DISCARD, stack.NO_STATEMENTS]
             urls = {v.name: pg.create(f"micro{i}") for i, v in enumerate(variants)}
             run = {k: v for k, v in stack.calls(iterations).items() if "/run" in k}
-            out["postgresql"] = asyncio.run(stack.measure(variants, urls, run, rounds=rounds, redis_url=redis.url,
-                                                          otlp_endpoint=sink.endpoint))
+            out["postgresql"] = asyncio.run(
+                stack.measure(variants, urls, run, rounds=rounds, redis_url=redis.url, otlp_endpoint=sink.endpoint)
+            )
     finally:
         if pg is not None:
             pg.drop_all()
@@ -368,12 +430,16 @@ def full_stack(iterations: int, rounds: int, pg_url: str | None) -> dict[str, An
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.micro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path, help="write the results here (default: print them)")
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="PostgreSQL admin URL for the in-process run on PostgreSQL ('' to skip)")
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL admin URL for the in-process run on PostgreSQL ('' to skip)",
+    )
     args = parser.parse_args(argv)
     iterations, rounds = (4000, 3) if args.quick else (20000, 5)
     started = time.perf_counter()

@@ -67,8 +67,9 @@ def _count_spans(bodies: list[bytes]) -> dict[str, Counter[str]]:
             found.setdefault("(unparsable bodies)", Counter())["bodies"] += 1
             continue
         for resource_spans in request.resource_spans:
-            service = next((a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"),
-                           "?")
+            service = next(
+                (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"), "?"
+            )
             names = found.setdefault(service, Counter())
             for scope_spans in resource_spans.scope_spans:
                 names.update(span.name for span in scope_spans.spans)

@@ -23,15 +23,24 @@ from bench.servers import OtlpSink, PostgresDatabases, PrompterServer, Redis, mi
 # A sample (one stack, root to leaf) goes to the first category any of whose needles appears in one of its frames.
 # py-spy runs with --full-filenames, so frames read "function (/path/to/file.py:line)".
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("span export thread (BatchSpanProcessor: OTLP encode + POST)",
-     ("/opentelemetry/sdk/_shared_internal/", "/opentelemetry/sdk/trace/export/", "/opentelemetry/exporter/")),
+    (
+        "span export thread (BatchSpanProcessor: OTLP encode + POST)",
+        ("/opentelemetry/sdk/_shared_internal/", "/opentelemetry/sdk/trace/export/", "/opentelemetry/exporter/"),
+    ),
     ("SQLAlchemy statement spans (instrumentation)", ("/opentelemetry/instrumentation/sqlalchemy/",)),
     ("Redis command spans (instrumentation)", ("/opentelemetry/instrumentation/redis/",)),
     ("metric recording (OTel metrics SDK)", ("/opentelemetry/sdk/metrics/", "/opentelemetry/metrics/")),
     ("spans and context (OTel trace SDK/API)", ("/site-packages/opentelemetry/",)),
-    ("telemetry/ glue (port, middleware bookkeeping)",
-     ("/telemetry/port.py:", "/telemetry/child_spans.py:", "/telemetry/labels.py:", "HTTPTelemetryMiddleware._start ",
-      "_finish (")),
+    (
+        "telemetry/ glue (port, middleware bookkeeping)",
+        (
+            "/telemetry/port.py:",
+            "/telemetry/child_spans.py:",
+            "/telemetry/labels.py:",
+            "HTTPTelemetryMiddleware._start ",
+            "_finish (",
+        ),
+    ),
 )
 APP = "everything else (app, Litestar, SQLAlchemy, drivers, uvicorn)"
 
@@ -70,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     scenario = next((s for s in scenarios(8, 1) if s.key == args.scenario), None)
     if scenario is None or scenario.group == "litestar":
-        print(f"--scenario must be one of Prompter's: {[s.key for s in scenarios(8, 1) if s.group != 'litestar']}",
-              file=sys.stderr)
+        print(
+            f"--scenario must be one of Prompter's: {[s.key for s in scenarios(8, 1) if s.group != 'litestar']}",
+            file=sys.stderr,
+        )
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="prompter-profile-"))
     bench = Bench(argparse.Namespace(), workdir)
@@ -94,13 +105,29 @@ def main(argv: list[str] | None = None) -> int:
         loadgen = load_generator(workdir)
         loadgen.run(server.base_url, scenario.request, connections=scenario.connections, seconds=3)
         out = args.out or workdir / f"profile-{args.config}-{args.scenario}.txt"
-        sampler = subprocess.Popen([spy, "record", "--pid", str(server.process.popen.pid), "--duration",
-                                    str(args.seconds), "--rate", str(args.rate), "--format", "raw", "--nonblocking", "--full-filenames",
-                                    "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        sampler = subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(server.process.popen.pid),
+                "--duration",
+                str(args.seconds),
+                "--rate",
+                str(args.rate),
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--full-filenames",
+                "--output",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(0.5)
         cpu_before = server.process.cpu_seconds()
-        result = loadgen.run(server.base_url, scenario.request, connections=scenario.connections,
-                             seconds=args.seconds)
+        result = loadgen.run(server.base_url, scenario.request, connections=scenario.connections, seconds=args.seconds)
         cpu_us = (server.process.cpu_seconds() - cpu_before) / max(1, result.requests) * 1e6
         sampler.wait(timeout=args.seconds + 60)
     finally:
@@ -110,8 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         redis.stop()
         pg.drop_all()
     total, shares = summarize(out)
-    print(f"{args.scenario} / {args.config}: {result.rps:.0f} RPS, {cpu_us:.0f} us server CPU per request "
-          f"(py-spy attached), {total} samples -> {out}")
+    print(
+        f"{args.scenario} / {args.config}: {result.rps:.0f} RPS, {cpu_us:.0f} us server CPU per request "
+        f"(py-spy attached), {total} samples -> {out}"
+    )
     for name, count in shares.most_common():
         print(f"  {count / total:6.1%}  ~{count / total * cpu_us:6.0f} us/req  {name}")
     return 0

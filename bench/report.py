@@ -43,21 +43,34 @@ def summarize(scenario: Any, rounds_by_config: dict[str, list[dict[str, Any]]]) 
             "errors": sum(r["errors"] for r in rounds),
             "rounds": rounds,
         }
-    return {"key": scenario.key, "title": scenario.title, "method": scenario.request.method,
-            "path": scenario.request.path, "connections": scenario.connections, "note": scenario.note,
-            "baseline": scenario.baseline, "configs": configs}
+    return {
+        "key": scenario.key,
+        "title": scenario.title,
+        "method": scenario.request.method,
+        "path": scenario.request.path,
+        "connections": scenario.connections,
+        "note": scenario.note,
+        "baseline": scenario.baseline,
+        "configs": configs,
+    }
 
 
 def _target(name: str, measured: str, met: bool | None, detail: str = "") -> dict[str, Any]:
-    return {"target": name, "measured": measured, "status": "n/a" if met is None else ("met" if met else "missed"),
-            "detail": detail}
+    return {
+        "target": name,
+        "measured": measured,
+        "status": "n/a" if met is None else ("met" if met else "missed"),
+        "detail": detail,
+    }
 
 
 def targets(table: dict[str, dict[str, Any]], micro: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for config, threshold, label in (("metrics", TARGET_METRICS_RATIO, "metrics only"),
-                                     ("full", TARGET_FULL_RATIO, "metrics + traces"),
-                                     ("lean", TARGET_FULL_RATIO, "metrics + traces without statement spans")):
+    for config, threshold, label in (
+        ("metrics", TARGET_METRICS_RATIO, "metrics only"),
+        ("full", TARGET_FULL_RATIO, "metrics + traces"),
+        ("lean", TARGET_FULL_RATIO, "metrics + traces without statement spans"),
+    ):
         for key in RUN_SCENARIOS:
             row = table.get(key)
             if row is None:
@@ -65,37 +78,48 @@ def targets(table: dict[str, dict[str, Any]], micro: dict[str, Any]) -> list[dic
                 continue
             c = row["configs"][config]
             straddles = c["rps_ratio_min"] < threshold <= c["rps_ratio_max"]
-            out.append(_target(
-                f"{label} >= {threshold:.0%} of telemetry-off RPS on {key}",
-                f"{c['rps_ratio']:.3f} (rounds {c['rps_ratio_min']:.3f}-{c['rps_ratio_max']:.3f}); "
-                f"by server CPU {c['cpu_capacity_ratio']:.3f}",
-                c["rps_ratio"] >= threshold,
-                f"{c['cpu_added_us']:+} us CPU per request"
-                + ("; the rounds fall on both sides of the target: not resolved by this run" if straddles else ""),
-            ))
+            out.append(
+                _target(
+                    f"{label} >= {threshold:.0%} of telemetry-off RPS on {key}",
+                    f"{c['rps_ratio']:.3f} (rounds {c['rps_ratio_min']:.3f}-{c['rps_ratio_max']:.3f}); "
+                    f"by server CPU {c['cpu_capacity_ratio']:.3f}",
+                    c["rps_ratio"] >= threshold,
+                    f"{c['cpu_added_us']:+} us CPU per request"
+                    + ("; the rounds fall on both sides of the target: not resolved by this run" if straddles else ""),
+                )
+            )
     litestar = micro.get("litestar", {}).get("cpu", {}).get("us_added", {})
     ours, theirs = litestar.get("ours: metrics"), litestar.get("Litestar PrometheusPlugin")
     e2e_ours = table.get("healthz", {}).get("configs", {}).get("metrics", {})
     e2e_theirs = table.get("litestar_healthz", {}).get("configs", {}).get("prometheus", {})
     detail = ""
     if e2e_ours and e2e_theirs:
-        detail = (f"under wrk: ours {e2e_ours['rps_ratio']:.3f}x of off (+{e2e_ours['cpu_added_us']} us CPU/req), "
-                  f"Litestar's {e2e_theirs['rps_ratio']:.3f}x of bare (+{e2e_theirs['cpu_added_us']} us CPU/req)")
-    out.append(_target(
-        "our HTTP metrics middleware cheaper than Litestar's PrometheusPlugin",
-        f"in-process, same bare app: ours +{ours} us, Litestar's +{theirs} us per request" if ours is not None
-        else "not measured",
-        None if ours is None or theirs is None else ours < theirs,
-        detail,
-    ))
+        detail = (
+            f"under wrk: ours {e2e_ours['rps_ratio']:.3f}x of off (+{e2e_ours['cpu_added_us']} us CPU/req), "
+            f"Litestar's {e2e_theirs['rps_ratio']:.3f}x of bare (+{e2e_theirs['cpu_added_us']} us CPU/req)"
+        )
+    out.append(
+        _target(
+            "our HTTP metrics middleware cheaper than Litestar's PrometheusPlugin",
+            f"in-process, same bare app: ours +{ours} us, Litestar's +{theirs} us per request"
+            if ours is not None
+            else "not measured",
+            None if ours is None or theirs is None else ours < theirs,
+            detail,
+        )
+    )
     scrape = {s["target"]: s for s in micro.get("scrape", [])}
     if 10000 in scrape:
         s = scrape[10000]
-        out.append(_target(f"/metrics scrape of 10k series <= {TARGET_SCRAPE_MS:.0f} ms",
-                           f"{s['text']['median_ms']} ms ({s['series']} series, text format)",
-                           s["text"]["median_ms"] <= TARGET_SCRAPE_MS,
-                           f"OpenMetrics {s['openmetrics']['median_ms']} ms; direct-encoder prototype "
-                           f"{s.get('prototype', {}).get('median_ms', '-')} ms"))
+        out.append(
+            _target(
+                f"/metrics scrape of 10k series <= {TARGET_SCRAPE_MS:.0f} ms",
+                f"{s['text']['median_ms']} ms ({s['series']} series, text format)",
+                s["text"]["median_ms"] <= TARGET_SCRAPE_MS,
+                f"OpenMetrics {s['openmetrics']['median_ms']} ms; direct-encoder prototype "
+                f"{s.get('prototype', {}).get('median_ms', '-')} ms",
+            )
+        )
     else:
         out.append(_target(f"/metrics scrape of 10k series <= {TARGET_SCRAPE_MS:.0f} ms", "not measured", None))
     return out
@@ -107,14 +131,30 @@ def traces(sink: dict[str, Any], sent: dict[str, dict[str, int]]) -> list[dict[s
     for service, names in sorted((sink.get("spans") or {}).items()):
         requests = sum(sent.get(service, {}).values())  # traced servers are named service.name = server name
         spans = sum(names.values())
-        out.append({"service": service, "requests_sent": requests, "spans": spans,
-                    "spans_per_request": round(spans / requests, 2) if requests else None, "span_names": names})
+        out.append(
+            {
+                "service": service,
+                "requests_sent": requests,
+                "spans": spans,
+                "spans_per_request": round(spans / requests, 2) if requests else None,
+                "span_names": names,
+            }
+        )
     return out
 
 
-def build(*, meta: dict[str, Any], scenarios: list[Any], results: dict[str, Any], skipped: dict[str, str],
-          micro: dict[str, Any], sink: dict[str, Any], sent: dict[str, dict[str, int]], redis: dict[str, Any],
-          log_findings: dict[str, list[str]]) -> dict[str, Any]:
+def build(
+    *,
+    meta: dict[str, Any],
+    scenarios: list[Any],
+    results: dict[str, Any],
+    skipped: dict[str, str],
+    micro: dict[str, Any],
+    sink: dict[str, Any],
+    sent: dict[str, dict[str, int]],
+    redis: dict[str, Any],
+    log_findings: dict[str, list[str]],
+) -> dict[str, Any]:
     table = {s.key: summarize(s, results[s.key]) for s in scenarios}
     return {
         "meta": meta,
@@ -149,11 +189,13 @@ def markdown(doc: dict[str, Any]) -> str:
         f"{meta['rounds']} interleaved rounds of {meta['seconds_per_measurement']} s per configuration after "
         f"{meta['warmup_seconds']} s of warm-up. Raw numbers for every round: [results.json](results.json).",
         "",
-        ("How to read it: each ratio is the median, across rounds, of (configuration / baseline measured in the same "
-        "round), so drift of the machine cancels. *CPU µs/req* is the server process's own CPU time (all threads: the "
-        "span exporter included) divided by the requests it answered; *capacity* = baseline CPU / configuration CPU "
-        "per request, the RPS ratio a dedicated core would give. The machine is shared with other work, so CPU per "
-        "request is the steadier figure."),
+        (
+            "How to read it: each ratio is the median, across rounds, of (configuration / baseline measured in the same "
+            "round), so drift of the machine cancels. *CPU µs/req* is the server process's own CPU time (all threads: the "
+            "span exporter included) divided by the requests it answered; *capacity* = baseline CPU / configuration CPU "
+            "per request, the RPS ratio a dedicated core would give. The machine is shared with other work, so CPU per "
+            "request is the steadier figure."
+        ),
         "",
         "## Targets",
         "",
@@ -165,8 +207,10 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         "## Under load (wrk, 127.0.0.1)",
         "",
-        ("| scenario | -c | configuration | RPS | RPS ratio (rounds min-max) | p50 ms | p99 ms | CPU µs/req | "
-        "+CPU µs/req | capacity | errors |"),
+        (
+            "| scenario | -c | configuration | RPS | RPS ratio (rounds min-max) | p50 ms | p99 ms | CPU µs/req | "
+            "+CPU µs/req | capacity | errors |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = []
@@ -174,15 +218,21 @@ def markdown(doc: dict[str, Any]) -> str:
         first = True
         for config in s["configs"].values():
             baseline = config is s["configs"][s["baseline"]]
-            ratio = "baseline" if baseline else (
-                f"{_fmt(config['rps_ratio'], '.3f')} ({_fmt(config['rps_ratio_min'], '.3f')}-"
-                f"{_fmt(config['rps_ratio_max'], '.3f')})")
+            ratio = (
+                "baseline"
+                if baseline
+                else (
+                    f"{_fmt(config['rps_ratio'], '.3f')} ({_fmt(config['rps_ratio_min'], '.3f')}-"
+                    f"{_fmt(config['rps_ratio_max'], '.3f')})"
+                )
+            )
             lines.append(
                 f"| {s['title'] if first else ''} | {s['connections'] if first else ''} | {config['label']} | "
                 f"{_fmt(config['rps'], ',.0f')} | {ratio} | {_fmt(config['p50_ms'], '.2f')} | "
                 f"{_fmt(config['p99_ms'], '.2f')} | {_fmt(config['server_cpu_us'], ',.0f')} | "
                 f"{'' if baseline else _fmt(config['cpu_added_us'], '+,.0f')} | "
-                f"{'' if baseline else _fmt(config['cpu_capacity_ratio'], '.3f')} | {config['errors']} |")
+                f"{'' if baseline else _fmt(config['cpu_capacity_ratio'], '.3f')} | {config['errors']} |"
+            )
             first = False
         if s["note"] and s["note"] not in notes:
             notes.append(s["note"])
@@ -200,16 +250,24 @@ def markdown(doc: dict[str, Any]) -> str:
 def _trace_lines(doc: dict[str, Any]) -> list[str]:
     if not doc["traces"]:
         return []
-    lines = ["", "## Traces received by the local OTLP receiver", "",
-             (f"{doc['otlp_receiver'].get('export_requests', 0)} OTLP/HTTP export requests, "
-             f"{doc['otlp_receiver'].get('bytes', 0) / 1e6:.1f} MB. 100 % sampling: every request sent should appear "
-             "as one server span (warm-up and seeding included)."), "",
-             "| traced server | requests sent | spans received | spans / request | most frequent span names |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Traces received by the local OTLP receiver",
+        "",
+        (
+            f"{doc['otlp_receiver'].get('export_requests', 0)} OTLP/HTTP export requests, "
+            f"{doc['otlp_receiver'].get('bytes', 0) / 1e6:.1f} MB. 100 % sampling: every request sent should appear "
+            "as one server span (warm-up and seeding included)."
+        ),
+        "",
+        "| traced server | requests sent | spans received | spans / request | most frequent span names |",
+        "|---|---|---|---|---|",
+    ]
     for t in doc["traces"]:
         top = ", ".join(f"`{name}` {count}" for name, count in list(t["span_names"].items())[:4])
-        lines.append(f"| {t['service']} | {t['requests_sent']:,} | {t['spans']:,} | {_fmt(t['spans_per_request'])} | "
-                     f"{top} |")
+        lines.append(
+            f"| {t['service']} | {t['requests_sent']:,} | {t['spans']:,} | {_fmt(t['spans_per_request'])} | {top} |"
+        )
     return lines
 
 
@@ -218,13 +276,22 @@ def _redis_lines(doc: dict[str, Any]) -> list[str]:
     if not redis:
         return []
     used = redis.get("keys", 0) or redis.get("keyspace_hits", 0)
-    verdict = ("the probe cache used it" if used else
-               "REDIS_URL had no effect on ensure-version: no key was written and none read (the Redis probe cache "
-               "is not in this build), so ensure-version here probes the fake provider on every call")
-    return ["", "## Redis", "",
-            (f"After the run the throwaway redis-server held {redis.get('keys')} keys, "
+    verdict = (
+        "the probe cache used it"
+        if used
+        else "REDIS_URL had no effect on ensure-version: no key was written and none read (the Redis probe cache "
+        "is not in this build), so ensure-version here probes the fake provider on every call"
+    )
+    return [
+        "",
+        "## Redis",
+        "",
+        (
+            f"After the run the throwaway redis-server held {redis.get('keys')} keys, "
             f"{redis.get('keyspace_hits')} hits / {redis.get('keyspace_misses')} misses, "
-            f"{redis.get('commands_processed')} commands: {verdict}.")]
+            f"{redis.get('commands_processed')} commands: {verdict}."
+        ),
+    ]
 
 
 def _micro_table(section: dict[str, Any]) -> list[str]:
@@ -239,17 +306,27 @@ def _micro_table(section: dict[str, Any]) -> list[str]:
 def _micro_lines(micro: dict[str, Any]) -> list[str]:
     if not micro:
         return []
-    lines = ["", "## Micro-measurements (in-process, bench/micro.py)", "",
-             ("CPU time of the measuring process per request; medians of interleaved rounds (wall time beside it). "
-             "In the middleware and Litestar tables spans go to a batch processor whose exporter discards them; the "
-             "in-process Prompter tables export OTLP/HTTP to the local receiver like the servers above, and add two "
-             "what-ifs on PostgreSQL: spans discarded (no OTLP encoding) and no SQL/Redis statement spans."), ""]
+    lines = [
+        "",
+        "## Micro-measurements (in-process, bench/micro.py)",
+        "",
+        (
+            "CPU time of the measuring process per request; medians of interleaved rounds (wall time beside it). "
+            "In the middleware and Litestar tables spans go to a batch processor whose exporter discards them; the "
+            "in-process Prompter tables export OTLP/HTTP to the local receiver like the servers above, and add two "
+            "what-ifs on PostgreSQL: spans discarded (no OTLP encoding) and no SQL/Redis statement spans."
+        ),
+        "",
+    ]
     if "middleware" in micro:
         lines += [f"### HTTP metrics middleware alone: trivial ASGI app, {micro['middleware']['request']}", ""]
         lines += _micro_table(micro["middleware"])
     if "litestar" in micro:
-        lines += ["", (f"### The same bare Litestar app: Litestar's plugins vs our middleware, "
-                      f"{micro['litestar']['request']}"), ""]
+        lines += [
+            "",
+            (f"### The same bare Litestar app: Litestar's plugins vs our middleware, {micro['litestar']['request']}"),
+            "",
+        ]
         lines += _micro_table(micro["litestar"])
     for backend, sections in (micro.get("full_stack") or {}).items():
         if backend == "gc":
@@ -259,27 +336,47 @@ def _micro_lines(micro: dict[str, Any]) -> list[str]:
             lines += _micro_table(section)
     gc_rows = (micro.get("full_stack") or {}).get("gc")
     if gc_rows:
-        lines += ["", "### Garbage collector time, POST /api/prompt-templates/1/run in-process (SQLite)", "",
-                  ("Collector time per request (gc.callbacks) as the process runs, and after `gc.freeze()` moved every "
-                  "object alive after startup out of the collector's reach."), "",
-                  ("| variant | GC µs/req | collections per 1k req (gen 0/1/2) | GC µs/req after gc.freeze() | "
-                  "collections after (0/1/2) |"), "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "### Garbage collector time, POST /api/prompt-templates/1/run in-process (SQLite)",
+            "",
+            (
+                "Collector time per request (gc.callbacks) as the process runs, and after `gc.freeze()` moved every "
+                "object alive after startup out of the collector's reach."
+            ),
+            "",
+            (
+                "| variant | GC µs/req | collections per 1k req (gen 0/1/2) | GC µs/req after gc.freeze() | "
+                "collections after (0/1/2) |"
+            ),
+            "|---|---|---|---|---|",
+        ]
         for name, phases in gc_rows.items():
             before, after = phases["as is"], phases["after gc.freeze()"]
             lines.append(
                 f"| {name} | {before['gc_us_per_request']} | "
                 f"{'/'.join(str(n) for n in before['collections_per_1000_requests'])} | "
-                f"{after['gc_us_per_request']} | {'/'.join(str(n) for n in after['collections_per_1000_requests'])} |")
+                f"{after['gc_us_per_request']} | {'/'.join(str(n) for n in after['collections_per_1000_requests'])} |"
+            )
     if micro.get("scrape"):
-        lines += ["", "### /metrics scrape", "",
-                  ("Stock: `prometheus_client.generate_latest(handle.registry)` (text; OpenMetrics is what a Prometheus "
-                  "server asks for). Prototype: bench/exposition_prototype.py, the SDK's MetricsData written straight "
-                  "to text (checked to expose the same samples)."), "",
-                  "| series | bytes | stock text ms | stock OpenMetrics ms | prototype ms | same samples |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {s['series']:,} | {s['bytes']:,} | {s['text']['median_ms']} | {s['openmetrics']['median_ms']} | "
-                  f"{s.get('prototype', {}).get('median_ms', '-')} | {s.get('prototype_same_samples', '-')} |"
-                  for s in micro["scrape"]]
+        lines += [
+            "",
+            "### /metrics scrape",
+            "",
+            (
+                "Stock: `prometheus_client.generate_latest(handle.registry)` (text; OpenMetrics is what a Prometheus "
+                "server asks for). Prototype: bench/exposition_prototype.py, the SDK's MetricsData written straight "
+                "to text (checked to expose the same samples)."
+            ),
+            "",
+            "| series | bytes | stock text ms | stock OpenMetrics ms | prototype ms | same samples |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {s['series']:,} | {s['bytes']:,} | {s['text']['median_ms']} | {s['openmetrics']['median_ms']} | "
+            f"{s.get('prototype', {}).get('median_ms', '-')} | {s.get('prototype_same_samples', '-')} |"
+            for s in micro["scrape"]
+        ]
     if micro.get("record_calls"):
         lines += ["", "### One call (timeit, best of 5; metrics on unless marked)", "", "| call | µs |", "|---|---|"]
         lines += [f"| {name} | {us} |" for name, us in micro["record_calls"].items()]

@@ -46,7 +46,9 @@ PROMPTER_CONFIGS: dict[str, str] = {
     "lean": "metrics + traces, no SQL/Redis statement spans",
 }
 LITESTAR_CONFIGS: dict[str, str] = {
-    "bare": "bare Litestar", "prometheus": "Litestar PrometheusPlugin", "otel": "Litestar OpenTelemetryPlugin",
+    "bare": "bare Litestar",
+    "prometheus": "Litestar PrometheusPlugin",
+    "otel": "Litestar OpenTelemetryPlugin",
 }
 
 
@@ -71,21 +73,50 @@ class Scenario:
 def scenarios(connections: int, sqlite_connections: int) -> list[Scenario]:
     run = Request("POST", "/api/prompt-templates/1/run", json.dumps(RUN_BODY))
     ensure = Request("POST", "/api/prompt-templates/1/ensure-version", json.dumps(ENSURE_BODY))
-    sqlite_note = (f"-c{sqlite_connections}: SQLite has one writer and write transactions start with BEGIN "
-                   "IMMEDIATE, so at -c8 writes queue in SQLite's sleeping busy handler and the numbers measure "
-                   "its back-off, not the app")
+    sqlite_note = (
+        f"-c{sqlite_connections}: SQLite has one writer and write transactions start with BEGIN "
+        "IMMEDIATE, so at -c8 writes queue in SQLite's sleeping busy handler and the numbers measure "
+        "its back-off, not the app"
+    )
     return [
-        Scenario("healthz", "Prompter GET /healthz (no DB): our HTTP metrics middleware", "sqlite",
-                 Request("GET", "/healthz"), connections),
-        Scenario("template_get_sqlite", "GET /api/prompt-templates/{id} (SQLite)", "sqlite",
-                 Request("GET", "/api/prompt-templates/1"), sqlite_connections, sqlite_note),
-        Scenario("run_sqlite", "POST /api/prompt-templates/{id}/run, fake provider (SQLite)", "sqlite", run,
-                 sqlite_connections, sqlite_note),
+        Scenario(
+            "healthz",
+            "Prompter GET /healthz (no DB): our HTTP metrics middleware",
+            "sqlite",
+            Request("GET", "/healthz"),
+            connections,
+        ),
+        Scenario(
+            "template_get_sqlite",
+            "GET /api/prompt-templates/{id} (SQLite)",
+            "sqlite",
+            Request("GET", "/api/prompt-templates/1"),
+            sqlite_connections,
+            sqlite_note,
+        ),
+        Scenario(
+            "run_sqlite",
+            "POST /api/prompt-templates/{id}/run, fake provider (SQLite)",
+            "sqlite",
+            run,
+            sqlite_connections,
+            sqlite_note,
+        ),
         Scenario("run_pg", "POST /api/prompt-templates/{id}/run, fake provider (PostgreSQL)", "pg", run, connections),
-        Scenario("ensure_version_pg", "POST /api/prompt-templates/{id}/ensure-version, existing version "
-                 "(PostgreSQL, REDIS_URL set)", "pg", ensure, connections),
-        Scenario("litestar_healthz", "bare Litestar app GET /healthz: Litestar's own plugins", "litestar",
-                 Request("GET", "/healthz"), connections),
+        Scenario(
+            "ensure_version_pg",
+            "POST /api/prompt-templates/{id}/ensure-version, existing version (PostgreSQL, REDIS_URL set)",
+            "pg",
+            ensure,
+            connections,
+        ),
+        Scenario(
+            "litestar_healthz",
+            "bare Litestar app GET /healthz: Litestar's own plugins",
+            "litestar",
+            Request("GET", "/healthz"),
+            connections,
+        ),
     ]
 
 
@@ -121,8 +152,9 @@ def _seed(bench: Bench, server: PrompterServer) -> None:
         bench.count(server, path, 1)
 
 
-def start_servers(bench: Bench, groups: set[str], sink: OtlpSink, redis: Redis | None,
-                  pg: PostgresDatabases | None) -> None:
+def start_servers(
+    bench: Bench, groups: set[str], sink: OtlpSink, redis: Redis | None, pg: PostgresDatabases | None
+) -> None:
     logdir = bench.workdir
     common = {"PROMPTER_LOG_LEVEL": "WARNING"}  # no access log, for Prompter and the bare app alike
     if redis is not None:
@@ -142,15 +174,15 @@ def start_servers(bench: Bench, groups: set[str], sink: OtlpSink, redis: Redis |
             if config == "off":
                 env["PROMPTER_TELEMETRY"] = "off"
             if config in ("full", "lean"):
-                env.update(OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint, OTEL_TRACES_SAMPLER="always_on",
-                           OTEL_SERVICE_NAME=name)
+                env.update(
+                    OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint, OTEL_TRACES_SAMPLER="always_on", OTEL_SERVICE_NAME=name
+                )
             if config == "lean":
                 env["PROMPTER_TRACE_STATEMENTS"] = "false"
             bench.servers[(group, config)] = PrompterServer(name, env, logdir)
     if "litestar" in groups:
         for variant in LITESTAR_CONFIGS:
-            bench.servers[("litestar", variant)] = LitestarServer(f"litestar-{variant}", variant, logdir,
-                                                                  sink.endpoint)
+            bench.servers[("litestar", variant)] = LitestarServer(f"litestar-{variant}", variant, logdir, sink.endpoint)
     for (group, _), server in bench.servers.items():
         server.wait_ready()
         if group != "litestar":
@@ -165,8 +197,9 @@ def measure(bench: Bench, chosen: list[Scenario], loadgen: Any) -> dict[str, dic
         for scenario in chosen:
             for config in scenario.configs:
                 server = bench.servers[(scenario.group, config)]
-                warm = loadgen.run(server.base_url, scenario.request, connections=scenario.connections,
-                                   seconds=args.warmup)
+                warm = loadgen.run(
+                    server.base_url, scenario.request, connections=scenario.connections, seconds=args.warmup
+                )
                 bench.count(server, scenario.request.path, warm.requests)
         bench.log("warm-up done")
     for round_index in range(args.rounds):
@@ -176,17 +209,20 @@ def measure(bench: Bench, chosen: list[Scenario], loadgen: Any) -> dict[str, dic
             for config in configs[shift:] + configs[:shift]:
                 server = bench.servers[(scenario.group, config)]
                 cpu_before = server.process.cpu_seconds()
-                result: LoadResult = loadgen.run(server.base_url, scenario.request, connections=scenario.connections,
-                                                 seconds=args.seconds)
+                result: LoadResult = loadgen.run(
+                    server.base_url, scenario.request, connections=scenario.connections, seconds=args.seconds
+                )
                 # Server CPU per request: what the app itself spent, whatever else competes for the cores.
                 cpu_us = (server.process.cpu_seconds() - cpu_before) / max(1, result.requests) * 1e6
                 bench.count(server, scenario.request.path, result.requests)
                 results[scenario.key][config].append(
-                    {"round": round_index + 1, **result.as_dict(), "server_cpu_us": round(cpu_us, 1)})
-                bench.log(f"round {round_index + 1}/{args.rounds} {scenario.key:<20} {config:<10} "
-                          f"{result.rps:9.1f} rps  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:8.2f} ms  "
-                          f"cpu {cpu_us:7.1f} us/req"
-                          + (f"  ERRORS {result.errors}" if result.errors else ""))
+                    {"round": round_index + 1, **result.as_dict(), "server_cpu_us": round(cpu_us, 1)}
+                )
+                bench.log(
+                    f"round {round_index + 1}/{args.rounds} {scenario.key:<20} {config:<10} "
+                    f"{result.rps:9.1f} rps  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:8.2f} ms  "
+                    f"cpu {cpu_us:7.1f} us/req" + (f"  ERRORS {result.errors}" if result.errors else "")
+                )
                 time.sleep(args.settle)
     return results
 
@@ -197,20 +233,37 @@ def run_micro(bench: Bench) -> dict[str, Any]:
     log_path = bench.workdir / "micro.log"
     bench.log("micro-measurements: " + " ".join(command[1:]) + f" (log: {log_path})")
     with open(log_path, "wb") as log:
-        done = subprocess.run(command, cwd=Path(__file__).resolve().parent.parent, timeout=1800, stdout=log,
-                              stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(
+            command,
+            cwd=Path(__file__).resolve().parent.parent,
+            timeout=1800,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"bench.micro failed ({done.returncode}):\n{log_path.read_text()[-3000:]}")
     result = json.loads(out.read_text())
-    result["log_findings"] = [line for line in log_path.read_text(errors="replace").splitlines()
-                              if "Queue full" in line or "Traceback" in line][:10]
+    result["log_findings"] = [
+        line
+        for line in log_path.read_text(errors="replace").splitlines()
+        if "Queue full" in line or "Traceback" in line
+    ][:10]
     return result
 
 
 def _log_findings(bench: Bench) -> dict[str, list[str]]:
     """Lines in the servers' logs that would make a measurement suspect (dropped spans, errors, tracebacks)."""
-    needles = ("Queue full", "Queue is full", "dropping", "dropped", "Traceback", "ERROR", '"level": "error"',
-               "Exception")
+    needles = (
+        "Queue full",
+        "Queue is full",
+        "dropping",
+        "dropped",
+        "Traceback",
+        "ERROR",
+        '"level": "error"',
+        "Exception",
+    )
     findings: dict[str, list[str]] = {}
     for server in bench.servers.values():
         lines = [line for line in server.process.log_tail(10**7).splitlines() if any(n in line for n in needles)]
@@ -223,12 +276,23 @@ def _meta(args: argparse.Namespace, loadgen: Any, argv: list[str]) -> dict[str, 
     import opentelemetry.sdk.version as otel_version
 
     def git(*cmd: str) -> str:
-        out = subprocess.run(["git", *cmd], capture_output=True, text=True, check=False,
-                             cwd=Path(__file__).resolve().parent)
+        out = subprocess.run(
+            ["git", *cmd], capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parent
+        )
         return out.stdout.strip()
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
 
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -236,11 +300,18 @@ def _meta(args: argparse.Namespace, loadgen: Any, argv: list[str]) -> dict[str, 
         "git_commit": git("rev-parse", "--short", "HEAD"),
         # Uncommitted changes in the measured code, if any (the tree may be ahead of the commit).
         "uncommitted": [line[3:] for line in git("status", "--porcelain", "--", "service", "telemetry").splitlines()],
-        "machine": {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-                    "litestar": _dist("litestar"),
-                    "opentelemetry_sdk": otel_version.__version__, "uvicorn": _dist("uvicorn")},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu": cpu,
+            "python": platform.python_version(),
+            "litestar": _dist("litestar"),
+            "opentelemetry_sdk": otel_version.__version__,
+            "uvicorn": _dist("uvicorn"),
+        },
         "load_generator": loadgen.version(),
-        "rounds": args.rounds, "seconds_per_measurement": args.seconds, "warmup_seconds": args.warmup,
+        "rounds": args.rounds,
+        "seconds_per_measurement": args.seconds,
+        "warmup_seconds": args.warmup,
     }
 
 
@@ -251,8 +322,9 @@ def _dist(name: str) -> str:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="3 rounds of 1 s (about 2.5 minutes)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 5; quick 3)")
     parser.add_argument("--seconds", type=int, help="wrk duration per measurement (default 5; quick 1)")
@@ -261,8 +333,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="wrk -c for the non-SQLite scenarios")
     parser.add_argument("--sqlite-connections", type=int, default=1, help="wrk -c for the SQLite scenarios")
     parser.add_argument("--scenarios", help="comma-separated subset of scenario keys")
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="admin URL of a PostgreSQL server (fresh databases are created and dropped)")
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="admin URL of a PostgreSQL server (fresh databases are created and dropped)",
+    )
     parser.add_argument("--no-micro", action="store_true", help="skip bench/micro.py")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results.md / results.json go")
     args = parser.parse_args(argv)
@@ -289,8 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     if any(s.group == "pg" for s in chosen) and not pg.available():
         skipped.update({s.key: f"PostgreSQL not reachable at {args.pg_url}" for s in chosen if s.group == "pg"})
         chosen = [s for s in chosen if s.group != "pg"]
-    bench.log(f"workdir {bench.workdir}; load generator {loadgen.version()}; {len(chosen)} scenarios x 3 configs x "
-              f"{args.rounds} rounds x {args.seconds}s")
+    bench.log(
+        f"workdir {bench.workdir}; load generator {loadgen.version()}; {len(chosen)} scenarios x 3 configs x "
+        f"{args.rounds} rounds x {args.seconds}s"
+    )
 
     sink = OtlpSink(bench.workdir)
     redis: Redis | None = None
@@ -319,8 +396,15 @@ def main(argv: list[str] | None = None) -> int:
     findings = _log_findings(bench)
     micro = {} if args.no_micro else run_micro(bench)
     document = report.build(
-        meta=_meta(args, loadgen, argv), scenarios=chosen, results=results, skipped=skipped, micro=micro,
-        sink=sink_stats, sent=bench.sent, redis=redis_info, log_findings=findings,
+        meta=_meta(args, loadgen, argv),
+        scenarios=chosen,
+        results=results,
+        skipped=skipped,
+        micro=micro,
+        sink=sink_stats,
+        sent=bench.sent,
+        redis=redis_info,
+        log_findings=findings,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(document, indent=2) + "\n")

@@ -62,8 +62,9 @@ class Process:
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL)
+        self.popen = subprocess.Popen(
+            command, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -117,8 +118,12 @@ class PrompterServer:
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.env = clean_env(**env)
-        self.process = Process(name, [_venv_script("prompter"), "serve", "--host", HOST, "--port", str(self.port)],
-                               self.env, logdir / f"{name}.log")
+        self.process = Process(
+            name,
+            [_venv_script("prompter"), "serve", "--host", HOST, "--port", str(self.port)],
+            self.env,
+            logdir / f"{name}.log",
+        )
 
     def wait_ready(self) -> None:
         self.process.wait_http(self.base_url + "/readyz")
@@ -136,8 +141,21 @@ class LitestarServer:
         self.base_url = f"http://{HOST}:{self.port}"
         env = clean_env(BENCH_LITESTAR_VARIANT=variant, BENCH_OTLP_ENDPOINT=otlp_endpoint or "")
         env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
-        command = [sys.executable, "-m", "uvicorn", "bench.litestar_app:app", "--factory", "--host", HOST,
-                   "--port", str(self.port), "--log-level", "warning", "--timeout-graceful-shutdown", "10"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.litestar_app:app",
+            "--factory",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "10",
+        ]
         self.process = Process(name, command, env, logdir / f"{name}.log")
 
     def wait_ready(self) -> None:
@@ -153,8 +171,12 @@ class OtlpSink:
         self.endpoint = f"http://{HOST}:{self.port}"
         env = clean_env()
         env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
-        self.process = Process("otlp-sink", [sys.executable, "-m", "bench.otlp_sink", "--port", str(self.port)], env,
-                               logdir / "otlp-sink.log")
+        self.process = Process(
+            "otlp-sink",
+            [sys.executable, "-m", "bench.otlp_sink", "--port", str(self.port)],
+            env,
+            logdir / "otlp-sink.log",
+        )
         self.process.wait_http(self.endpoint + "/", timeout=20)
 
     def stats(self) -> dict[str, Any]:
@@ -172,8 +194,19 @@ class Redis:
             raise RuntimeError("redis-server not installed")
         self.port = free_port()
         self.url = f"redis://{HOST}:{self.port}/0"
-        command = [binary, "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no",
-                   "--dir", str(workdir)]
+        command = [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            HOST,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ]
         self.process = Process("redis", command, clean_env(), workdir / "redis.log")
         deadline = time.monotonic() + 10
         while True:
@@ -191,9 +224,12 @@ class Redis:
         client = redis.Redis.from_url(self.url)
         try:
             stats = client.info("stats")
-            return {"keys": client.dbsize(), "keyspace_hits": stats.get("keyspace_hits", 0),
-                    "keyspace_misses": stats.get("keyspace_misses", 0),
-                    "commands_processed": stats.get("total_commands_processed", 0)}
+            return {
+                "keys": client.dbsize(),
+                "keyspace_hits": stats.get("keyspace_hits", 0),
+                "keyspace_misses": stats.get("keyspace_misses", 0),
+                "commands_processed": stats.get("total_commands_processed", 0),
+            }
         finally:
             client.close()
 
@@ -242,8 +278,14 @@ class PostgresDatabases:
 
 
 def migrate(db_url: str, logdir: Path, name: str) -> None:
-    out = subprocess.run([_venv_script("prompter"), "migrate"], env=clean_env(DB_URL=db_url), capture_output=True,
-                         text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [_venv_script("prompter"), "migrate"],
+        env=clean_env(DB_URL=db_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     (logdir / f"{name}-migrate.log").write_text(out.stdout + out.stderr)
     if out.returncode != 0:
         raise RuntimeError(f"prompter migrate failed for {name}: {out.stderr[-2000:]}")

@@ -23,9 +23,12 @@ from unittest import mock
 
 from bench.micro import FLUSH_EVERY, Call, compare, discarding_tracer_provider
 
-TEMPLATE = json.dumps({"org_id": "m", "workspace_id": "m", "name": "greet",
-                       "body": "Hello {{ name }} from {{ team }}!"}).encode()
-RUN = json.dumps({"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada", "team": "Prompter"}}).encode()
+TEMPLATE = json.dumps(
+    {"org_id": "m", "workspace_id": "m", "name": "greet", "body": "Hello {{ name }} from {{ team }}!"}
+).encode()
+RUN = json.dumps(
+    {"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada", "team": "Prompter"}}
+).encode()
 ENSURE = json.dumps({"provider": "openai", "model_id": "gpt-4o"}).encode()
 
 
@@ -49,9 +52,13 @@ def calls(iterations: int) -> dict[str, tuple[Call, int]]:
         "GET /healthz": (Call("GET", "/healthz"), iterations),
         "GET /api/prompt-templates/1": (Call("GET", "/api/prompt-templates/1"), max(50, iterations // 10)),
         "POST /api/prompt-templates/1/ensure-version": (
-            Call("POST", "/api/prompt-templates/1/ensure-version", body=ENSURE), max(30, iterations // 30)),
+            Call("POST", "/api/prompt-templates/1/ensure-version", body=ENSURE),
+            max(30, iterations // 30),
+        ),
         "POST /api/prompt-templates/1/run": (
-            Call("POST", "/api/prompt-templates/1/run", body=RUN, expect=201), max(30, iterations // 30)),
+            Call("POST", "/api/prompt-templates/1/run", body=RUN, expect=201),
+            max(30, iterations // 30),
+        ),
     }
 
 
@@ -63,13 +70,21 @@ def _statement_spans(enabled: bool) -> Iterator[None]:
         return
     from telemetry.setup import TelemetryHandle
 
-    with mock.patch.object(TelemetryHandle, "instrument_engine", lambda self, engine: None), \
-            mock.patch.object(TelemetryHandle, "instrument_redis", lambda self, client: None):
+    with (
+        mock.patch.object(TelemetryHandle, "instrument_engine", lambda self, engine: None),
+        mock.patch.object(TelemetryHandle, "instrument_redis", lambda self, client: None),
+    ):
         yield
 
 
-async def _start_apps(stack: AsyncExitStack, variants: list[Variant], db_urls: dict[str, str], *,
-                      redis_url: str | None, otlp_endpoint: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _start_apps(
+    stack: AsyncExitStack,
+    variants: list[Variant],
+    db_urls: dict[str, str],
+    *,
+    redis_url: str | None,
+    otlp_endpoint: str | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """One started, seeded app per variant (its lifespan entered on `stack`), and each tracing app's force_flush."""
     from service.app import create_app
     from service.settings import Settings
@@ -78,7 +93,10 @@ async def _start_apps(stack: AsyncExitStack, variants: list[Variant], db_urls: d
     flushers: dict[str, Any] = {}
     for variant in variants:
         settings = Settings(
-            db_url=db_urls[variant.name], db_auto_migrate=True, log_level="WARNING", redis_url=redis_url,
+            db_url=db_urls[variant.name],
+            db_auto_migrate=True,
+            log_level="WARNING",
+            redis_url=redis_url,
             telemetry="on" if variant.telemetry else "off",
             otlp_endpoint=otlp_endpoint if variant.traces == "otlp" else None,
             otel_service_name=f"micro {variant.name}",
@@ -87,8 +105,10 @@ async def _start_apps(stack: AsyncExitStack, variants: list[Variant], db_urls: d
         with _statement_spans(variant.statement_spans):
             app = create_app(settings, tracer_provider=tracer)
             await stack.enter_async_context(app.lifespan())
-        for call in (Call("POST", "/api/prompt-templates", body=TEMPLATE, expect=201),
-                     Call("POST", "/api/prompt-templates/1/ensure-version", body=ENSURE, expect=201)):
+        for call in (
+            Call("POST", "/api/prompt-templates", body=TEMPLATE, expect=201),
+            Call("POST", "/api/prompt-templates/1/ensure-version", body=ENSURE, expect=201),
+        ):
             status = await call(app)
             if status != call.expect:
                 raise RuntimeError(f"seeding {variant.name}: {call.scope['path']} answered {status}")
@@ -99,21 +119,36 @@ async def _start_apps(stack: AsyncExitStack, variants: list[Variant], db_urls: d
     return apps, flushers
 
 
-async def measure(variants: list[Variant], db_urls: dict[str, str], wanted: dict[str, tuple[Call, int]], *,
-                  rounds: int, redis_url: str | None, otlp_endpoint: str | None) -> dict[str, Any]:
+async def measure(
+    variants: list[Variant],
+    db_urls: dict[str, str],
+    wanted: dict[str, tuple[Call, int]],
+    *,
+    rounds: int,
+    redis_url: str | None,
+    otlp_endpoint: str | None,
+) -> dict[str, Any]:
     """db_urls: variant name -> a fresh database URL for it."""
     results: dict[str, Any] = {}
     # Exits in reverse: each app's lifespan shuts down its telemetry (flushing spans) and disposes its engine.
     async with AsyncExitStack() as stack:
         apps, flushers = await _start_apps(stack, variants, db_urls, redis_url=redis_url, otlp_endpoint=otlp_endpoint)
         for name, (call, count) in wanted.items():
-            results[name] = await compare(apps, call, iterations=count, rounds=rounds, baseline=variants[0].name,
-                                          flushers=flushers)
+            results[name] = await compare(
+                apps, call, iterations=count, rounds=rounds, baseline=variants[0].name, flushers=flushers
+            )
     return results
 
 
-async def gc_cost(variants: list[Variant], db_urls: dict[str, str], call: Call, requests: int, *,
-                  redis_url: str | None, otlp_endpoint: str | None) -> dict[str, Any]:
+async def gc_cost(
+    variants: list[Variant],
+    db_urls: dict[str, str],
+    call: Call,
+    requests: int,
+    *,
+    redis_url: str | None,
+    otlp_endpoint: str | None,
+) -> dict[str, Any]:
     """Garbage-collector time per request for each variant, as the process runs now and after gc.freeze() (which moves
     every object alive after startup - the app, SQLAlchemy's and Litestar's structures - out of the collector's reach,
     so a full collection no longer walks them). Tracing allocates many short-lived containers per request, which makes
@@ -157,6 +192,8 @@ async def _collector_time(app: Any, call: Call, requests: int, flush: Any) -> di
                 flush()
     finally:
         gc.callbacks.remove(on_gc)
-    return {"gc_us_per_request": round(spent[0] / requests * 1e6, 1),
-            "cpu_us_per_request": round((time.process_time() - cpu) / requests * 1e6, 1),
-            "collections_per_1000_requests": [round(n * 1000 / requests, 1) for n in collections]}
+    return {
+        "gc_us_per_request": round(spent[0] / requests * 1e6, 1),
+        "cpu_us_per_request": round((time.process_time() - cpu) / requests * 1e6, 1),
+        "collections_per_1000_requests": [round(n * 1000 / requests, 1) for n in collections],
+    }
