@@ -89,14 +89,14 @@ def _config(settings: Settings, *, markdown: bool) -> int:
 
     from sqlalchemy.engine import make_url
 
-    from service.settings import config_table_markdown, is_secret
+    from service.settings import config_table_markdown
 
     if markdown:
         print(config_table_markdown())
         return 0
     for field in fields(settings):
         env, value = field.metadata["env"], getattr(settings, field.name)
-        if value is not None and is_secret(env):
+        if value is not None and field.metadata["secret"]:
             value = "***"
         elif isinstance(value, str) and "://" in value:
             value = make_url(value).render_as_string(hide_password=True)  # DB_URL, REDIS_URL may carry passwords

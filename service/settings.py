@@ -181,14 +181,6 @@ class Settings:
         return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(cls)]
 
 
-SECRET_MARKERS = ("PASSWORD", "API_KEY", "SECRET")
-
-
-def is_secret(env: str) -> bool:
-    marked = any(f.metadata.get("secret") for f in fields(Settings) if f.metadata["env"] == env)
-    return marked or any(marker in env for marker in SECRET_MARKERS)
-
-
 def config_table_markdown() -> str:
     """The README's configuration table, generated from the fields (a test keeps the README equal to this)."""
     lines = ["| Variable | Default | Meaning |", "|---|---|---|"]

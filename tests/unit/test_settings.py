@@ -35,3 +35,15 @@ def test_design_note_urls_are_translated_to_async_drivers():
     assert async_url("postgresql://u:p@h:5432/db") == "postgresql+asyncpg://u:p@h:5432/db"
     with pytest.raises(ValueError, match="not supported"):
         async_url("mysql://u@h/db")
+
+
+def test_every_credential_setting_is_marked_secret():
+    # `secret=True` keeps a value out of repr(Settings) and masks it in `prompter config`; a new key or password
+    # setting that forgets it fails here.
+    from dataclasses import fields
+
+    for field in fields(Settings):
+        env = field.metadata["env"]
+        if any(word in env for word in ("PASSWORD", "API_KEY", "SECRET", "TOKEN")):
+            assert field.metadata["secret"], env
+            assert field.repr is False, env
