@@ -131,8 +131,7 @@ async def checkpoint(session: AsyncSession) -> None:
     still owns. On-commit callbacks of the committed part run now.
     """
     await session.commit()
-    for callback in session.info.pop(_ON_COMMIT, []):
-        callback()
+    _run_on_commit(session)
 
 
 @asynccontextmanager
@@ -145,8 +144,12 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
         except BaseException:
             await _rollback_quietly(session)
             raise
-        for callback in session.info.pop(_ON_COMMIT, []):
-            callback()
+        _run_on_commit(session)
+
+
+def _run_on_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop(_ON_COMMIT, []):
+        callback()
 
 
 async def _rollback_quietly(session: AsyncSession) -> None:

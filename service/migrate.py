@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -19,23 +20,23 @@ def alembic_config() -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    def _run(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
+    await _run(engine, command.upgrade, revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
-    def _run(connection: Connection) -> None:
+    await _run(engine, command.downgrade, revision)
+
+
+async def _run(engine: AsyncEngine, alembic_command: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic command on one of the engine's connections (env.py takes it from config.attributes)."""
+
+    def run_sync(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+        alembic_command(config, revision)
 
     async with engine.begin() as conn:
-        await conn.run_sync(_run)
+        await conn.run_sync(run_sync)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

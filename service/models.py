@@ -24,6 +24,12 @@ from sqlalchemy.types import TypeDecorator
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+
+def is_storable_id(value: int) -> bool:
+    """Ids are positive BIGINTs: anything else cannot exist, and asking the database would overflow its parameter."""
+    return 0 < value < 2**63
+
+
 # Constraint names are part of the contract: the repository maps each to a domain error by name.
 UQ_TEMPLATE_IDENTITY = "uq_prompt_templates_identity"
 UQ_TEMPLATE_REVISION = "uq_prompt_templates_revision"

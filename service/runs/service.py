@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import checkpoint, on_commit
 from service.errors import NotFound, Unprocessable
-from service.models import PromptResult, PromptTemplate
+from service.models import PromptResult, PromptTemplate, is_storable_id
 from service.pagination import Page, check_limit, decode_cursor, page_of
 from service.providers import ProviderRegistry
 from service.providers.base import Completion, CompletionRequest, GenerationParams
@@ -89,7 +89,7 @@ class RunService:
         return completion
 
     async def get(self, result_id: int) -> PromptResult:
-        result = await self.repo.get(result_id) if 0 < result_id < 2**63 else None
+        result = await self.repo.get(result_id) if is_storable_id(result_id) else None
         if result is None:
             raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found")
         try:

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.principal import Principal
 from service.db import IntegrityConflict
 from service.errors import Duplicate, InvalidInput, NotFound
-from service.models import PromptTemplate
+from service.models import PromptTemplate, is_storable_id
 from service.pagination import Page, check_limit, decode_cursor, page_of
 from service.settings import Settings
 from service.templates.rendering import content_hash, parse_variables
@@ -91,7 +91,7 @@ class TemplateService:
         return variables
 
     async def get(self, template_id: int) -> PromptTemplate:
-        template = await self.repo.get(template_id) if 0 < template_id < 2**63 else None
+        template = await self.repo.get(template_id) if is_storable_id(template_id) else None
         # Another tenant's template answers exactly like a missing one: existence must not leak.
         if template is None or (self.principal and not self.principal.owns(template.org_id, template.workspace_id)):
             raise NotFound(f"No prompt template with id {template_id}.", code="template_not_found")
