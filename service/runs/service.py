@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +12,8 @@ from service.errors import NotFound, Unprocessable
 from service.models import PromptResult, PromptTemplate, is_storable_id
 from service.pagination import Page, check_limit, decode_cursor, page_of
 from service.providers import ProviderRegistry
-from service.providers.base import Completion, CompletionRequest, GenerationParams
+from service.providers.base import CompletionRequest
+from service.providers.observed import observed_call
 from service.runs.repository import ResultRepository
 from service.runs.schemas import RunRequest
 from service.templates.rendering import missing_variables, render
@@ -51,7 +53,10 @@ class RunService:
         # The version is valid on its own; commit it so no transaction is held during the LLM call.
         await checkpoint(self.session)
         started = time.perf_counter()
-        completion = await self._complete(adapter, data.provider, data.model_id, prompt, params)
+        request = CompletionRequest(data.model_id, prompt, params)
+        completion = await observed_call(
+            self.telemetry, data.provider, data.model_id, partial(adapter.complete, request), prompt=prompt
+        )
         latency_ms = (time.perf_counter() - started) * 1000
         result = PromptResult(
             template_id=template.id,
@@ -73,20 +78,6 @@ class RunService:
         fingerprint_present = bool(completion.system_fingerprint)
         on_commit(self.session, lambda: self.telemetry.record_result_insert(fingerprint_present=fingerprint_present))
         return result
-
-    async def _complete(
-        self, adapter: object, provider: str, model_id: str, prompt: str, params: GenerationParams
-    ) -> Completion:
-        with self.telemetry.llm_call(provider, model_id) as call:
-            completion = await adapter.complete(CompletionRequest(model_id, prompt, params))  # type: ignore[attr-defined]
-            call.set_response(
-                model=completion.response_model,
-                input_tokens=completion.input_tokens,
-                output_tokens=completion.output_tokens,
-                system_fingerprint=completion.system_fingerprint,
-            )
-            call.set_content(prompt, completion.text)  # a no-op unless PROMPTER_TRACE_CONTENT is on
-        return completion
 
     async def get(self, result_id: int) -> PromptResult:
         result = await self.repo.get(result_id) if is_storable_id(result_id) else None

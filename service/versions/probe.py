@@ -8,6 +8,7 @@ from functools import partial
 from service.cache import ProbeCache
 from service.providers import ProviderRegistry
 from service.providers.base import GenerationParams
+from service.providers.observed import observed_call
 from telemetry import Telemetry
 
 
@@ -38,14 +39,9 @@ class IdentityProbe:
             "prompter.probe", **{"gen_ai.provider.name": provider, "gen_ai.request.model": model_id}
         ):
             try:
-                with self.telemetry.llm_call(provider, model_id) as call:
-                    completion = await adapter.probe(model_id, params)
-                    call.set_response(
-                        model=completion.response_model,
-                        input_tokens=completion.input_tokens,
-                        output_tokens=completion.output_tokens,
-                        system_fingerprint=completion.system_fingerprint,
-                    )
+                completion = await observed_call(
+                    self.telemetry, provider, model_id, partial(adapter.probe, model_id, params)
+                )
             except Exception:
                 self.telemetry.record_probe_failure(provider, model_id)
                 raise
