@@ -16,17 +16,16 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from service import db
 from service.auth.guard import READ_METHODS, api_key_guard, current_principal
 from service.cache import RedisCache, RedisHealth
-from service.errors import EXCEPTION_HANDLERS
+from service.db import engine as db
+from service.db.migrate import upgrade
 from service.health.handlers import healthz, readyz
-from service.logging import configure_logging
-from service.metrics_endpoint import metrics
-from service.migrate import upgrade
-from service.openapi_errors import document_error_responses
+from service.http.errors import EXCEPTION_HANDLERS
+from service.http.metrics_endpoint import metrics
+from service.http.openapi_errors import document_error_responses
+from service.http.request_limits import BoundedJSONRequest
 from service.providers import ProviderRegistry
-from service.request_limits import BoundedJSONRequest
 from service.runs.handlers import RunController
 from service.runs.service import RunService
 from service.settings import Settings
@@ -37,6 +36,7 @@ from service.versions.probe import IdentityProbe
 from service.versions.service import VersionService
 from telemetry import Telemetry, TelemetryConfig, TelemetryHandle, setup_telemetry
 from telemetry.http import HTTPTelemetryMiddleware
+from telemetry.json_logs import configure_logging
 
 log = logging.getLogger("prompter")
 

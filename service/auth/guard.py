@@ -8,10 +8,10 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from service import db
 from service.auth.principal import Principal
 from service.auth.service import AuthFailure, KeyService
-from service.errors import Forbidden
+from service.db import engine as db
+from service.http.errors import Forbidden
 
 log = logging.getLogger("prompter.auth")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.errors import Forbidden
+from service.http.errors import Forbidden
 
 ROLES = ("read", "write")
 

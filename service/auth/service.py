@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import keys
 from service.auth.principal import ROLES, Principal
-from service.errors import InvalidInput, NotFound, Unauthorized
-from service.models import ApiKey, utcnow
+from service.db.models import ApiKey, utcnow
+from service.http.errors import InvalidInput, NotFound, Unauthorized
 
 
 class AuthFailure(Unauthorized):

@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from service.pagination import DEFAULT_LIMIT
+from service.http.pagination import DEFAULT_LIMIT
 from service.runs.schemas import ResultOut, ResultPage, RunRequest
 from service.runs.service import RunService
 from service.templates.service import TemplateService

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.models import PromptResult
+from service.db.models import PromptResult
 
 
 class ResultRepository:

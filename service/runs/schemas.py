@@ -5,8 +5,8 @@ from typing import Any
 
 from msgspec import Struct
 
-from service.models import PromptResult
-from service.schemas import ModelId, Params, ProviderName, reject_nul
+from service.db.models import PromptResult
+from service.http.schemas import ModelId, Params, ProviderName, reject_nul
 
 
 class RunRequest(Struct, forbid_unknown_fields=True):

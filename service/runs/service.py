@@ -7,10 +7,10 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import checkpoint, on_commit
-from service.errors import NotFound, Unprocessable
-from service.models import PromptResult, PromptTemplate, is_storable_id
-from service.pagination import Page, check_limit, decode_cursor, page_of
+from service.db.engine import checkpoint, on_commit
+from service.db.models import PromptResult, PromptTemplate, is_storable_id
+from service.http.errors import NotFound, Unprocessable
+from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.providers import ProviderRegistry
 from service.providers.base import CompletionRequest
 from service.providers.observed import observed_call

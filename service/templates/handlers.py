@@ -6,8 +6,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from service.pagination import DEFAULT_LIMIT
-from service.schemas import NO_NUL
+from service.http.pagination import DEFAULT_LIMIT
+from service.http.schemas import NO_NUL
 from service.templates.schemas import TemplateCreate, TemplateOut, TemplatePage
 from service.templates.service import TemplateService
 

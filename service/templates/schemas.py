@@ -5,8 +5,8 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from service.models import PromptTemplate
-from service.schemas import TenantId, reject_nul
+from service.db.models import PromptTemplate
+from service.http.schemas import TenantId, reject_nul
 
 
 class TemplateCreate(Struct, forbid_unknown_fields=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.hashing import sha256_key
+from service.db.hashing import sha256_key
 
 
 def params_key(params: dict[str, Any]) -> str:

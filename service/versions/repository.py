@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import insert_guarded
-from service.models import PromptVersion
+from service.db.engine import insert_guarded
+from service.db.models import PromptVersion
 
 
 class VersionRepository:

@@ -5,8 +5,8 @@ from typing import Any
 
 from msgspec import Struct
 
-from service.models import PromptVersion
-from service.schemas import ModelId, Params, ProviderName, reject_nul
+from service.db.models import PromptVersion
+from service.http.schemas import ModelId, Params, ProviderName, reject_nul
 
 
 class EnsureVersionRequest(Struct, forbid_unknown_fields=True):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import IntegrityConflict, checkpoint, on_commit
-from service.models import PromptTemplate, PromptVersion
+from service.db.engine import IntegrityConflict, checkpoint, on_commit
+from service.db.models import PromptTemplate, PromptVersion
+from service.http.schemas import Params
 from service.providers import ProviderRegistry
 from service.providers.base import GenerationParams, identity_field
-from service.schemas import Params
 from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository

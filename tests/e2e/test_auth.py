@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from service.auth.service import KeyService
-from service.db import create_engine, session_factory, unit_of_work
+from service.db.engine import create_engine, session_factory, unit_of_work
 from service.settings import Settings
 
 BODY = {"name": "greet", "body": "Hi {{ who }}"}

@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from service.db import create_engine
-from service.migrate import current_revision, downgrade, head_revision, upgrade
-from service.models import Base
+from service.db.engine import create_engine
+from service.db.migrate import current_revision, downgrade, head_revision, upgrade
+from service.db.models import Base
 from service.settings import Settings
 
 TABLES = {"prompt_templates", "prompt_versions", "prompt_results", "api_keys"}

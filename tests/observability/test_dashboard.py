@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from service.dashboard_check import metric_names, panel_exprs, substitute_template_vars
+from service.cli.dashboard_check import metric_names, panel_exprs, substitute_template_vars
 
 DASHBOARD = Path("grafana/dashboards/prompter-rollout.json")
 

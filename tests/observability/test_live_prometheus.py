@@ -32,7 +32,7 @@ import httpx
 import pytest
 import yaml
 
-from service.dashboard_check import (
+from service.cli.dashboard_check import (
     PrometheusClient,
     check_dashboard,
     format_report,

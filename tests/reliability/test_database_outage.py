@@ -20,8 +20,8 @@ import asyncpg
 import httpx
 import pytest
 
-from service.db import create_engine
-from service.migrate import upgrade
+from service.db.engine import create_engine
+from service.db.migrate import upgrade
 from service.settings import Settings
 from tests.conftest import need
 from tests.reliability.live import LiveServer

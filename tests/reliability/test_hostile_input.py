@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from service.request_limits import MAX_JSON_DEPTH
+from service.http.request_limits import MAX_JSON_DEPTH
 from service.settings import Settings
 from tests.conftest import _admin, _with_database
 from tests.reliability.live import LiveServer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.errors import ProviderError
+from service.http.errors import ProviderError
 from service.providers.base import Completion, CompletionRequest, GenerationParams
 
 

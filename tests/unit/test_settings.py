@@ -1,6 +1,6 @@
 import pytest
 
-from service.db import async_url
+from service.db.engine import async_url
 from service.settings import Settings
 
 

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.logging import JsonFormatter
+from telemetry.json_logs import JsonFormatter
 from tests.integration.providers.wire_server import SECRET
 
 TEMPLATE = {"org_id": "acme", "workspace_id": "support", "name": "greet", "body": "Hello {{ name }} from {{ team }}!"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import ProviderError
+from service.http.errors import ProviderError
 from service.providers.base import CompletionRequest, GenerationParams
 from tests.integration.providers.wire_server import SECRET, Reply, gemini_response
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.errors import ProviderAuth, ProviderError, ProviderRateLimited, ProviderTimeout
+from service.http.errors import ProviderAuth, ProviderError, ProviderRateLimited, ProviderTimeout
 from service.providers.base import CompletionRequest, GenerationParams
 from service.providers.http import HTTPPolicy
 from tests.integration.providers.observed import LogCollector

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.errors import ProviderError
+from service.http.errors import ProviderError
 from service.providers import ProviderRegistry
 from service.providers.base import PROVIDERS, Completion, GenerationParams
 from service.providers.fake import FakeProvider

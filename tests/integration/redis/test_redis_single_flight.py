@@ -14,7 +14,7 @@ import pytest
 
 from service.app import create_app
 from service.cache import ProbeCache, RedisHealth, create_client
-from service.errors import ProviderError
+from service.http.errors import ProviderError
 from service.settings import Settings
 from telemetry import Telemetry
 from tests.integration.redis.cache_support import TEMPLATE, counting_registry, sample

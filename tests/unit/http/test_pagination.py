@@ -1,7 +1,7 @@
 import pytest
 
-from service.errors import InvalidInput
-from service.pagination import check_limit, decode_cursor, encode_cursor
+from service.http.errors import InvalidInput
+from service.http.pagination import check_limit, decode_cursor, encode_cursor
 
 
 def test_cursor_round_trips():

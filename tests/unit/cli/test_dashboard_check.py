@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from service import dashboard_check
-from service.cli import main
+from service.cli import dashboard_check
+from service.cli.main import main
 from tests.support.ports import free_port
 
-REPO_DASHBOARD = Path(__file__).resolve().parents[2] / "grafana/dashboards/prompter-rollout.json"
+REPO_DASHBOARD = Path(__file__).resolve().parents[3] / "grafana/dashboards/prompter-rollout.json"
 
 
 def test_the_dashboard_is_found_from_the_checkout_whatever_the_cwd(tmp_path: Path, monkeypatch) -> None:

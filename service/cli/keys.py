@@ -8,8 +8,8 @@ from typing import Any
 
 from service.auth.principal import ROLES
 from service.auth.service import KeyService
-from service.db import create_engine, session_factory, unit_of_work
-from service.errors import PrompterError
+from service.db.engine import create_engine, session_factory, unit_of_work
+from service.http.errors import PrompterError
 from service.settings import Settings
 
 
@@ -38,7 +38,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_engine(settings)
     try:
         if settings.auto_migrate:
-            from service.migrate import upgrade
+            from service.db.migrate import upgrade
 
             await upgrade(engine)
         async with unit_of_work(session_factory(engine)) as session:

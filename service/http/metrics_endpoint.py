@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from service.errors import Unauthorized
+from service.http.errors import Unauthorized
 from service.settings import Settings
 
 

@@ -7,7 +7,7 @@ import asyncio
 import signal
 import sys
 
-from service.auth import cli as auth_cli
+from service.cli import keys as auth_cli
 from service.settings import Settings
 
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "check-dashboard":  # talks to Prometheus only: no Settings needed
-        from service import dashboard_check
+        from service.cli import dashboard_check
 
         return dashboard_check.run(args.prometheus, args.dashboard, args.var)
     settings = Settings.from_env()
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
-    from service.logging import uvicorn_log_config
+    from telemetry.json_logs import uvicorn_log_config
 
     if workers > 1 and settings.metrics_export != "otlp" and settings.telemetry_enabled:
         print(
@@ -109,8 +109,8 @@ def _exit_after_drain(_signum: int, _frame: object) -> None:
 
 
 def _migrate(settings: Settings) -> int:
-    from service.db import create_engine
-    from service.migrate import upgrade
+    from service.db.engine import create_engine
+    from service.db.migrate import upgrade
 
     async def run() -> None:
         engine = create_engine(settings)

@@ -106,7 +106,7 @@ def default_dashboard() -> Path | None:
     """The dashboard shipped with Prompter: next to the package in a repository checkout (or an editable install),
     else under the working directory (the API image runs from its copy of the repository, /app). None when neither
     exists, e.g. a wheel installed elsewhere: then --dashboard is required."""
-    for base in (Path(__file__).resolve().parents[1], Path.cwd()):
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
         candidate = base / DASHBOARD_IN_REPO
         if candidate.is_file():
             return candidate

@@ -1,10 +1,10 @@
-"""Alembic environment. Runs on a connection handed in by service.migrate (sync inside the async engine's run_sync)."""
+"""Alembic environment. Runs on a connection handed in by service.db.migrate (sync inside the async engine's run_sync)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from service.models import Base
+from service.db.models import Base
 
 target_metadata = Base.metadata
 
@@ -13,7 +13,7 @@ def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
         raise RuntimeError(
-            "Run migrations through `prompter migrate` (service.migrate), which supplies the connection."
+            "Run migrations through `prompter migrate` (service.db.migrate), which supplies the connection."
         )
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from service.errors import DependencyUnavailable, prompter_error_handler, unexpected_error_handler
+from service.http.errors import DependencyUnavailable, prompter_error_handler, unexpected_error_handler
 from service.settings import Settings
 
 log = logging.getLogger("prompter.db")

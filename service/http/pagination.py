@@ -7,7 +7,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from service.errors import InvalidInput
+from service.http.errors import InvalidInput
 
 
 class HasId(Protocol):

@@ -1,0 +1,1 @@
+"""The `prompter` command line."""
