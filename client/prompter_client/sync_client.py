@@ -1,0 +1,160 @@
+"""`Prompter`: the blocking client. Background refreshes run on a small thread pool; everything else is the core's."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import time
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from prompter_client.cache import Key, PromptCache
+from prompter_client.config import load_config
+from prompter_client.core import DEFAULT_LABEL, ClientCore
+from prompter_client.errors import PrompterError, PrompterUnavailable
+from prompter_client.models import Prompt, RunResult
+
+log = logging.getLogger("prompter_client")
+
+_monotonic = time.monotonic
+
+
+class Prompter:
+    """Fetch prompts by name + label, cached (see the module `prompter_client.core` for the rules); run them.
+
+    Arguments fall back to the environment: PROMPTER_BASE_URL (default http://localhost:8000), PROMPTER_API_KEY,
+    PROMPTER_ORG_ID / PROMPTER_WORKSPACE_ID (needed when the server runs with auth off), PROMPTER_CACHE_TTL_S
+    (default 60; 0 = no cache), PROMPTER_TIMEOUT_S (default 5). Thread-safe; share one instance."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        org_id: str | None = None,
+        workspace_id: str | None = None,
+        cache_ttl_s: float | None = None,
+        timeout_s: float | None = None,
+        cache_file: str | os.PathLike[str] | None = None,
+        retry_min_s: float = 1.0,
+        retry_max_s: float = 60.0,
+        max_refresh_threads: int = 4,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        config = load_config(
+            base_url=base_url,
+            api_key=api_key,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            cache_ttl_s=cache_ttl_s,
+            timeout_s=timeout_s,
+            cache_file=cache_file,
+            retry_min_s=retry_min_s,
+            retry_max_s=retry_max_s,
+        )
+        self._core = core = ClientCore(config)
+        self._entries = core.cache.entries  # the fast path reads this dict directly
+        self._http = httpx.Client(transport=transport, **core.client_options())
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_refresh_threads, thread_name_prefix="prompter-refresh")
+        self._closed = False
+
+    @property
+    def cache(self) -> PromptCache:
+        return self._core.cache
+
+    def get_prompt(
+        self, name: str, *, label: str | None = None, version_id: int | None = None, fallback: str | None = None
+    ) -> Prompt:
+        """The prompt `name` at `label` (default `production`) or at `version_id`. A cached prompt is returned at
+        once, even a stale one (which starts one background refresh); only a first fetch waits for the server."""
+        key = Key(name, DEFAULT_LABEL if label is None and version_id is None else label, version_id)
+        entry = self._entries.get(key)
+        if entry is not None and entry.fresh_until > _monotonic():
+            return entry.prompt
+        if label is not None and version_id is not None:
+            raise ValueError("pass label= or version_id=, not both")
+        if entry is not None:
+            if not self._closed and self._core.claim_refresh(key):
+                try:
+                    self._pool.submit(self._refresh, key)
+                except RuntimeError:  # the pool shut down meanwhile (close() from another thread)
+                    self._core.release(key)
+            return entry.prompt
+        return self._fetch(key, fallback)
+
+    def _fetch(self, key: Key, fallback: str | None) -> Prompt:
+        core = self._core
+        flight, leader = core.join_fetch(key, concurrent.futures.Future)
+        if leader:
+            try:
+                prompt = self._request_prompt(key)
+                flight.set_result(prompt)
+            except BaseException as exc:
+                flight.set_exception(exc)
+                if isinstance(exc, PrompterError):
+                    core.fetch_failed(key, exc)
+            finally:
+                core.release(key, flight)
+            core.save_if_changed()
+        try:
+            return flight.result(timeout=4 * core.config.timeout_s + 1)
+        except concurrent.futures.TimeoutError:
+            error = PrompterUnavailable("unavailable", f"no answer for {key.name!r} within the wait")
+            return core.fallback_for(key, error, fallback)
+        except PrompterError as exc:
+            return core.fallback_for(key, exc, fallback)
+
+    def _request_prompt(self, key: Key) -> Prompt:
+        try:
+            response = self._http.request(**self._core.prompt_request(key))
+        except httpx.HTTPError as exc:
+            raise self._core.transport_failed(exc) from exc
+        return self._core.prompt_answered(key, response)
+
+    def _refresh(self, key: Key) -> None:
+        core = self._core
+        try:
+            self._request_prompt(key)
+        except PrompterError as exc:
+            core.refresh_failed(key, exc)
+        except Exception:  # noqa: BLE001 - a refresh must never die silently, nor take the app down
+            log.exception("prompter refresh of %r failed unexpectedly", key.name)
+        finally:
+            core.release(key)
+        core.save_if_changed()
+
+    def run(self, name: str, *, label: str | None = None, variables: dict[str, Any] | None = None) -> RunResult:
+        """Run the prompt on the server through `label` (default `production`): its version's provider, model and
+        params. Not cached and not retried (a run calls the LLM and stores a result)."""
+        request = self._core.run_request(name, label, variables)
+        try:
+            response = self._http.request(**request)
+        except httpx.HTTPError as exc:
+            raise self._core.transport_failed(exc) from exc
+        return self._core.run_answered(response)
+
+    def set_label(self, name: str, label: str, version_id: int, *, reason: str | None = None) -> dict[str, Any]:
+        """Point `label` of `name` at `version_id` (roll out / roll back); protected labels need an admin key."""
+        try:
+            response = self._http.request(**self._core.label_request(name, label, version_id, reason))
+        except httpx.HTTPError as exc:
+            raise self._core.transport_failed(exc) from exc
+        return self._core.json_answered(response)
+
+    def close(self) -> None:
+        """Stop background refreshes (waiting for running ones), write the cache file, close the connections."""
+        self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._core.save_if_changed()
+        self._http.close()
+
+    def __enter__(self) -> Prompter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
