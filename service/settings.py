@@ -127,6 +127,27 @@ class Settings:
     provider_max_retry_after_s: float = _env_field(
         "PROMPTER_PROVIDER_MAX_RETRY_AFTER_S", 10.0, "Longest Retry-After waited out; a longer one gives up at once."
     )
+    # Web UI (service/ui/).
+    trace_url: str | None = _env_field(
+        "PROMPTER_TRACE_URL",
+        None,
+        "UI link from a result to its trace, e.g. http://localhost:16686/trace/{trace_id} (Jaeger). Unset: no link.",
+    )
+    ui_secret: str | None = _env_field(
+        "PROMPTER_UI_SECRET",
+        None,
+        "Signs the UI's CSRF tokens; give every replica the same value. Unset: random per process.",
+        secret=True,
+    )
+
+    def __post_init__(self) -> None:
+        if self.trace_url is not None and (
+            "{trace_id}" not in self.trace_url or not self.trace_url.startswith(("http://", "https://"))
+        ):
+            raise ValueError(
+                f"PROMPTER_TRACE_URL={self.trace_url!r}: expected an http(s) URL containing {{trace_id}}, "
+                "e.g. http://localhost:16686/trace/{trace_id}"
+            )
 
     @property
     def telemetry_enabled(self) -> bool:

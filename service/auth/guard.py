@@ -23,9 +23,17 @@ async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     runtime = connection.app.state.runtime
     if not runtime.settings.auth_required or not connection.url.path.startswith("/api/"):
         return
+    await authenticate(connection, connection.headers.get("authorization"))
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], authorization: str | None) -> Principal:
+    """Check the key and its role for this request's method, and remember the principal on the connection.
+
+    Shared by the API (Authorization header) and the UI (the key kept in its session cookie)."""
+    runtime = connection.app.state.runtime
     try:
         async with runtime.sessions() as session:
-            principal = await KeyService(session).authenticate(connection.headers.get("authorization"))
+            principal = await KeyService(session).authenticate(authorization)
     except AuthFailure as failure:
         _refuse(runtime, connection, failure.reason)
         raise
@@ -37,6 +45,7 @@ async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         _refuse(runtime, connection, "read_only_key")
         raise Forbidden("This API key has the `read` role; this endpoint needs a `write` key.", code="forbidden_role")
     connection.state[PRINCIPAL_STATE_KEY] = principal
+    return principal
 
 
 def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.providers import ProviderRegistry
 from service.providers.base import CompletionRequest
 from service.providers.observed import observed_call
-from service.runs.repository import ResultRepository
+from service.runs.repository import ResultRepository, ResultSummary
 from service.runs.schemas import RunRequest
 from service.templates.rendering import missing_variables, render
 from service.templates.service import TemplateService
@@ -96,3 +97,34 @@ class RunService:
             template.id, before_id=decode_cursor(cursor), limit=check_limit(limit) + 1
         )
         return page_of(rows, limit)
+
+    async def recent(
+        self,
+        *,
+        name: str | None,
+        org_id: str | None,
+        workspace_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[ResultSummary]:
+        """Newest results of the workspace, or of every revision of one prompt name."""
+        org_id, workspace_id = self.templates.optional_tenant(org_id, workspace_id)
+        template_ids = None
+        if name is not None:
+            template_ids = await self.templates.ids_of_name(name, org_id=org_id, workspace_id=workspace_id)
+            if not template_ids:
+                return Page([], None)
+        rows = await self.repo.list_recent(
+            org_id=org_id,
+            workspace_id=workspace_id,
+            template_ids=template_ids,
+            before_id=decode_cursor(cursor),
+            limit=check_limit(limit) + 1,
+        )
+        return page_of(rows, limit)
+
+    async def timings_since(
+        self, templates: list[PromptTemplate], since: datetime, *, limit: int
+    ) -> list[tuple[datetime, float]]:
+        """(created_at, latency_ms) of the newest runs of these (already tenant-checked) templates since `since`."""
+        return await self.repo.timings_since([template.id for template in templates], since, limit=limit)

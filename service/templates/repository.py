@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import insert_guarded
-from service.db.models import PromptTemplate
+from service.db.models import PromptResult, PromptTemplate
 
 
 class TemplateRepository:
@@ -64,3 +68,88 @@ class TemplateRepository:
         if before_id is not None:
             query = query.where(PromptTemplate.id < before_id)
         return list(await self.session.scalars(query))
+
+    async def list_names(
+        self, *, org_id: str | None, workspace_id: str | None, search: str | None, after: str | None, limit: int
+    ) -> list[NameSummary]:
+        """One row per prompt name, ordered by name and keyset-paginated by it (the revision unique index serves
+        both). `search` matches anywhere in the name, case-insensitively."""
+        query = (
+            select(
+                PromptTemplate.org_id,
+                PromptTemplate.workspace_id,
+                PromptTemplate.name,
+                func.max(PromptTemplate.revision),
+                func.max(PromptTemplate.id),
+            )
+            .group_by(PromptTemplate.org_id, PromptTemplate.workspace_id, PromptTemplate.name)
+            .order_by(PromptTemplate.name, PromptTemplate.org_id, PromptTemplate.workspace_id)
+            .limit(limit)
+        )
+        query = _tenant_filter(query, org_id, workspace_id)
+        if search:
+            escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(func.lower(PromptTemplate.name).like(f"%{escaped}%", escape="\\"))
+        if after is not None:
+            query = query.where(PromptTemplate.name > after)
+        rows = await self.session.execute(query)
+        return [NameSummary(*row) for row in rows]
+
+    async def last_runs(self, org_id: str | None, workspace_id: str | None, names: list[str]) -> dict[tuple, datetime]:
+        """Newest result time per (org, workspace, name): one index probe per template (no scan of its results)."""
+        newest = (
+            select(func.max(PromptResult.created_at))
+            .where(PromptResult.template_id == PromptTemplate.id)
+            .correlate(PromptTemplate)
+            .scalar_subquery()
+        )
+        query = _tenant_filter(
+            select(PromptTemplate.org_id, PromptTemplate.workspace_id, PromptTemplate.name, newest).where(
+                PromptTemplate.name.in_(names)
+            ),
+            org_id,
+            workspace_id,
+        )
+        last: dict[tuple, datetime] = {}
+        for org, workspace, name, at in await self.session.execute(query):
+            key = (org, workspace, name)
+            if at is not None and (key not in last or at > last[key]):
+                last[key] = at
+        return last
+
+    async def revisions(self, org_id: str, workspace_id: str, name: str, *, limit: int) -> list[PromptTemplate]:
+        """The newest `limit` revisions of one name, newest first."""
+        query = (
+            select(PromptTemplate)
+            .where(
+                PromptTemplate.org_id == org_id,
+                PromptTemplate.workspace_id == workspace_id,
+                PromptTemplate.name == name,
+            )
+            .order_by(PromptTemplate.revision.desc())
+            .limit(limit)
+        )
+        return list(await self.session.scalars(query))
+
+    async def ids_of_name(self, org_id: str | None, workspace_id: str | None, name: str) -> list[int]:
+        query = _tenant_filter(select(PromptTemplate.id).where(PromptTemplate.name == name), org_id, workspace_id)
+        return list(await self.session.scalars(query))
+
+
+def _tenant_filter(query: Select[Any], org_id: str | None, workspace_id: str | None) -> Select[Any]:
+    if org_id is not None:
+        query = query.where(PromptTemplate.org_id == org_id)
+    if workspace_id is not None:
+        query = query.where(PromptTemplate.workspace_id == workspace_id)
+    return query
+
+
+@dataclass(frozen=True, slots=True)
+class NameSummary:
+    """A prompt name as the UI's list shows it."""
+
+    org_id: str
+    workspace_id: str
+    name: str
+    newest_revision: int
+    newest_id: int

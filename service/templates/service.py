@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal
@@ -11,7 +13,7 @@ from service.http.errors import Duplicate, InvalidInput, NotFound
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.settings import Settings
 from service.templates.rendering import content_hash, parse_variables
-from service.templates.repository import TemplateRepository
+from service.templates.repository import NameSummary, TemplateRepository
 from service.templates.schemas import TemplateCreate
 from telemetry import Telemetry
 
@@ -28,6 +30,12 @@ class TemplateService:
         self.telemetry = telemetry
         self.settings = settings
         self.principal = principal
+
+    def optional_tenant(self, org_id: str | None, workspace_id: str | None) -> tuple[str | None, str | None]:
+        """The key's tenant with auth on; with auth off whatever was named (None = every tenant)."""
+        if self.principal is not None:
+            return self._tenant(org_id, workspace_id)
+        return org_id, workspace_id
 
     def _tenant(self, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
         if self.principal is not None:
@@ -110,3 +118,28 @@ class TemplateService:
             limit=check_limit(limit) + 1,
         )
         return page_of(rows, limit)
+
+    async def list_names(
+        self, *, org_id: str | None, workspace_id: str | None, search: str | None, after: str | None, limit: int
+    ) -> tuple[list[NameSummary], dict[tuple, datetime]]:
+        """A page of prompt names (limit + 1 rows fetched: the caller learns whether more exist) and their last runs."""
+        org_id, workspace_id = self.optional_tenant(org_id, workspace_id)
+        names = await self.repo.list_names(
+            org_id=org_id, workspace_id=workspace_id, search=search, after=after, limit=check_limit(limit) + 1
+        )
+        last_runs = await self.repo.last_runs(org_id, workspace_id, [row.name for row in names]) if names else {}
+        return names, last_runs
+
+    async def revisions(
+        self, name: str, *, org_id: str | None, workspace_id: str | None, limit: int
+    ) -> list[PromptTemplate]:
+        """The newest revisions of one name, newest first; an unknown name (or another tenant's) is a 404."""
+        org_id, workspace_id = self._tenant(org_id, workspace_id)
+        rows = await self.repo.revisions(org_id, workspace_id, name, limit=limit)
+        if not rows:
+            raise NotFound(f"No prompt named {name!r} in this workspace.", code="template_not_found")
+        return rows
+
+    async def ids_of_name(self, name: str, *, org_id: str | None, workspace_id: str | None) -> list[int]:
+        org_id, workspace_id = self.optional_tenant(org_id, workspace_id)
+        return await self.repo.ids_of_name(org_id, workspace_id, name)

@@ -41,3 +41,10 @@ class VersionRepository:
     async def list_for_template(self, template_id: int) -> list[PromptVersion]:
         query = select(PromptVersion).where(PromptVersion.template_id == template_id).order_by(PromptVersion.id.desc())
         return list(await self.session.scalars(query))
+
+    async def list_for_templates(self, template_ids: list[int]) -> list[PromptVersion]:
+        """Versions of several revisions in one query, newest first."""
+        query = (
+            select(PromptVersion).where(PromptVersion.template_id.in_(template_ids)).order_by(PromptVersion.id.desc())
+        )
+        return list(await self.session.scalars(query))

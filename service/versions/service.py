@@ -97,3 +97,6 @@ class VersionService:
 
     async def list_for_template(self, template: PromptTemplate) -> list[PromptVersion]:
         return await self.repo.list_for_template(template.id)
+
+    async def list_for_templates(self, templates: list[PromptTemplate]) -> list[PromptVersion]:
+        return await self.repo.list_for_templates([template.id for template in templates]) if templates else []
