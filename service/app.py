@@ -31,6 +31,7 @@ from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.handlers import TemplateController
 from service.templates.service import TemplateService
+from service.ui import template_config, ui_routers
 from service.versions.handlers import VersionController
 from service.versions.probe import IdentityProbe
 from service.versions.service import VersionService
@@ -97,7 +98,16 @@ def create_app(
     )
 
     app = Litestar(
-        route_handlers=[TemplateController, VersionController, RunController, healthz, readyz, metrics],
+        route_handlers=[
+            TemplateController,
+            VersionController,
+            RunController,
+            healthz,
+            readyz,
+            metrics,
+            *ui_routers(settings, handle.telemetry),
+        ],
+        template_config=template_config(settings),
         dependencies=_dependencies(runtime),
         exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS},
         guards=[api_key_guard],

@@ -1,0 +1,91 @@
+"""The web UI at /ui: server-rendered pages (Jinja), plain forms, one stylesheet, no scripts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Router
+from litestar.di import NamedDependency, Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth.service import KeyService
+from service.runs.service import RunService
+from service.settings import Settings
+from service.templates.service import TemplateService
+from service.ui.errors import EXCEPTION_HANDLERS
+from service.ui.handlers import UIController
+from service.ui.security import RESPONSE_HEADERS, csrf_config
+from service.ui.service import UIService, identity_of
+from service.ui.session import UI_PATH, ui_session_guard
+from service.versions.service import VersionService
+from telemetry import Telemetry
+
+HERE = Path(__file__).parent
+
+
+def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every value is HTML-escaped unless a template says otherwise (none does)
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["when"] = _when
+    environment.filters["path"] = lambda value: quote(str(value), safe="")
+    environment.globals["identity_of"] = identity_of
+    environment.globals["auth_required"] = settings.auth_required
+    environment.globals["tenant_query"] = lambda org, ws, **more: _tenant_query(settings, org, ws, **more)
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
+
+
+def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
+    def provide_ui(
+        session: NamedDependency[AsyncSession],
+        templates: NamedDependency[TemplateService],
+        versions: NamedDependency[VersionService],
+        runs: NamedDependency[RunService],
+    ) -> UIService:
+        return UIService(
+            templates=templates,
+            versions=versions,
+            runs=runs,
+            keys=KeyService(session),
+            settings=settings,
+            telemetry=telemetry,
+        )
+
+    pages = Router(
+        path=UI_PATH,
+        route_handlers=[UIController],
+        dependencies={"ui": Provide(provide_ui, sync_to_thread=False)},
+        guards=[ui_session_guard],
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings.ui_secret))],
+        exception_handlers=EXCEPTION_HANDLERS,
+        response_headers=RESPONSE_HEADERS,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path=f"{UI_PATH}/static", directories=[HERE / "static"], name="ui:static", include_in_schema=False
+    )
+    return [pages, static]
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "–"
+
+
+def _tenant_query(settings: Settings, org_id: str, workspace_id: str, **more: Any) -> str:
+    """The query string a link needs: with auth off the tenant travels in the URL, with auth on it is the key's."""
+    params = {} if settings.auth_required else {"org_id": org_id, "workspace_id": workspace_id}
+    params.update({key: value for key, value in more.items() if value})
+    return "?" + urlencode(params) if params else ""

@@ -1,0 +1,80 @@
+"""UI errors are pages, not JSON: a 404 page for a missing (or another tenant's) prompt or result, 403 for a role or a
+CSRF failure, and a redirect to the login form when the session is missing or no longer valid."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.response import Redirect, Template
+
+from service.auth.guard import current_principal
+from service.auth.service import AuthFailure
+from service.http.errors import PrompterError
+from service.ui.security import SECURITY_HEADERS
+from service.ui.session import LoginRequired, cleared_session_cookie
+
+log = logging.getLogger("prompter.ui")
+
+TITLES = {
+    400: "Bad request",
+    401: "Not logged in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    422: "Cannot do that",
+    503: "Unavailable",
+}
+
+
+def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[Any]:
+    if status >= 500:
+        log.warning("ui error %s: %s", status, detail)
+    return Template(
+        template_name="error.html",
+        context={
+            "principal": current_principal(request),
+            "status": status,
+            "title": TITLES.get(status, "Error"),
+            "detail": detail,
+        },
+        status_code=status,
+        headers=SECURITY_HEADERS,
+    )
+
+
+def login_required_handler(request: Request[Any, Any, Any], exc: LoginRequired) -> Response[Any]:
+    secure = request.url.scheme == "https"
+    cookies = [cleared_session_cookie(secure=secure)] if exc.reason != "missing" else []
+    return Redirect("/ui/login", status_code=303, headers=SECURITY_HEADERS, cookies=cookies)
+
+
+def prompter_error_page(request: Request[Any, Any, Any], exc: PrompterError) -> Response[Any]:
+    if isinstance(exc, AuthFailure) and request.method == "POST" and request.url.path == "/ui/login":
+        return Template(
+            template_name="login.html",
+            context={"principal": None, "error": exc.detail},
+            status_code=401,
+            headers=SECURITY_HEADERS,
+        )
+    return _error_page(request, exc.status, exc.detail)
+
+
+def http_error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, PermissionDeniedException):
+        detail = "The form was stale or did not come from this site (CSRF check failed). Reload the page and retry."
+        return _error_page(request, 403, detail)
+    if isinstance(exc, NotFoundException):
+        return _error_page(request, 404, "There is nothing here.")
+    status = exc.status_code
+    return _error_page(request, status, "Internal error." if status >= 500 else str(exc.detail))
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    LoginRequired: login_required_handler,
+    PrompterError: prompter_error_page,
+    HTTPException: http_error_page,
+}

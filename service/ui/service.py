@@ -1,0 +1,207 @@
+"""What each UI page shows, assembled from the domain services (templates, versions, runs, auth): no SQL here, and
+every tenant and role rule is the services' own, so a page can show nothing the API would refuse."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from service.auth.principal import Principal
+from service.auth.service import AuthFailure, KeyService
+from service.db.models import PromptResult, PromptTemplate, PromptVersion
+from service.http.pagination import Page
+from service.runs.repository import ResultSummary
+from service.runs.service import RunService
+from service.settings import Settings
+from service.templates.service import TemplateService
+from service.ui import chart, diff
+from service.versions.service import VersionService
+from telemetry import Telemetry
+
+PAGE_SIZE = 50
+REVISIONS_SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRow:
+    org_id: str
+    workspace_id: str
+    name: str
+    newest_revision: int
+    newest_id: int
+    last_run_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PromptList:
+    rows: list[PromptRow]
+    search: str
+    next_after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionView:
+    template: PromptTemplate
+    previous_revision: int | None
+    diff: diff.Diff | None
+    variables_added: list[str]
+    variables_removed: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionGroup:
+    """The versions of one provider/model, newest first; `drift` when the newest one's identity moved."""
+
+    provider: str
+    model_id: str
+    versions: list[PromptVersion]
+    revisions: dict[int, int] = field(default_factory=dict)  # template id -> revision number
+
+    @property
+    def drift(self) -> bool:
+        return self.versions[0].drift
+
+
+@dataclass(frozen=True, slots=True)
+class PromptView:
+    org_id: str
+    workspace_id: str
+    name: str
+    revisions: list[RevisionView]
+    version_groups: list[VersionGroup]
+    chart: chart.Chart
+
+    @property
+    def drift(self) -> bool:
+        return any(group.drift for group in self.version_groups)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultView:
+    result: PromptResult
+    template: PromptTemplate
+    trace_link: str | None
+
+
+class UIService:
+    def __init__(
+        self,
+        *,
+        templates: TemplateService,
+        versions: VersionService,
+        runs: RunService,
+        keys: KeyService,
+        settings: Settings,
+        telemetry: Telemetry,
+    ) -> None:
+        self.templates = templates
+        self.versions = versions
+        self.runs = runs
+        self.keys = keys
+        self.settings = settings
+        self.telemetry = telemetry
+
+    async def login(self, api_key: str) -> Principal:
+        """Check a key typed into the login form (any role may log in: a `read` key gets a read-only UI)."""
+        try:
+            return await self.keys.authenticate(f"Bearer {api_key.strip()}")
+        except AuthFailure as failure:
+            self.telemetry.record_auth_failure(failure.reason)
+            raise
+
+    async def prompt_list(
+        self, *, search: str, after: str | None, org_id: str | None, workspace_id: str | None
+    ) -> PromptList:
+        names, last_runs = await self.templates.list_names(
+            org_id=org_id, workspace_id=workspace_id, search=search or None, after=after, limit=PAGE_SIZE
+        )
+        more = len(names) > PAGE_SIZE
+        names = names[:PAGE_SIZE]
+        rows = [
+            PromptRow(
+                org_id=row.org_id,
+                workspace_id=row.workspace_id,
+                name=row.name,
+                newest_revision=row.newest_revision,
+                newest_id=row.newest_id,
+                last_run_at=last_runs.get((row.org_id, row.workspace_id, row.name)),
+            )
+            for row in names
+        ]
+        return PromptList(rows=rows, search=search, next_after=names[-1].name if more and names else None)
+
+    async def prompt(
+        self, name: str, *, org_id: str | None, workspace_id: str | None, now: datetime | None = None
+    ) -> PromptView:
+        revisions = await self.templates.revisions(
+            name, org_id=org_id, workspace_id=workspace_id, limit=REVISIONS_SHOWN
+        )
+        versions = await self.versions.list_for_templates(revisions)
+        now = now or datetime.now(UTC)
+        timings = await self.runs.timings_since(revisions, chart.window_start(now), limit=chart.MAX_POINTS)
+        return PromptView(
+            org_id=revisions[0].org_id,
+            workspace_id=revisions[0].workspace_id,
+            name=name,
+            revisions=_revision_views(revisions),
+            version_groups=_version_groups(versions, revisions),
+            chart=chart.activity(timings, now, truncated=len(timings) >= chart.MAX_POINTS),
+        )
+
+    async def results(
+        self, *, name: str | None, org_id: str | None, workspace_id: str | None, cursor: str | None
+    ) -> Page[ResultSummary]:
+        return await self.runs.recent(
+            name=name, org_id=org_id, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
+        )
+
+    async def result(self, result_id: int) -> ResultView:
+        result = await self.runs.get(result_id)  # 404 for another tenant's result, as in the API
+        template = await self.templates.get(result.template_id)
+        return ResultView(result=result, template=template, trace_link=self.trace_link(result.trace_id))
+
+    def trace_link(self, trace_id: str | None) -> str | None:
+        if not trace_id or not self.settings.trace_url:
+            return None
+        return self.settings.trace_url.replace("{trace_id}", trace_id)
+
+
+def _revision_views(revisions: list[PromptTemplate]) -> list[RevisionView]:
+    """Newest first; each against the revision before it (the oldest shown has nothing to compare with)."""
+    views = []
+    for index, template in enumerate(revisions):
+        previous = revisions[index + 1] if index + 1 < len(revisions) else None
+        if previous is None:
+            views.append(RevisionView(template, None, None, [], []))
+            continue
+        views.append(
+            RevisionView(
+                template,
+                previous.revision,
+                diff.body_diff(
+                    previous.body,
+                    template.body,
+                    old_name=f"revision {previous.revision}",
+                    new_name=f"revision {template.revision}",
+                ),
+                [v for v in template.variables if v not in previous.variables],
+                [v for v in previous.variables if v not in template.variables],
+            )
+        )
+    return views
+
+
+def _version_groups(versions: list[PromptVersion], revisions: list[PromptTemplate]) -> list[VersionGroup]:
+    by_model: dict[tuple[str, str], list[PromptVersion]] = defaultdict(list)
+    for version in versions:  # newest first already
+        by_model[version.provider, version.model_id].append(version)
+    numbers = {template.id: template.revision for template in revisions}
+    return [VersionGroup(provider, model_id, rows, numbers) for (provider, model_id), rows in sorted(by_model.items())]
+
+
+def identity_of(captured: dict[str, Any]) -> str:
+    """The one identity value a version was pinned to, for display ("–" when the provider reported none)."""
+    values = [str(value) for value in captured.values() if value]
+    return ", ".join(values) if values else "–"
