@@ -21,10 +21,11 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-@pytest.fixture
-def open_ui(make_client):
-    """Auth off: one prompt with two revisions (the second with an XSS body), a version and a result."""
-    client = make_client()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_ui(request, make_client):
+    """Auth off: one prompt with two revisions (the second with an XSS body), a version and a result; on SQLite and
+    on PostgreSQL (the list and window queries are the UI's own SQL)."""
+    client = make_client(db_url=request.getfixturevalue("pg_url")) if request.param == "postgresql" else make_client()
     client.post("/api/prompt-templates", json={"name": "greet", "body": "Hi {{ who }}\nBye", **TENANT})
     second = client.post("/api/prompt-templates", json={"name": "greet", "body": XSS + "\nBye", **TENANT}).json()
     result = client.post(f"/api/prompt-templates/{second['id']}/run", json=RUN)
