@@ -22,9 +22,11 @@ from service.db import engine as db
 from service.db.migrate import upgrade
 from service.health.handlers import healthz, readyz
 from service.http.errors import EXCEPTION_HANDLERS
+from service.http.methods import HeadAndAllow, allowed_methods
 from service.http.metrics_endpoint import metrics
 from service.http.openapi_errors import document_error_responses
 from service.http.request_limits import BoundedJSONRequest
+from service.http.request_rules import check_request
 from service.providers import ProviderRegistry
 from service.runs.handlers import RunController
 from service.runs.service import RunService
@@ -111,6 +113,7 @@ def create_app(
         dependencies=_dependencies(runtime),
         exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS},
         guards=[api_key_guard],
+        before_request=check_request,
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.max_body_bytes,
         request_class=BoundedJSONRequest,
@@ -122,7 +125,8 @@ def create_app(
     app.state.runtime = runtime
     document_error_responses(app)
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
-    app.asgi_handler = HTTPTelemetryMiddleware(app.asgi_handler, handle.telemetry, tracing=handle.tracing)
+    routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
+    app.asgi_handler = HTTPTelemetryMiddleware(routed, handle.telemetry, tracing=handle.tracing)
     return app
 
 

@@ -32,7 +32,9 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], authoriza
     Shared by the API (Authorization header) and the UI (the key kept in its session cookie)."""
     runtime = connection.app.state.runtime
     try:
-        async with runtime.sessions() as session:
+        # A read session: the key lookup only reads, and on SQLite a write session would BEGIN IMMEDIATE, making every
+        # authenticated GET queue for the database's single write lock behind running writes.
+        async with runtime.read_sessions() as session:
             principal = await KeyService(session).authenticate(authorization)
     except AuthFailure as failure:
         _refuse(runtime, connection, failure.reason)

@@ -48,6 +48,10 @@ class Duplicate(PrompterError):
     status, code = 409, "duplicate"
 
 
+class UnsupportedMediaType(PrompterError):
+    status, code = 415, "unsupported_media_type"
+
+
 class Unprocessable(PrompterError):
     """The request is well-formed but the domain rejects it (unknown provider, missing variables)."""
 

@@ -34,9 +34,12 @@ ERROR_STATUSES: dict[int, str] = {
     400: "Malformed or schema-invalid body or query (`invalid_request`, `invalid_cursor`, `template_too_large`, ...).",
     401: "No valid API key (`unauthorized`; only with PROMPTER_AUTH=required).",
     403: "The key's role or workspace does not allow this (`forbidden`, `forbidden_role`).",
-    404: "No such template or result (`template_not_found`, `result_not_found`).",
+    404: "No such template or result (`template_not_found`, `result_not_found`), or an id that is not ASCII digits "
+    "(`not_found`).",
     409: "Duplicate (`duplicate_template` with `existing_id`) or a lost revision race (`revision_conflict`, retry).",
     413: "Body over PROMPTER_MAX_BODY_BYTES (`request_too_large`).",
+    415: "The body is not sent as JSON: `Content-Type` must be `application/json` or `application/*+json`, charset "
+    "utf-8 if given (`unsupported_media_type`).",
     422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`).",
     429: "The LLM provider kept rate-limiting (`provider_rate_limited`, with Retry-After).",
     500: "A bug (`internal_error`); logged with its traceback, nothing internal in the body.",
@@ -55,7 +58,7 @@ def _statuses(path: str, methods: Iterable[str]) -> set[int]:
     if "{" in path:
         statuses.add(404)
     if "POST" in methods:
-        statuses.add(413)
+        statuses |= {413, 415}
         if path == "/api/prompt-templates":
             statuses.add(409)
     if path.endswith(("/ensure-version", "/run")):

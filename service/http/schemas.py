@@ -13,10 +13,33 @@ ModelId = Annotated[str, Meta(min_length=1, max_length=200, description="The pro
 
 
 def reject_nul(**fields: Any) -> None:
-    """NUL characters are rejected up front: PostgreSQL cannot store them and they are never meaningful in a prompt."""
+    """NUL characters are rejected up front: PostgreSQL cannot store them and they are never meaningful in a prompt.
+
+    Values are searched at every depth (object keys included): a NUL inside `{"n": ["a\\u0000b"]}` is as unstorable
+    as one at the top."""
     for name, value in fields.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError(f"`{name}` contains a NUL character (\\u0000); remove it")
+        where = nul_path(value)
+        if where is not None:
+            raise ValueError(f"`{name}{where}` contains a NUL character (\\u0000); remove it")
+
+
+def nul_path(value: Any) -> str | None:
+    """Where the first string or object key holding a NUL sits (`""`, `.key`, `[2]`, ` key 'a\\x00'`), else None.
+    Iterative: bodies are depth-bounded (request_limits) but this walk needs no recursion of its own."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and "\x00" in key:
+                    return f"{path} key {key[:40]!r}"
+                stack.append((f"{path}.{str(key)[:40]}", child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
+    return None
 
 
 class Params(Struct, forbid_unknown_fields=True):

@@ -16,9 +16,7 @@ class RunRequest(Struct, forbid_unknown_fields=True):
     params: Params | None = None
 
     def __post_init__(self) -> None:
-        reject_nul(provider=self.provider, model_id=self.model_id)
-        for name, value in self.variables.items():
-            reject_nul(**{f"variables key {name[:40]!r}": name, f"variables.{name[:40]}": value})
+        reject_nul(provider=self.provider, model_id=self.model_id, variables=self.variables)
 
 
 class Usage(Struct):

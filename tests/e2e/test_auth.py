@@ -4,10 +4,12 @@ tenant's ids) for every endpoint."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 
 import pytest
+from sqlalchemy import event
 
 from service.auth.service import KeyService
 from service.db.engine import create_engine, session_factory, unit_of_work
@@ -158,6 +160,39 @@ def test_auth_failures_are_counted_by_bounded_reason(world):
     assert 'prompter_auth_failure_total{env="dev",reason="missing",service="prompter-api"}' in metrics
     assert 'reason="read_only_key"' in metrics
     assert keys["a", "read"] not in metrics
+
+
+def test_authenticated_gets_open_no_write_transaction(world):
+    """The key check reads: on SQLite it must not BEGIN IMMEDIATE (a GET would queue for the one write lock)."""
+    client, keys, tid, rid = world
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = client.app.state.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _, path, _, is_write in endpoints(tid, rid):
+            if not is_write:
+                assert client.get(path, headers=bearer(keys["b", "read"])).status_code == 200, path
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert any(s.startswith("SELECT") for s in statements)
+    assert [s for s in statements if "IMMEDIATE" in s or s.startswith(("INSERT", "UPDATE", "DELETE"))] == []
+
+
+def test_authenticated_get_is_not_blocked_by_a_running_writer(world, sqlite_url):
+    """Another connection holds SQLite's write lock (as a long write transaction would): reads still answer."""
+    client, keys, tid, _ = world
+    writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        response = client.get(f"/api/prompt-templates/{tid}", headers=bearer(keys["b", "read"]))
+        assert response.status_code == 200, response.text
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 def test_health_and_metrics_stay_reachable_without_a_key(world):

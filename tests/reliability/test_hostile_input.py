@@ -193,6 +193,8 @@ def test_bad_encodings_and_nuls_in_template_fields_are_400(server, client, raw):
         '{"who": 1e400}',
         '{"who": NaN}',
         '{"who": 1' + "0" * 5000 + "}",
+        '{"who": "x", "n": ["a\\u0000b"]}',
+        '{"who": "x", "n": {"k\\u0000": 1}}',
     ],
 )
 def test_bad_variable_values_are_400(server, client, template_id, variables):
@@ -231,6 +233,20 @@ def test_undecodable_query_bytes_are_harmless(client):
 )
 def test_absurd_ids_are_404(client, path, raw_id):
     assert_error(client.get(path.format(raw_id)), 404)
+
+
+@pytest.mark.parametrize("raw_id", ["１", "٣", "+1", "1_000", "%201", "0x1"])
+def test_ids_that_are_not_ascii_digits_are_404(client, template_id, raw_id):
+    for path in ("/api/prompt-templates/{}", "/api/prompt-results/{}", "/api/prompt-templates/{}/results"):
+        assert_error(client.get(path.format(raw_id)), 404)
+
+
+def test_head_through_the_server_is_get_without_a_body(client, template_id):
+    """uvicorn checks Content-Length against the bytes sent; a HEAD must keep the GET's length and send none."""
+    for path in (f"/api/prompt-templates/{template_id}", "/healthz", "/api/prompt-templates?limit=1"):
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == get.status_code == 200
+        assert head.content == b"" and head.headers["content-length"] == str(len(get.content))
 
 
 @pytest.mark.parametrize("raw_id", ["-1", str(2**64)])

@@ -1,0 +1,59 @@
+"""What a request must look like before a handler sees it, checked once for every route (an app `before_request`).
+
+- **JSON bodies need a JSON media type.** A handler that takes a body accepts only `Content-Type: application/json`
+  (or an `application/<x>+json` type, RFC 6839), with at most a `charset=utf-8` parameter; anything else, or no
+  Content-Type at all, is 415 `unsupported_media_type`. Browsers send `text/plain`, `application/x-www-form-urlencoded`
+  and `multipart/form-data` cross-site without a CORS preflight: accepting those as JSON would let any web page a user
+  visits create templates and spend LLM credits on an open (PROMPTER_AUTH=off) server.
+- **Path ids are ASCII digits.** Litestar parses `{id:int}` with Python's `int()`, which also takes `１` (full-width),
+  `+1`, ` 1` and `1_000`. Those are refused as 404 `not_found`, like any other id that is not a number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from service.http.errors import NotFound, UnsupportedMediaType
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def is_json_media_type(content_type: str, params: dict[str, str]) -> bool:
+    media_type = content_type.strip().lower()
+    if media_type != JSON_MEDIA_TYPE and not (media_type.startswith("application/") and media_type.endswith("+json")):
+        return False
+    # JSON is UTF-8 (RFC 8259); a body labelled as another charset is not what it says.
+    charset = params.get("charset")
+    return charset is None or charset.strip().strip('"').lower() in {"utf-8", "utf8"}
+
+
+def check_json_media_type(request: Request[Any, Any, Any]) -> None:
+    if "data" not in request.route_handler.parsed_fn_signature.parameters:
+        return
+    content_type, params = request.content_type
+    if not is_json_media_type(content_type, params):
+        shown = request.headers.get("content-type") or "none"
+        raise UnsupportedMediaType(
+            f"Content-Type {shown!r} is not accepted: send the body as JSON with `Content-Type: application/json`."
+        )
+
+
+def check_path_ids(request: Request[Any, Any, Any]) -> None:
+    # Routing has parsed the ids already (`path_params`); the template (`/x/{template_id}`) says which raw segment
+    # each came from.
+    params: dict[str, Any] = request.scope.get("path_params") or {}
+    if not any(isinstance(value, int) for value in params.values()):
+        return
+    template: str = request.scope.get("path_template") or ""
+    for pattern, raw in zip(template.split("/"), request.scope["path"].split("/"), strict=False):
+        if pattern.startswith("{") and isinstance(params.get(pattern[1:-1]), int):
+            if not (raw.isascii() and raw.isdigit()):
+                raise NotFound(f"{raw!r} is not an id: ids are ASCII digits (0-9), e.g. `/api/prompt-templates/42`.")
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """The app's `before_request` hook: returns nothing (the handler runs) or raises a PrompterError."""
+    check_path_ids(request)
+    check_json_media_type(request)
