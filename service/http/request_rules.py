@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.enums import RequestEncodingType
 
 from service.http.errors import NotFound, UnsupportedMediaType
 
@@ -29,8 +30,17 @@ def is_json_media_type(content_type: str, params: dict[str, str]) -> bool:
     return charset is None or charset.strip().strip('"').lower() in {"utf-8", "utf8"}
 
 
+def takes_json_body(handler: Any) -> bool:
+    """The handler has a `data` parameter decoded as JSON (the default; the UI's forms declare URL-encoded bodies)."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return False
+    media_type = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    return media_type == RequestEncodingType.JSON
+
+
 def check_json_media_type(request: Request[Any, Any, Any]) -> None:
-    if "data" not in request.route_handler.parsed_fn_signature.parameters:
+    if not takes_json_body(request.route_handler):
         return
     content_type, params = request.content_type
     if not is_json_media_type(content_type, params):
