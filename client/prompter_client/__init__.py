@@ -19,12 +19,13 @@ from prompter_client.errors import (  # noqa: E402
     RateLimited,
     Unauthorized,
 )
-from prompter_client.models import Prompt, PromptVersion, RunResult  # noqa: E402
+from prompter_client.models import Label, Prompt, PromptVersion, RunResult  # noqa: E402
 from prompter_client.sync_client import Prompter  # noqa: E402
 
 __all__ = [
     "AsyncPrompter",
     "Forbidden",
+    "Label",
     "MissingVariables",
     "Prompt",
     "PromptCache",

@@ -16,7 +16,7 @@ from prompter_client.cache import Key, PromptCache
 from prompter_client.config import load_config
 from prompter_client.core import DEFAULT_LABEL, ClientCore
 from prompter_client.errors import PrompterError, PrompterUnavailable
-from prompter_client.models import Prompt, RunResult
+from prompter_client.models import Label, Prompt, RunResult
 
 log = logging.getLogger("prompter_client")
 
@@ -65,10 +65,11 @@ class AsyncPrompter:
         self, name: str, *, label: str | None = None, version_id: int | None = None, fallback: str | None = None
     ) -> Prompt:
         """See `Prompter.get_prompt`: a cached prompt returns without I/O; a stale one starts one refresh task."""
-        key = Key(name, DEFAULT_LABEL if label is None and version_id is None else label, version_id)
-        entry = self._entries.get(key)
+        # A plain tuple: equal to (and hashed like) the cache's Key, and much cheaper to build on the hot path.
+        entry = self._entries.get((name, DEFAULT_LABEL if label is None and version_id is None else label, version_id))
         if entry is not None and entry.fresh_until > _monotonic():
             return entry.prompt
+        key = Key(name, DEFAULT_LABEL if label is None and version_id is None else label, version_id)
         if label is not None and version_id is not None:
             raise ValueError("pass label= or version_id=, not both")
         if entry is not None:
@@ -137,13 +138,13 @@ class AsyncPrompter:
             raise self._core.transport_failed(exc) from exc
         return self._core.run_answered(response)
 
-    async def set_label(self, name: str, label: str, version_id: int, *, reason: str | None = None) -> dict[str, Any]:
+    async def set_label(self, name: str, label: str, version_id: int, *, reason: str | None = None) -> Label:
         """See `Prompter.set_label`."""
         try:
             response = await self._http.request(**self._core.label_request(name, label, version_id, reason))
         except httpx.HTTPError as exc:
             raise self._core.transport_failed(exc) from exc
-        return self._core.json_answered(response)
+        return self._core.label_answered(response)
 
     async def aclose(self) -> None:
         """Cancel background refreshes, write the cache file, close the connections."""

@@ -35,7 +35,7 @@ from prompter_client.errors import (
     error_from_response,
     unavailable,
 )
-from prompter_client.models import Prompt, RunResult, fallback_prompt
+from prompter_client.models import Label, Prompt, RunResult, fallback_prompt
 from prompter_client.tracing import trace_headers
 
 log = logging.getLogger("prompter_client")
@@ -48,6 +48,7 @@ _REFRESHING = object()
 
 _decode_prompt = msgspec.json.Decoder(Prompt).decode
 _decode_run = msgspec.json.Decoder(RunResult).decode
+_decode_label = msgspec.json.Decoder(Label).decode
 
 
 class ClientCore:
@@ -224,10 +225,10 @@ class ClientCore:
             raise error_from_response(response)
         return _decode_run(response.content)
 
-    def json_answered(self, response: httpx.Response) -> Any:
-        if not 200 <= response.status_code < 300:
+    def label_answered(self, response: httpx.Response) -> Label:
+        if response.status_code != 200:
             raise error_from_response(response)
-        return msgspec.json.decode(response.content) if response.content else None
+        return _decode_label(response.content)
 
     # -- back-off, the outage warning, the cache file ----------------------------------------------------------------
 

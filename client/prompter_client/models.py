@@ -32,7 +32,9 @@ class Prompt(msgspec.Struct, frozen=True):
     revision: int | None = None
     version: PromptVersion | None = None
     updated_at: str | None = None
+    # True when runs now report another model identity than the one this version was pinned to; `reported` is it.
     drift: bool = False
+    reported: dict[str, Any] | None = None
     # True only for the caller's `fallback=` text, served when Prompter could not be reached for a first fetch.
     is_fallback: bool = False
 
@@ -73,3 +75,21 @@ class RunResult(msgspec.Struct, frozen=True):
     trace_id: str | None = None
     identity_matches_label: bool | None = None
     created_at: str | None = None
+
+
+class Label(msgspec.Struct, frozen=True):
+    """A label and its target (`PUT /api/prompts/{name}/labels/{label}`)."""
+
+    name: str
+    label: str
+    version_id: int
+    template_id: int | None = None
+    revision: int | None = None
+    provider: str | None = None
+    model_id: str | None = None
+    captured: dict[str, Any] = {}
+    protected: bool = False
+    automatic: bool = False
+    drift: bool = False
+    updated_at: str | None = None
+    updated_by: str | None = None

@@ -42,3 +42,27 @@ def make_prompter(fake: FakePrompter) -> Any:
         fake.gate.set()
     for client in made:
         client.close()
+
+
+@pytest.fixture
+def live_url(tmp_path: Any) -> Any:
+    """A real Prompter (create_app under uvicorn, in a thread) on a fresh SQLite file, with the fake LLM."""
+    from service.app import create_app
+    from service.settings import Settings
+    from tests.support.live_server import LiveServer
+
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path}/prompter.db", db_auto_migrate=True))
+    with LiveServer(app) as url:
+        yield url
+
+
+@pytest.fixture
+def server_process(tmp_path: Any) -> Any:
+    """`prompter serve` as a subprocess the test may stop and start again (same port, same database)."""
+    from client_live import ServerProcess
+
+    server = ServerProcess(tmp_path)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
