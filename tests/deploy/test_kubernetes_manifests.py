@@ -163,6 +163,11 @@ def test_every_reference_resolves(production: list[Resource]) -> None:
     assert len(known) > 20
     assert set(configmap(production, "prompter-config")["data"]) <= known
     assert secret_keys <= known
+    # Credentials only ever come from the Secret.
+    assert not [
+        k for k in configmap(production, "prompter-config")["data"] if re.search(r"SECRET|PASSWORD|KEY|_URL$", k)
+    ]
+    assert {"DB_URL", "REDIS_URL", "METRICS_BASIC_AUTH_PASSWORD", "PROMPTER_UI_SECRET"} <= secret_keys
     # The namespace of the Secret template is the one the production overlay deploys into.
     namespaced = [r for r in production if r["kind"] not in CLUSTER_SCOPED]
     assert {r["metadata"].get("namespace") for r in namespaced} == {secret["metadata"]["namespace"]}
