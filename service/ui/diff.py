@@ -27,11 +27,9 @@ class Diff:
 
 
 def unified(old: str, new: str, *, old_name: str, new_name: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=old_name, tofile=new_name
-        )
-    )
+    # Lines without their endings: a body whose last line lacks a newline would otherwise glue the next line to it.
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=old_name, tofile=new_name, lineterm="")
+    return "\n".join(lines)
 
 
 def classify(unified_text: str) -> Diff:

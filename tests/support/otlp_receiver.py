@@ -11,6 +11,7 @@ Each received span is flattened into a `ReceivedSpan` (hex ids, plain attribute 
 from __future__ import annotations
 
 import gzip
+import html
 import threading
 import time
 from collections.abc import Callable
@@ -94,6 +95,18 @@ class OTLPReceiver:
                 self.send_header("content-length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
+
+            def do_GET(self) -> None:
+                # A stand-in for a tracing backend's UI (Jaeger's /trace/{id}): the spans received for one trace.
+                trace_id = self.path.removeprefix("/trace/")
+                spans = [span for span in receiver.spans() if span.trace_id == trace_id]
+                items = "".join(f"<li>{html.escape(span.name)}</li>" for span in spans)
+                body = f"<html><body><h1>Trace {html.escape(trace_id)}</h1><ul>{items}</ul></body></html>".encode()
+                self.send_response(200 if spans else 404)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 return None

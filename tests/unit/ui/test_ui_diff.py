@@ -24,3 +24,8 @@ def test_identical_bodies_have_no_changes_and_long_diffs_are_cut():
 def test_a_body_line_that_looks_like_a_file_header_is_kept():
     result = diff.body_diff("a\n", "a\n--- not a header\n", old_name="r1", new_name="r2")
     assert ("add", "+--- not a header") in [(line.kind, line.text) for line in result.lines]
+
+
+def test_a_last_line_without_newline_is_not_glued_to_the_next():
+    result = diff.body_diff("Hello", "Hello\nAnswer", old_name="r1", new_name="r2")
+    assert [(line.kind, line.text) for line in result.lines][1:] == [("ctx", " Hello"), ("add", "+Answer")]

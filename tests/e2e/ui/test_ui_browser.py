@@ -1,0 +1,115 @@
+"""The UI in a real browser (Debian's headless Chromium): log in with a key, browse, see drift, follow a trace link,
+and the security promises a browser is needed to believe (a script in a prompt stays text; cookies; CSP)."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.support import browser
+
+pytestmark = pytest.mark.slow
+
+
+def log_in(chrome, world, key: str = "write") -> None:
+    chrome.get(f"{world.base_url}/ui/")
+    assert chrome.current_url.endswith("/ui/login"), "an anonymous visit must land on the login form"
+    chrome.find_element(By.NAME, "api_key").send_keys(world.keys[key])
+    chrome.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for_url(chrome, lambda url: not url.endswith("/ui/login"))
+    assert chrome.current_url.rstrip("/").endswith("/ui"), chrome.current_url
+
+
+def wait_for_url(chrome, predicate, timeout_s: float = 10) -> None:
+    """A click's navigation may still be under way when click() returns."""
+    WebDriverWait(chrome, timeout_s).until(lambda driver: predicate(driver.current_url))
+
+
+def text_of(chrome) -> str:
+    return chrome.find_element(By.TAG_NAME, "body").text
+
+
+def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
+    chrome.get(f"{world.base_url}/ui/login")
+    browser.full_page_screenshot(chrome, world.screenshots / "login.png")
+    log_in(chrome, world)
+    session = chrome.get_cookie("prompter_session")
+    assert session is not None and session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/ui"
+    page = text_of(chrome)
+    assert "greet" in page and "summarize-ticket" in page and "acme / support" in page
+    assert "globex-secret" not in page  # another tenant's prompt
+    browser.full_page_screenshot(chrome, world.screenshots / "prompts.png")
+
+    chrome.find_element(By.LINK_TEXT, "greet").click()
+    assert "/ui/prompts/greet" in chrome.current_url
+    page = text_of(chrome)
+    assert "openai · gpt-4o" in page and "google · gemini-2.0-flash" in page
+    assert not chrome.find_elements(By.CSS_SELECTOR, ".badge.drift")
+
+    # The provider starts reporting another build; one ensure-version notices it.
+    world.registry.get("openai").set_identity("fp_rotated_build")
+    try:
+        response = world.api.post(
+            f"/api/prompt-templates/{world.greet_id}/ensure-version",
+            json={"provider": "openai", "model_id": "gpt-4o", "refresh": True},
+            headers=world.as_writer(),
+        )
+        assert response.status_code == 201 and response.json()["drift"] is True
+    finally:
+        world.registry.get("openai").set_identity(None)
+    chrome.refresh()
+    badges = chrome.find_elements(By.CSS_SELECTOR, ".badge.drift")
+    assert badges and badges[0].is_displayed()
+    assert "fp_rotated_build" in text_of(chrome)
+    assert chrome.find_elements(By.CSS_SELECTOR, "pre.diff .d-add") and chrome.find_elements(
+        By.CSS_SELECTOR, "svg rect"
+    )
+    browser.full_page_screenshot(chrome, world.screenshots / "prompt.png")
+
+    chrome.find_element(By.CSS_SELECTOR, "a.to-results").click()
+    assert "prompt=greet" in chrome.current_url
+    browser.full_page_screenshot(chrome, world.screenshots / "results.png")
+    chrome.find_element(By.LINK_TEXT, f"#{world.result_id}").click()
+    page = text_of(chrome)
+    assert "Rendered prompt" in page and "Hello Ada!" in page and "fp_stub_" in page
+    browser.full_page_screenshot(chrome, world.screenshots / "result.png")
+
+    # The trace link leads to the tracing backend, which holds that request's spans.
+    spans = world.receiver.wait_for_spans(lambda s: any(span.trace_id == world.trace_id for span in s), timeout_s=15)
+    assert any(span.trace_id == world.trace_id for span in spans)
+    chrome.find_element(By.CSS_SELECTOR, "a.trace").click()
+    wait_for_url(chrome, lambda url: "/trace/" in url)
+    assert chrome.current_url == f"{world.receiver.url}/trace/{world.trace_id}"
+    assert "POST /api/prompt-templates/{template_id}/run" in text_of(chrome)
+
+
+def test_a_script_in_a_prompt_body_renders_as_text(chrome, world):
+    log_in(chrome, world)
+    chrome.get(f"{world.base_url}/ui/prompts/greet")
+    bodies = [element.text for element in chrome.find_elements(By.CSS_SELECTOR, "pre.diff, pre.body")]
+    assert any("<script>alert(1)</script>" in body for body in bodies)
+    with pytest.raises(NoAlertPresentException):
+        chrome.switch_to.alert  # noqa: B018 - the property raises when no alert() ran
+    assert not chrome.find_elements(By.TAG_NAME, "script")
+
+
+def test_the_ui_reads_well_on_a_phone(tmp_path, world):
+    with browser.chromium(tmp_path / "phone", width=390, height=844) as phone:
+        log_in(phone, world)
+        phone.get(f"{world.base_url}/ui/prompts/greet")
+        browser.full_page_screenshot(phone, world.screenshots / "prompt-phone.png")
+        phone.set_window_size(390, 844)
+        width = phone.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"the prompt page must not scroll sideways on a phone ({width} px wide)"
+
+
+def test_logout_forgets_the_key(chrome, world):
+    log_in(chrome, world, key="read")
+    assert "read" in text_of(chrome)
+    chrome.find_element(By.CSS_SELECTOR, "form.who button").click()
+    wait_for_url(chrome, lambda url: url.endswith("/ui/login"))
+    assert chrome.current_url.endswith("/ui/login") and chrome.get_cookie("prompter_session") is None
+    chrome.get(f"{world.base_url}/ui/results")
+    assert chrome.current_url.endswith("/ui/login")
