@@ -27,6 +27,8 @@ from service.http.metrics_endpoint import metrics
 from service.http.openapi_errors import document_error_responses
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
+from service.labels.handlers import PromptController
+from service.labels.service import LabelService
 from service.providers import ProviderRegistry
 from service.runs.handlers import RunController
 from service.runs.service import RunService
@@ -104,6 +106,7 @@ def create_app(
             TemplateController,
             VersionController,
             RunController,
+            PromptController,
             healthz,
             readyz,
             metrics,
@@ -151,6 +154,10 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
     ) -> RunService:
         return RunService(session, runtime.providers, versions, templates, runtime.telemetry)
 
+    def provide_labels(session: NamedDependency[AsyncSession], request: Request) -> LabelService:
+        protected = runtime.settings.protected_label_set
+        return LabelService(session, runtime.telemetry, protected, current_principal(request))
+
     def constant(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
@@ -159,6 +166,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "templates": Provide(provide_templates, sync_to_thread=False),
         "versions": Provide(provide_versions, sync_to_thread=False),
         "runs": Provide(provide_runs, sync_to_thread=False),
+        "labels": Provide(provide_labels, sync_to_thread=False),
         "settings": constant(runtime.settings),
         "db_engine": constant(runtime.engine),
         "redis_health": constant(runtime.redis_health),

@@ -38,6 +38,11 @@ class Settings:
     auth: str = _env_field(
         "PROMPTER_AUTH", "off", "`required`: every /api/* call needs a workspace API key. `off`: open (dev only)."
     )
+    protected_labels: str = _env_field(
+        "PROMPTER_PROTECTED_LABELS",
+        "production",
+        "Comma-separated labels only an `admin` key may move or delete (e.g. `production,prod`).",
+    )
     max_body_bytes: int = _env_field("PROMPTER_MAX_BODY_BYTES", 256 * 1024, "Largest request body accepted (413).")
     max_template_bytes: int = _env_field("PROMPTER_MAX_TEMPLATE_BYTES", 64 * 1024, "Largest template body (UTF-8).")
     max_variables: int = _env_field("PROMPTER_MAX_VARIABLES", 100, "Most distinct {{ variables }} in one template.")
@@ -148,6 +153,22 @@ class Settings:
                 f"PROMPTER_TRACE_URL={self.trace_url!r}: expected an http(s) URL containing {{trace_id}}, "
                 "e.g. http://localhost:16686/trace/{trace_id}"
             )
+
+    def __post_init__(self) -> None:
+        self.protected_label_set  # noqa: B018 - fail at startup, not on the first label move
+
+    @property
+    def protected_label_set(self) -> frozenset[str]:
+        from service.labels.names import LABEL_PATTERN
+
+        names = frozenset(item.strip() for item in self.protected_labels.split(",") if item.strip())
+        bad = sorted(name for name in names if not LABEL_PATTERN.fullmatch(name))
+        if bad:
+            raise ValueError(
+                f"PROMPTER_PROTECTED_LABELS={self.protected_labels!r}: {', '.join(bad)} is not a label name; "
+                f"allowed: comma-separated names matching {LABEL_PATTERN.pattern}"
+            )
+        return names
 
     @property
     def telemetry_enabled(self) -> bool:

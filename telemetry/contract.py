@@ -75,6 +75,8 @@ OTHER = "other"
 MODEL_ID_LABEL_LIMIT = 50
 # Tables whose unique constraints report duplicates: their prompter_db_unique_violation_total series start at 0.
 DB_UNIQUE_TABLES: tuple[str, ...] = ("prompt_templates",)
+# Label moves by kind; `protected` is "true" or "false". Every combination starts at 0.
+LABEL_MOVE_KINDS: tuple[str, ...] = ("move", "rollback", "delete")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -204,6 +206,24 @@ AUTH_FAILURE = Instrument(
     ("reason",),
     prometheus="prompter_auth_failure_total",
 )
+LABEL_MOVES = Instrument(
+    "label_moves",
+    "prompter_label_moves",
+    "counter",
+    "1",
+    "Label moves, rollbacks and deletes committed (the label name is a span attribute, never a metric label).",
+    ("protected", "kind"),
+    prometheus="prompter_label_moves_total",
+)
+LABEL_DRIFT = Instrument(
+    "label_drift",
+    "prompter_label_drift",
+    "counter",
+    "1",
+    "Runs through a label whose reported model identity differed from the one the labelled version was pinned to.",
+    ("provider",),
+    prometheus="prompter_label_drift_total",
+)
 GENAI_DURATION = Instrument(
     "genai_duration",
     "gen_ai.client.operation.duration",
@@ -247,6 +267,8 @@ CONTRACT: tuple[Instrument, ...] = (
     GENAI_DURATION,
     GENAI_TOKENS,
     AUTH_FAILURE,
+    LABEL_MOVES,
+    LABEL_DRIFT,
 )
 
 

@@ -94,6 +94,9 @@ class Telemetry:
                 self._record(instrument.key, "add", 0)
         for table in c.DB_UNIQUE_TABLES:
             self._record("db_unique_violation", "add", 0, {"table": table})
+        for protected in ("true", "false"):
+            for kind in c.LABEL_MOVE_KINDS:
+                self._record("label_moves", "add", 0, {"protected": protected, "kind": kind})
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
     def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:
@@ -162,6 +165,13 @@ class Telemetry:
     def record_auth_failure(self, reason: str) -> None:
         """`reason` is one of a fixed set (missing, malformed, unknown, revoked, read_only_key)."""
         self._record("auth_failure", "add", 1, {"reason": reason})
+
+    def record_label_move(self, *, protected: bool, kind: str) -> None:
+        """`kind` is one of contract.LABEL_MOVE_KINDS."""
+        self._record("label_moves", "add", 1, {"protected": "true" if protected else "false", "kind": kind})
+
+    def record_label_drift(self, provider: str) -> None:
+        self._record("label_drift", "add", 1, {"provider": self.labels.provider(provider)})
 
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}

@@ -45,7 +45,9 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], authoriza
         raise
     if connection.scope["method"] not in READ_METHODS and not principal.can_write:
         _refuse(runtime, connection, "read_only_key")
-        raise Forbidden("This API key has the `read` role; this endpoint needs a `write` key.", code="forbidden_role")
+        raise Forbidden(
+            "This API key has the `read` role; this endpoint needs a `write` or `admin` key.", code="forbidden_role"
+        )
     connection.state[PRINCIPAL_STATE_KEY] = principal
     return principal
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.http.errors import Forbidden
+from service.http.errors import Forbidden, InvalidInput
 
-ROLES = ("read", "write")
+# Ordered by power: each role may do everything the one before it may. `admin` may also move protected labels.
+ROLES = ("read", "write", "admin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +19,11 @@ class Principal:
 
     @property
     def can_write(self) -> bool:
-        return self.role == "write"
+        return self.role in ("write", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
     def owns(self, org_id: str, workspace_id: str) -> bool:
         return (org_id, workspace_id) == (self.org_id, self.workspace_id)
@@ -33,3 +38,16 @@ class Principal:
                 "workspace_id (they come from the key) or use a key of that workspace.",
                 code="tenant_mismatch",
             )
+
+
+def request_tenant(principal: Principal | None, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
+    """The (org, workspace) a request acts in: the key's with auth on (the request may only repeat it), else the one
+    the request names (required)."""
+    if principal is not None:
+        principal.check_named_tenant(org_id, workspace_id)
+        return principal.org_id, principal.workspace_id
+    if org_id is None or workspace_id is None:
+        raise InvalidInput(
+            "org_id and workspace_id are required (non-empty, at most 64 characters).", code="missing_tenant"
+        )
+    return org_id, workspace_id

@@ -1,4 +1,4 @@
-"""The three tables. The schema itself is created by Alembic migrations (service/migrations), never create_all."""
+"""The tables. The schema itself is created by Alembic migrations (service/migrations), never create_all."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def is_storable_id(value: int) -> bool:
 UQ_TEMPLATE_IDENTITY = "uq_prompt_templates_identity"
 UQ_TEMPLATE_REVISION = "uq_prompt_templates_revision"
 UQ_VERSION_PVK = "uq_prompt_versions_template_pvk"
+UQ_LABEL = "uq_prompt_labels_identity"
 
 
 def utcnow() -> datetime:
@@ -119,6 +120,10 @@ class PromptResult(Base):
     output_tokens: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[float] = mapped_column(Float)
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Set when the run went through a label (POST /api/prompts/{name}/run): which label, and whether the identity the
+    # provider reported is the one the labelled version was pinned to.
+    label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    identity_matches_label: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -136,3 +141,46 @@ class ApiKey(Base):
     label: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PromptLabel(Base):
+    """A named pointer (`production`, `staging`) from (org, workspace, template name) to one version of one revision.
+
+    The unique constraint is also the resolve index: `GET /api/prompts/{name}?label=` is one read through it."""
+
+    __tablename__ = "prompt_labels"
+    __table_args__ = (UniqueConstraint("org_id", "workspace_id", "name", "label", name=UQ_LABEL),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class PromptLabelEvent(Base):
+    """One move, rollback or delete of a label, kept forever (the deployment history).
+
+    Version ids carry no foreign key on purpose: the history must outlive what it points at.
+    `stack_parent_id` makes rollback O(1) however long the history is: for a move or delete it is the move that was on
+    top of the rollback stack before it (None at the bottom); a rollback undoes the top move T, goes back to
+    T.from_version_id and copies T.stack_parent_id, so the next rollback undoes the move below T."""
+
+    __tablename__ = "prompt_label_events"
+    __table_args__ = (Index("ix_prompt_label_events_label", "org_id", "workspace_id", "name", "label", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # move | rollback | delete
+    from_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    to_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    stack_parent_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))  # the API key id, or "anonymous" with auth off
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,10 +33,11 @@ class Readiness(Struct):
 ERROR_STATUSES: dict[int, str] = {
     400: "Malformed or schema-invalid body or query (`invalid_request`, `invalid_cursor`, `template_too_large`, ...).",
     401: "No valid API key (`unauthorized`; only with PROMPTER_AUTH=required).",
-    403: "The key's role or workspace does not allow this (`forbidden`, `forbidden_role`).",
-    404: "No such template or result (`template_not_found`, `result_not_found`), or an id that is not ASCII digits "
-    "(`not_found`).",
-    409: "Duplicate (`duplicate_template` with `existing_id`) or a lost revision race (`revision_conflict`, retry).",
+    403: "The key's role or workspace does not allow this (`forbidden`, `forbidden_role`, `protected_label`).",
+    404: "No such template, result, version or label (`template_not_found`, `result_not_found`, "
+    "`version_not_found`, `label_not_found`), or an id that is not ASCII digits (`not_found`).",
+    409: "Duplicate (`duplicate_template` with `existing_id`), a lost revision race (`revision_conflict`, retry), or "
+    "no earlier label target (`nothing_to_roll_back`).",
     413: "Body over PROMPTER_MAX_BODY_BYTES (`request_too_large`).",
     415: "The body is not sent as JSON: `Content-Type` must be `application/json` or `application/*+json`, charset "
     "utf-8 if given (`unsupported_media_type`).",
@@ -57,9 +58,9 @@ def _statuses(path: str, methods: Iterable[str]) -> set[int]:
     statuses = {400, 401, 403, 500, 503}
     if "{" in path:
         statuses.add(404)
-    if "POST" in methods:
+    if "POST" in methods or "PUT" in methods:
         statuses |= {413, 415}
-        if path == "/api/prompt-templates":
+        if path == "/api/prompt-templates" or path.endswith("/rollback"):
             statuses.add(409)
     if path.endswith(("/ensure-version", "/run")):
         statuses |= {422, 429, 502, 504}

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.principal import Principal
+from service.auth.principal import Principal, request_tenant
 from service.db.engine import IntegrityConflict
 from service.db.models import PromptTemplate, is_storable_id
 from service.http.errors import Duplicate, InvalidInput, NotFound
@@ -38,14 +38,7 @@ class TemplateService:
         return org_id, workspace_id
 
     def _tenant(self, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
-        if self.principal is not None:
-            self.principal.check_named_tenant(org_id, workspace_id)
-            return self.principal.org_id, self.principal.workspace_id
-        if org_id is None or workspace_id is None:
-            raise InvalidInput(
-                "org_id and workspace_id are required (non-empty, at most 64 characters).", code="missing_tenant"
-            )
-        return org_id, workspace_id
+        return request_tenant(self.principal, org_id, workspace_id)
 
     async def create(self, data: TemplateCreate) -> PromptTemplate:
         org_id, workspace_id = self._tenant(data.org_id, data.workspace_id)

@@ -220,9 +220,17 @@ def test_cli_creates_lists_and_revokes_keys(sqlite_url):
     listed = subprocess.run([*prompter, "keys", "list"], env=env, capture_output=True, text=True, check=True).stdout
     assert "revoked" in listed
     bad_role = subprocess.run(
-        [*prompter, "keys", "create", "--org", "o", "--workspace", "w", "--role", "admin"],
+        [*prompter, "keys", "create", "--org", "o", "--workspace", "w", "--role", "owner"],
         env=env,
         capture_output=True,
         text=True,
     )
-    assert bad_role.returncode != 0
+    assert bad_role.returncode != 0 and "admin" in bad_role.stderr  # argparse lists the allowed roles
+    admin = subprocess.run(
+        [*prompter, "keys", "create", "--org", "o", "--workspace", "w", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "role:      admin" in admin.stdout

@@ -14,7 +14,7 @@ from service.db.migrate import current_revision, downgrade, head_revision, upgra
 from service.db.models import Base
 from service.settings import Settings
 
-TABLES = {"prompt_templates", "prompt_versions", "prompt_results", "api_keys"}
+TABLES = {"prompt_templates", "prompt_versions", "prompt_results", "api_keys", "prompt_labels", "prompt_label_events"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

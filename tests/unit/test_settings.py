@@ -47,3 +47,12 @@ def test_every_credential_setting_is_marked_secret():
         if any(word in env for word in ("PASSWORD", "API_KEY", "SECRET", "TOKEN")):
             assert field.metadata["secret"], env
             assert field.repr is False, env
+
+
+def test_protected_labels_are_parsed_and_checked_at_startup():
+    assert Settings.from_env({}).protected_label_set == {"production"}
+    parsed = Settings.from_env({"PROMPTER_PROTECTED_LABELS": " production, prod ,,"})
+    assert parsed.protected_label_set == {"production", "prod"}
+    assert Settings.from_env({"PROMPTER_PROTECTED_LABELS": ","}).protected_label_set == frozenset()
+    with pytest.raises(ValueError, match="PROMPTER_PROTECTED_LABELS='production,Prod X'"):
+        Settings.from_env({"PROMPTER_PROTECTED_LABELS": "production,Prod X"})

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import Body, JSONBody, Parameter
+
+from service.http.etag import conditional_json
+from service.http.pagination import DEFAULT_LIMIT
+from service.http.schemas import NO_NUL
+from service.labels.schemas import (
+    LabelEventOut,
+    LabelEventPage,
+    LabelList,
+    LabelMove,
+    LabelOut,
+    LabelRollback,
+    ResolvedPrompt,
+)
+from service.labels.service import LabelService
+
+Name = Annotated[str, Parameter(min_length=1, max_length=200, pattern=NO_NUL, description="The template name.")]
+Label = Annotated[
+    str, Parameter(min_length=1, max_length=64, pattern=NO_NUL, description="Label name: [a-z0-9][a-z0-9_.-]{0,63}.")
+]
+OrgId = Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)]
+WorkspaceId = Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)]
+
+
+class PromptController(Controller):
+    path = "/api/prompts"
+    tags = ["labels"]
+
+    @get(
+        "/{name:str}",
+        summary="Resolve a prompt by name + label (default production) or version_id; ETag / If-None-Match → 304",
+        responses={
+            200: ResponseSpec(ResolvedPrompt, description="The resolved prompt, with a strong ETag."),
+            304: ResponseSpec(None, description="If-None-Match matched the current ETag: no body."),
+        },
+    )
+    async def resolve(
+        self,
+        request: Request[Any, Any, Any],
+        name: Name,
+        labels: NamedDependency[LabelService],
+        org_id: OrgId = None,
+        workspace_id: WorkspaceId = None,
+        label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)] = None,
+        version_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+    ) -> Response[ResolvedPrompt]:
+        target, resolved_label = await labels.resolve(
+            name, org_id=org_id, workspace_id=workspace_id, label=label, version_id=version_id
+        )
+        return conditional_json(ResolvedPrompt.of(target, resolved_label), request.headers.get("if-none-match"))
+
+    @get("/{name:str}/labels", summary="Every label of a prompt with its target (`latest` included)")
+    async def list_labels(
+        self,
+        name: Name,
+        labels: NamedDependency[LabelService],
+        org_id: OrgId = None,
+        workspace_id: WorkspaceId = None,
+    ) -> LabelList:
+        found = await labels.list(name, org_id=org_id, workspace_id=workspace_id)
+        return LabelList([LabelOut.of(target, label, protected=labels.is_protected(label)) for target, label in found])
+
+    @put("/{name:str}/labels/{label:str}", summary="Point a label at a version of this prompt (records an event)")
+    async def move_label(
+        self,
+        name: Name,
+        label: Label,
+        data: JSONBody[LabelMove],
+        labels: NamedDependency[LabelService],
+        org_id: OrgId = None,
+        workspace_id: WorkspaceId = None,
+    ) -> LabelOut:
+        target = await labels.move(
+            name,
+            label,
+            data.version_id,
+            org_id=data.org_id or org_id,
+            workspace_id=data.workspace_id or workspace_id,
+            reason=data.reason,
+        )
+        return LabelOut.of(target, label, protected=labels.is_protected(label))
+
+    @delete("/{name:str}/labels/{label:str}", status_code=204, summary="Delete a label (records an event)")
+    async def delete_label(
+        self,
+        name: Name,
+        label: Label,
+        labels: NamedDependency[LabelService],
+        org_id: OrgId = None,
+        workspace_id: WorkspaceId = None,
+        reason: Annotated[str | None, Parameter(max_length=1000, pattern=NO_NUL)] = None,
+    ) -> None:
+        await labels.delete(name, label, org_id=org_id, workspace_id=workspace_id, reason=reason)
+
+    @get("/{name:str}/labels/{label:str}/history", summary="A label's moves, rollbacks and deletes, newest first")
+    async def label_history(
+        self,
+        name: Name,
+        label: Label,
+        labels: NamedDependency[LabelService],
+        org_id: OrgId = None,
+        workspace_id: WorkspaceId = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> LabelEventPage:
+        page = await labels.history(name, label, org_id=org_id, workspace_id=workspace_id, limit=limit, cursor=cursor)
+        return LabelEventPage([LabelEventOut.of(row) for row in page.items], page.next_cursor)
+
+    @post(
+        "/{name:str}/labels/{label:str}/rollback",
+        status_code=200,
+        summary="Move a label back to its target before its latest move not yet rolled back (409 when none)",
+    )
+    async def rollback_label(
+        self,
+        name: Name,
+        label: Label,
+        labels: NamedDependency[LabelService],
+        data: Annotated[LabelRollback | None, Body()] = None,
+        org_id: OrgId = None,
+        workspace_id: WorkspaceId = None,
+    ) -> LabelOut:
+        data = data or LabelRollback()
+        target = await labels.rollback(
+            name,
+            label,
+            org_id=data.org_id or org_id,
+            workspace_id=data.workspace_id or workspace_id,
+            reason=data.reason,
+        )
+        return LabelOut.of(target, label, protected=labels.is_protected(label))

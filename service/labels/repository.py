@@ -1,0 +1,174 @@
+"""SQL for prompt_labels and prompt_label_events, and the reads that resolve a name + label to a version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from service.db.engine import insert_guarded
+from service.db.models import PromptLabel, PromptLabelEvent, PromptTemplate, PromptVersion
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a label (or `latest`, or a version id) resolves to: the version, its revision, the label row when there is
+    one, and the newest version of the same lineage (template, provider, model, params) - drift is measured against
+    it."""
+
+    version: PromptVersion
+    template: PromptTemplate
+    label: PromptLabel | None = None
+    newest_id: int | None = None
+    newest_captured: dict[str, Any] | None = None
+
+
+_Version = aliased(PromptVersion, name="version")
+_Newest = aliased(PromptVersion, name="newest")
+
+
+def _with_newest_in_lineage(query: Select[Any]) -> Select[Any]:
+    """Add the newest version of the labelled version's lineage through the lineage index, in the same statement."""
+    newest_id = (
+        select(func.max(PromptVersion.id))
+        .where(
+            PromptVersion.template_id == _Version.template_id,
+            PromptVersion.provider == _Version.provider,
+            PromptVersion.model_id == _Version.model_id,
+            PromptVersion.params_hash == _Version.params_hash,
+        )
+        .correlate(_Version)
+        .scalar_subquery()
+    )
+    return query.add_columns(_Newest.id, _Newest.captured).outerjoin(_Newest, _Newest.id == newest_id)
+
+
+class LabelRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- resolve: one statement each -------------------------------------------------------------------------------
+    async def resolve_label(self, org_id: str, workspace_id: str, name: str, label: str) -> Target | None:
+        query = (
+            select(PromptLabel, _Version, PromptTemplate)
+            .join(_Version, _Version.id == PromptLabel.version_id)
+            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+            .where(
+                PromptLabel.org_id == org_id,
+                PromptLabel.workspace_id == workspace_id,
+                PromptLabel.name == name,
+                PromptLabel.label == label,
+            )
+        )
+        row = (await self.session.execute(_with_newest_in_lineage(query))).first()
+        if row is None:
+            return None
+        return Target(row[1], row[2], row[0], row[3], row[4])
+
+    async def resolve_latest(self, org_id: str, workspace_id: str, name: str) -> Target | None:
+        """The newest version of the newest revision that has a version (a revision nobody pinned yet cannot run)."""
+        query = (
+            select(_Version, PromptTemplate)
+            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+            .where(
+                PromptTemplate.org_id == org_id,
+                PromptTemplate.workspace_id == workspace_id,
+                PromptTemplate.name == name,
+            )
+            .order_by(PromptTemplate.revision.desc(), _Version.id.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(query)).first()
+        # The newest version of its template is the newest of its lineage too: `latest` never drifts.
+        return Target(row[0], row[1], None, row[0].id, row[0].captured) if row is not None else None
+
+    async def resolve_version(self, org_id: str, workspace_id: str, name: str, version_id: int) -> Target | None:
+        query = (
+            select(_Version, PromptTemplate)
+            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+            .where(
+                _Version.id == version_id,
+                PromptTemplate.org_id == org_id,
+                PromptTemplate.workspace_id == workspace_id,
+                PromptTemplate.name == name,
+            )
+        )
+        row = (await self.session.execute(_with_newest_in_lineage(query))).first()
+        return Target(row[0], row[1], None, row[2], row[3]) if row is not None else None
+
+    async def name_exists(self, org_id: str, workspace_id: str, name: str) -> bool:
+        query = select(PromptTemplate.id).where(
+            PromptTemplate.org_id == org_id, PromptTemplate.workspace_id == workspace_id, PromptTemplate.name == name
+        )
+        return await self.session.scalar(query.limit(1)) is not None
+
+    async def list_labels(self, org_id: str, workspace_id: str, name: str) -> list[Target]:
+        query = (
+            select(PromptLabel, _Version, PromptTemplate)
+            .join(_Version, _Version.id == PromptLabel.version_id)
+            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+            .where(PromptLabel.org_id == org_id, PromptLabel.workspace_id == workspace_id, PromptLabel.name == name)
+            .order_by(PromptLabel.label)
+        )
+        rows = (await self.session.execute(_with_newest_in_lineage(query))).all()
+        return [Target(row[1], row[2], row[0], row[3], row[4]) for row in rows]
+
+    # -- moves -----------------------------------------------------------------------------------------------------
+    async def lock_label(self, org_id: str, workspace_id: str, name: str, label: str) -> None:
+        """Serialize moves of one label until this transaction ends, so each move reads the target and the history the
+        previous one committed (concurrent moves: last writer wins, every move recorded with its true `from`).
+        A row lock cannot do this for a label that does not exist yet. SQLite already serializes writers."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        key = f"prompt_labels\x1f{org_id}\x1f{workspace_id}\x1f{name}\x1f{label}"
+        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+    async def get_label(self, org_id: str, workspace_id: str, name: str, label: str) -> PromptLabel | None:
+        query = select(PromptLabel).where(
+            PromptLabel.org_id == org_id,
+            PromptLabel.workspace_id == workspace_id,
+            PromptLabel.name == name,
+            PromptLabel.label == label,
+        )
+        return await self.session.scalar(query)
+
+    async def insert_label(self, label: PromptLabel) -> PromptLabel:
+        await insert_guarded(self.session, label)
+        return label
+
+    async def delete_label(self, label: PromptLabel) -> None:
+        await self.session.delete(label)
+        await self.session.flush()
+
+    async def add_event(self, event: PromptLabelEvent) -> PromptLabelEvent:
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def latest_event(self, org_id: str, workspace_id: str, name: str, label: str) -> PromptLabelEvent | None:
+        events = await self.history(org_id, workspace_id, name, label, before_id=None, limit=1)
+        return events[0] if events else None
+
+    async def get_event(self, event_id: int) -> PromptLabelEvent | None:
+        return await self.session.get(PromptLabelEvent, event_id)
+
+    async def history(
+        self, org_id: str, workspace_id: str, name: str, label: str, *, before_id: int | None, limit: int
+    ) -> list[PromptLabelEvent]:
+        query = (
+            select(PromptLabelEvent)
+            .where(
+                PromptLabelEvent.org_id == org_id,
+                PromptLabelEvent.workspace_id == workspace_id,
+                PromptLabelEvent.name == name,
+                PromptLabelEvent.label == label,
+            )
+            .order_by(PromptLabelEvent.id.desc())
+            .limit(limit)
+        )
+        if before_id is not None:
+            query = query.where(PromptLabelEvent.id < before_id)
+        return list(await self.session.scalars(query))
