@@ -153,8 +153,6 @@ class Settings:
                 f"PROMPTER_TRACE_URL={self.trace_url!r}: expected an http(s) URL containing {{trace_id}}, "
                 "e.g. http://localhost:16686/trace/{trace_id}"
             )
-
-    def __post_init__(self) -> None:
         self.protected_label_set  # noqa: B018 - fail at startup, not on the first label move
 
     @property
