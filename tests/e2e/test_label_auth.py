@@ -43,7 +43,7 @@ def test_write_key_is_refused_on_protected_labels_admin_is_not(world) -> None:
     assert put(client, "production", v2, admin).status_code == 200
     for response in (
         put(client, "production", v1, write),
-        client.post("/api/prompts/greet/labels/production/rollback", headers=bearer(write)),
+        client.post("/api/prompts/greet/labels/production/rollback", json={}, headers=bearer(write)),
         client.delete("/api/prompts/greet/labels/production", headers=bearer(write)),
     ):
         assert response.status_code == 403 and response.json()["error"] == "protected_label", response.text
@@ -55,7 +55,7 @@ def test_write_key_is_refused_on_protected_labels_admin_is_not(world) -> None:
     assert read.status_code == 403 and read.json()["error"] == "forbidden_role"
     assert client.get("/api/prompts/greet?label=staging", headers=bearer(keys["b", "read"])).status_code == 200
 
-    rolled = client.post("/api/prompts/greet/labels/production/rollback", headers=bearer(admin))
+    rolled = client.post("/api/prompts/greet/labels/production/rollback", json={}, headers=bearer(admin))
     assert rolled.status_code == 200 and rolled.json()["version_id"] == v1
     assert rolled.json()["updated_by"] == admin.split("_")[1]
     history = client.get("/api/prompts/greet/labels/production/history", headers=bearer(keys["b", "read"])).json()
@@ -76,7 +76,7 @@ def test_other_tenant_gets_404_everywhere(world) -> None:
         ("GET", "/api/prompts/greet/labels/staging/history", None),
         ("PUT", "/api/prompts/greet/labels/staging", {"version_id": v1}),
         ("DELETE", "/api/prompts/greet/labels/staging", None),
-        ("POST", "/api/prompts/greet/labels/staging/rollback", None),
+        ("POST", "/api/prompts/greet/labels/staging/rollback", {}),
     ):
         response = client.request(method, path, json=body, headers=a)
         assert response.status_code == 404, (method, path, response.text)

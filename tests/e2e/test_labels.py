@@ -113,7 +113,12 @@ def test_rollback_twice_goes_further_back_then_409(api: httpx.Client) -> None:
     first = api.post("/api/prompts/greet/labels/staging/rollback", json={**TENANT, "reason": "bad c"})
     assert first.status_code == 200, first.text
     assert first.json()["version_id"] == b
-    second = api.post("/api/prompts/greet/labels/staging/rollback", params=TENANT)  # no body at all
+    # the body is optional, the JSON media type is not (no cross-site "simple" POST may move a label)
+    bare = api.post("/api/prompts/greet/labels/staging/rollback", params=TENANT)
+    assert bare.status_code == 415 and bare.json()["error"] == "unsupported_media_type", bare.text
+    second = api.post(
+        "/api/prompts/greet/labels/staging/rollback", params=TENANT, headers={"content-type": "application/json"}
+    )
     assert second.status_code == 200, second.text
     assert second.json()["version_id"] == a  # further back, not forward to c again
     third = api.post("/api/prompts/greet/labels/staging/rollback", json=TENANT)
