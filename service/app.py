@@ -54,6 +54,7 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
+    write_queue: db.WriteQueue | None
     telemetry_handle: TelemetryHandle
     providers: ProviderRegistry
     probe: IdentityProbe
@@ -95,6 +96,7 @@ def create_app(
         engine=engine,
         sessions=db.session_factory(engine),
         read_sessions=db.read_session_factory(engine),
+        write_queue=db.write_queue(engine, settings),
         telemetry_handle=handle,
         providers=providers,
         probe=IdentityProbe(providers, handle.telemetry),
@@ -137,8 +139,15 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
     async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
         # No error mapping here: an exception this generator raises while the handler's own error unwinds through it
         # reaches Litestar wrapped in an ExceptionGroup (a 500). DB errors are mapped by db.EXCEPTION_HANDLERS.
-        factory = runtime.read_sessions if request.method in READ_METHODS else runtime.sessions
-        async with db.unit_of_work(factory) as session:
+        # GETs only read. Other requests write from the start, or (routes flagged READS_FIRST: run, ensure-version)
+        # read first and open their one write transaction themselves, after the provider answered.
+        if request.method in READ_METHODS:
+            factory, writes_first = runtime.read_sessions, False
+        elif request.route_handler.opt.get(db.READS_FIRST):
+            factory, writes_first = runtime.read_sessions, False
+        else:
+            factory, writes_first = runtime.sessions, True
+        async with db.unit_of_work(factory, runtime.write_queue, writes_first=writes_first) as session:
             yield session
 
     def provide_templates(session: NamedDependency[AsyncSession], request: Request) -> TemplateService:

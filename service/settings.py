@@ -35,6 +35,11 @@ class Settings:
     db_auto_migrate: bool | None = _env_field(
         "PROMPTER_DB_AUTO_MIGRATE", None, "Run migrations at startup. Default: on for SQLite, off for PostgreSQL."
     )
+    db_write_wait_s: float = _env_field(
+        "PROMPTER_DB_WRITE_WAIT_S",
+        10.0,
+        "SQLite: seconds a write may wait in the in-process writer queue (one writer at a time) before answering 503.",
+    )
     auth: str = _env_field(
         "PROMPTER_AUTH", "off", "`required`: every /api/* call needs a workspace API key. `off`: open (dev only)."
     )

@@ -144,6 +144,13 @@ class Telemetry:
     def record_probe_attempt(self, provider: str, model_id: str) -> None:
         labels = self._model_labels(provider, model_id)
         self._record("probe_attempt", "add", 1, labels)
+        self._start_model_series(labels)
+
+    def record_model_answered(self, provider: str, model_id: str) -> None:
+        """A run's provider call answered: the model's failure and drift series start at 0 (once), as with a probe."""
+        self._start_model_series(self._model_labels(provider, model_id))
+
+    def _start_model_series(self, labels: dict[str, str]) -> None:
         pair = (labels["provider"], labels["model_id"])
         if pair not in self._started_models:
             self._started_models.add(pair)

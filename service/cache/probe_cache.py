@@ -2,7 +2,8 @@
 
 A cold key is probed once however many requests ask at the same time (single flight), and whenever Redis does not
 answer the cache steps aside: the request probes the provider itself and the database's unique pvk keeps versions
-correct. Only successful probes are stored; an identity may be null (a provider that reports none), which is cached too.
+correct. Only successful probes are stored; an identity's fields may be null (a provider that reports none), which is
+cached too. Entries are the identity dict of service/providers/identity.py (key prefix v2: v1 held a bare string).
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from service.cache.health import RedisHealth
+from service.providers.identity import Captured, is_captured
 from telemetry import Telemetry
 
 log = logging.getLogger("prompter.cache")
 
-Probe = Callable[[], Awaitable[str | None]]
+Probe = Callable[[], Awaitable[Captured]]
 
 # What a failing Redis raises: redis-py's errors (its ConnectionError/TimeoutError included) and the OS's own.
 REDIS_ERRORS: Final = (RedisError, OSError)
-KEY_PREFIX: Final = "prompter:probe:v1"
+KEY_PREFIX: Final = "prompter:probe:v2"
 LOCK_PREFIX: Final = "prompter:probe-lock:v1"
 
 
@@ -62,7 +64,7 @@ class ProbeCache:
         # The provider is an allow-listed word without ':', so the model id after it cannot make two keys collide.
         return f"{KEY_PREFIX}:{provider}:{model_id}"
 
-    async def get_or_probe(self, provider: str, model_id: str, probe: Probe) -> str | None:
+    async def get_or_probe(self, provider: str, model_id: str, probe: Probe) -> Captured:
         """The cached identity (a hit), or `probe()` once for everyone asking right now, stored for the TTL (a miss)."""
         if not self.health.up:
             # Known down: bypass without paying a timeout; the health check notices when it answers again.
@@ -88,14 +90,14 @@ class ProbeCache:
             if lock is not None:
                 await self._release(lock)
 
-    async def refresh(self, provider: str, model_id: str, probe: Probe) -> str | None:
+    async def refresh(self, provider: str, model_id: str, probe: Probe) -> Captured:
         """Probe now whatever the cache holds, and overwrite the entry (`"refresh": true` on ensure-version)."""
         identity = await probe()
         # Tried even while Redis is marked down: a refresh is rare, and a stale entry left behind would hide drift.
         await self.store(self.key(provider, model_id), identity)
         return identity
 
-    async def store(self, key: str, identity: str | None) -> None:
+    async def store(self, key: str, identity: Captured) -> None:
         try:
             await self.client.set(key, json.dumps({"identity": identity}), px=self.ttl_ms)
         except REDIS_ERRORS as exc:
@@ -103,21 +105,21 @@ class ProbeCache:
             return
         self._answered()
 
-    async def _read(self, key: str) -> str | None | _Missing:
+    async def _read(self, key: str) -> Captured | _Missing:
         raw = await self.client.get(key)
         self._answered()
         if raw is None:
             return MISSING
         try:
             identity = json.loads(raw)["identity"]
-            if identity is None or isinstance(identity, str):
+            if is_captured(identity):
                 return identity
         except (ValueError, TypeError, KeyError):
             pass
         log.warning("ignoring an unreadable probe-cache entry %s (it will be overwritten)", key)
         return MISSING
 
-    async def _wait_turn(self, provider: str, model_id: str, key: str) -> tuple[str | None | _Missing, Lock | None]:
+    async def _wait_turn(self, provider: str, model_id: str, key: str) -> tuple[Captured | _Missing, Lock | None]:
         """Single flight on a cold key: take the probe lock (SET NX PX), or poll the cache while another request holds
         it. Returns (identity, None) when the holder stored it meanwhile; (MISSING, lock) when this request is to probe;
         (MISSING, None) when the bounded wait ran out: probe anyway, the unique pvk still keeps versions right."""

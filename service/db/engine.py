@@ -1,8 +1,5 @@
-"""Engine, session factory and the request-scoped unit of work.
-
-The request owns the transaction: services `flush()`, the `provide_session` dependency commits when the handler returns
-and rolls back when it raises. Work that must happen only once the data is durable (counting a committed result) is
-registered with `on_commit(session, fn)` and runs after the commit succeeds.
+"""Engine and session factories. The request-scoped unit of work, its read/write phases and SQLite's writer queue are in
+service/db/transactions.py (re-exported here).
 
 "The database cannot serve right now" (refused or timed-out connect, a dropped connection, pool exhaustion, a server
 shutting down, statement_timeout) is answered 503 `database_unavailable` with Retry-After by `EXCEPTION_HANDLERS`,
@@ -11,10 +8,7 @@ never a 500; everything else from the database is a bug and stays a 500.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -25,13 +19,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from service.db.sqlite_cursors import close_cursors_on_error
+from service.db.transactions import (  # noqa: F401 - re-exported: the unit of work's public names
+    READ_ONLY,
+    READS_FIRST,
+    WRITE,
+    WriteQueue,
+    begin_write,
+    checkpoint,
+    end_reads,
+    on_commit,
+    unit_of_work,
+)
 from service.http.errors import DependencyUnavailable, prompter_error_handler, unexpected_error_handler
 from service.settings import Settings
 
 log = logging.getLogger("prompter.db")
-
-_ON_COMMIT = "prompter_on_commit"
-_READ_ONLY = "prompter_read_only"
 
 
 def async_url(url: str) -> str:
@@ -75,6 +78,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        close_cursors_on_error(dbapi_connection.driver_connection)
         # WAL + synchronous=NORMAL roughly doubles insert throughput and lets readers run beside the writer.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -88,9 +92,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front (IMMEDIATE): a deferred read-then-write transaction in WAL mode fails at
-        # once with SQLITE_BUSY_SNAPSHOT when another writer got in between, whereas IMMEDIATE waits on busy_timeout.
-        # Read-only sessions (read_session_factory) begin DEFERRED, so GETs never queue behind writers.
-        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        # once with SQLITE_BUSY_SNAPSHOT when another writer got in between. Within this process they never wait for
+        # it: the WriteQueue lets one writer at a time reach this point. Reading sessions (read_session_factory, or a
+        # read-first request before `begin_write`) begin DEFERRED and run in parallel beside the writer.
+        options = conn.get_execution_options()
+        read_only = options.get(READ_ONLY, False) and not options.get(WRITE, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
@@ -115,49 +121,12 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for requests that only read (GET). Same pool; on SQLite their transactions begin DEFERRED."""
-    return async_sessionmaker(engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
-def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
-    """Run `callback` after this session's transaction commits (never if it rolls back)."""
-    session.info.setdefault(_ON_COMMIT, []).append(callback)
-
-
-async def checkpoint(session: AsyncSession) -> None:
-    """Commit what has been flushed so far and hand the connection back to the pool.
-
-    Services call this right before a slow external call (a provider probe or completion): no transaction, row lock or
-    pooled connection is held while waiting on an LLM. The next statement opens a new transaction, which the request
-    still owns. On-commit callbacks of the committed part run now.
-    """
-    await session.commit()
-    _run_on_commit(session)
-
-
-@asynccontextmanager
-async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """Commit on success, roll back on error, then run the on-commit callbacks. Used by requests and jobs alike."""
-    async with factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await _rollback_quietly(session)
-            raise
-        _run_on_commit(session)
-
-
-def _run_on_commit(session: AsyncSession) -> None:
-    for callback in session.info.pop(_ON_COMMIT, []):
-        callback()
-
-
-async def _rollback_quietly(session: AsyncSession) -> None:
-    session.info.pop(_ON_COMMIT, None)
-    try:
-        await asyncio.shield(session.rollback())
-    except Exception:  # the connection may already be gone; the original error is what matters
-        log.debug("rollback failed", exc_info=True)
+def write_queue(engine: AsyncEngine, settings: Settings) -> WriteQueue | None:
+    """SQLite's in-process writer queue (service/db/transactions.py); None for PostgreSQL, which has row locks."""
+    return WriteQueue(settings.db_write_wait_s) if engine.dialect.name == "sqlite" else None
 
 
 # SQLSTATEs meaning "the server cannot serve us right now", not "this statement is wrong": 08 connection exception,

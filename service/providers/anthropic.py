@@ -14,6 +14,7 @@ import httpx
 
 from service.providers.base import Completion, CompletionRequest, GenerationParams
 from service.providers.http import HTTPPolicy, ProviderHTTP, as_int, drop_none
+from service.providers.identity import anthropic_identity
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
@@ -70,7 +71,7 @@ class AnthropicProvider:
         return Completion(
             text=text,
             response_model=model,
-            identity=model,
+            identity=anthropic_identity(model),
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             metadata=metadata,

@@ -1,7 +1,8 @@
 """The adapter interface every LLM provider implements: the fake LLM today, real HTTP adapters later.
 
 A provider answers two calls: `complete` (a real generation) and `probe` (the cheapest call that still reveals the
-model identity the provider reports). Both return a `Completion`; the identity is what a version is pinned to.
+model identity the provider reports). Both return a `Completion`; its `identity` (service/providers/identity.py) is what
+a version is pinned to.
 """
 
 from __future__ import annotations
@@ -9,13 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-# The allow-list, and the response field that carries each provider's model identity.
-IDENTITY_FIELDS: dict[str, str] = {
-    "openai": "system_fingerprint",
-    "anthropic": "model",
-    "google": "modelVersion",
-}
-PROVIDERS: tuple[str, ...] = tuple(IDENTITY_FIELDS)
+from service.providers.identity import Captured
+
+# The allow-list of provider names.
+PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "google")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +48,7 @@ class CompletionRequest:
 class Completion:
     text: str
     response_model: str
-    identity: str | None
+    identity: Captured  # the fields a version is pinned to (service/providers/identity.py)
     input_tokens: int
     output_tokens: int
     metadata: dict[str, Any]
@@ -65,7 +63,3 @@ class ProviderAdapter(Protocol):
     async def probe(self, model_id: str, params: GenerationParams) -> Completion: ...
 
     async def aclose(self) -> None: ...
-
-
-def identity_field(provider: str) -> str:
-    return IDENTITY_FIELDS[provider]

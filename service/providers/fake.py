@@ -1,9 +1,10 @@
 """The built-in fake LLM of the design note: deterministic, offline, shaped like each provider's real metadata.
 
-openai    -> system_fingerprint = "fp_stub_" + sha256("openai:" + model_id)[:8]
+openai    -> system_fingerprint = "fp_stub_" + sha256("openai:" + model_id)[:8], model = model_id
 google    -> modelVersion       = "<model_id>-stub-001"
 anthropic -> model              = model_id
-`identity_overrides` (PROMPTER_FAKE_IDENTITY) replaces the reported identity per provider, to demonstrate drift.
+`identity_overrides` (PROMPTER_FAKE_IDENTITY) replaces the reported value (fingerprint / modelVersion / model) per
+provider, to demonstrate drift. The identity dict itself follows the real rules (service/providers/identity.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from service.providers.base import Completion, CompletionRequest, GenerationParams, identity_field
+from service.providers.base import Completion, CompletionRequest, GenerationParams
+from service.providers.identity import anthropic_identity, canonical_model_id, google_identity, openai_identity
 
 PROBE_PROMPT = "ping"
 
@@ -54,18 +56,26 @@ class FakeProvider:
         return self._completion(model_id, PROBE_PROMPT, "pong")
 
     def _completion(self, model_id: str, prompt: str, text: str) -> Completion:
-        identity = self._identity(model_id)
-        metadata: dict[str, Any] = {"fake": True, identity_field(self.name): identity}
+        model_id = canonical_model_id(self.name, model_id)
+        reported = self._identity(model_id)
+        metadata: dict[str, Any] = {"fake": True}
         if self.name == "openai":
-            metadata["model"] = model_id
+            metadata.update(system_fingerprint=reported, model=model_id)
+            identity, response_model = openai_identity(reported, model_id), model_id
+        elif self.name == "google":
+            metadata["modelVersion"] = reported
+            identity, response_model = google_identity(reported), model_id
+        else:
+            metadata["model"] = reported
+            identity, response_model = anthropic_identity(reported), reported
         return Completion(
             text=text,
-            response_model=identity if self.name == "anthropic" else model_id,
+            response_model=response_model,
             identity=identity,
             input_tokens=len(prompt.split()),
             output_tokens=len(text.split()),
             metadata=metadata,
-            system_fingerprint=identity if self.name == "openai" else None,
+            system_fingerprint=reported if self.name == "openai" else None,
         )
 
     async def aclose(self) -> None:

@@ -2,7 +2,8 @@
 
 POST {GOOGLE_BASE_URL}/v1beta/models/{model}:generateContent, header `x-goog-api-key` (never the `?key=` query
 parameter: URLs end up in spans and logs), body {contents: [{role: user, parts: [{text}]}],
-generationConfig: {temperature, topP, maxOutputTokens, seed}}. Identity: the response's `modelVersion`.
+generationConfig: {temperature, topP, maxOutputTokens, seed}}. Identity: the response's `modelVersion`, without the
+`models/` prefix (service/providers/identity.py).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import httpx
 
 from service.providers.base import Completion, CompletionRequest, GenerationParams
 from service.providers.http import HTTPPolicy, ProviderHTTP, as_int, drop_none
+from service.providers.identity import canonical_model_id, google_identity
 
 PROBE_PROMPT = "ping"
 
 
 def generate_path(model_id: str) -> str:
     # Accept the API's own "models/<id>" spelling; quote the rest whole so a model id can never change the path.
-    model = model_id.removeprefix("models/")
+    model = canonical_model_id("google", model_id)
     return f"/v1beta/models/{quote(model, safe='')}:generateContent"
 
 
@@ -78,12 +80,13 @@ class GoogleProvider:
             for part in parts
             if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought")
         )
-        version = data.get("modelVersion")
-        version = version if isinstance(version, str) and version else None
+        raw_version = data.get("modelVersion")
+        identity = google_identity(raw_version)
+        version = identity["modelVersion"]
         usage = data.get("usageMetadata") if isinstance(data.get("usageMetadata"), dict) else {}
         input_tokens, output_tokens = as_int(usage.get("promptTokenCount")), as_int(usage.get("candidatesTokenCount"))
         metadata = {
-            "modelVersion": version,
+            "modelVersion": raw_version if isinstance(raw_version, str) and raw_version else None,
             **drop_none({"responseId": data.get("responseId"), "finishReason": candidate.get("finishReason")}),
             "usageMetadata": drop_none(
                 {
@@ -95,8 +98,8 @@ class GoogleProvider:
         }
         return Completion(
             text=text,
-            response_model=version or model_id,
-            identity=version,
+            response_model=version or canonical_model_id("google", model_id),
+            identity=identity,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             metadata=metadata,

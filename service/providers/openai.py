@@ -2,7 +2,8 @@
 
 POST {OPENAI_BASE_URL}/chat/completions, `Authorization: Bearer <key>`,
 body {model, messages: [{role: user, content: prompt}], temperature, top_p, seed, <max tokens>}.
-Identity: `system_fingerprint` (OpenAI documents it as nullable; compatible servers often omit it -> identity None).
+Identity: `system_fingerprint` and the response `model` (service/providers/identity.py; OpenAI documents the
+fingerprint as nullable and compatible servers often omit it, the dated model name still tells builds apart).
 
 The token limit goes out as `max_completion_tokens` to api.openai.com (its reasoning models reject the deprecated
 `max_tokens`) and as `max_tokens` to every other host, because Ollama and llama.cpp only understand that one.
@@ -16,6 +17,7 @@ import httpx
 
 from service.providers.base import Completion, CompletionRequest, GenerationParams
 from service.providers.http import HTTPPolicy, ProviderHTTP, as_int, drop_none
+from service.providers.identity import openai_identity
 
 PROBE_PROMPT = "ping"
 OPENAI_HOST = "api.openai.com"
@@ -89,7 +91,7 @@ class OpenAIProvider:
         return Completion(
             text=text,
             response_model=model,
-            identity=fingerprint,
+            identity=openai_identity(fingerprint, model),
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             metadata=metadata,

@@ -6,6 +6,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
+from service.db.transactions import READS_FIRST
 from service.http.pagination import DEFAULT_LIMIT
 from service.runs.schemas import ResultOut, ResultPage, RunRequest
 from service.runs.service import RunService
@@ -16,7 +17,12 @@ class RunController(Controller):
     path = "/api"
     tags = ["runs"]
 
-    @post("/prompt-templates/{template_id:int}/run", status_code=201, summary="Render, call the LLM, store the result")
+    @post(
+        "/prompt-templates/{template_id:int}/run",
+        status_code=201,
+        summary="Render, call the LLM once, pin the version to the identity it reported, store the result",
+        opt={READS_FIRST: True},
+    )
     async def run_template(
         self,
         template_id: FromPath[int],

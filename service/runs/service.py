@@ -1,19 +1,25 @@
-"""Running a template: render, ensure its version, call the LLM, store the result with the identity that produced it."""
+"""Running a template: render, call the LLM once, read the identity from that completion, then - in one short write
+transaction - find or create the version of that identity and store the result. The version a result points to is the
+identity that really produced it; no probe is paid (ensure-version is the explicit pin: service/versions/service.py)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import checkpoint, on_commit
-from service.db.models import PromptResult, PromptTemplate, is_storable_id
+from service.db.engine import begin_write, end_reads, on_commit
+from service.db.models import PromptResult, PromptTemplate, PromptVersion, is_storable_id
 from service.http.errors import NotFound, Unprocessable
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.providers import ProviderRegistry
-from service.providers.base import CompletionRequest
+from service.providers.base import CompletionRequest, GenerationParams
+from service.providers.identity import Captured, canonical_model_id
 from service.providers.observed import observed_call
 from service.runs.repository import ResultRepository, ResultSummary
 from service.runs.schemas import RunRequest
@@ -21,6 +27,33 @@ from service.templates.rendering import missing_variables, render
 from service.templates.service import TemplateService
 from service.versions.service import VersionService, generation_params
 from telemetry import Telemetry
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """What to run. A caller that resolved the provider, model and params elsewhere (a label) builds one itself."""
+
+    template: PromptTemplate
+    provider: str
+    model_id: str
+    params: GenerationParams
+    variables: dict[str, Any]
+
+    @classmethod
+    def of(cls, template: PromptTemplate, data: RunRequest) -> RunSpec:
+        return cls(template, data.provider, data.model_id, generation_params(data.params), data.variables)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    result: PromptResult
+    version: PromptVersion  # the version of the identity the provider reported for this very call
+    identity: Captured  # that identity (service/providers/identity.py)
+    version_created: bool
+
+
+# Called inside the write transaction, before the result row is inserted: set extra result columns from the version.
+Annotate = Callable[[PromptResult, PromptVersion], None]
 
 
 class RunService:
@@ -40,32 +73,55 @@ class RunService:
         self.telemetry = telemetry
 
     async def run(self, template: PromptTemplate, data: RunRequest) -> PromptResult:
-        adapter = self.providers.get(data.provider)
-        missing = missing_variables(template.variables, data.variables)
+        return (await self.execute(RunSpec.of(template, data))).result
+
+    async def execute(self, spec: RunSpec, *, annotate: Annotate | None = None) -> RunOutcome:
+        """One provider call, then one write transaction. The request's session must start reading (route flag
+        READS_FIRST): the template was read before, nothing is held during the call."""
+        adapter = self.providers.get(spec.provider)
+        template = spec.template
+        missing = missing_variables(template.variables, spec.variables)
         if missing:
             raise Unprocessable(
                 f"Missing variables: {', '.join(missing)}. Supply a value for each in `variables`.",
                 code="missing_variables",
                 missing=missing,
             )
-        prompt = render(template.body, data.variables)
-        params = generation_params(data.params)
-        version, _ = await self.versions.ensure(template, data.provider, data.model_id, params)
-        # The version is valid on its own; commit it so no transaction is held during the LLM call.
-        await checkpoint(self.session)
+        model_id = canonical_model_id(spec.provider, spec.model_id)
+        prompt = render(template.body, spec.variables)
+        await end_reads(self.session)
         started = time.perf_counter()
-        request = CompletionRequest(data.model_id, prompt, params)
+        request = CompletionRequest(model_id, prompt, spec.params)
         completion = await observed_call(
-            self.telemetry, data.provider, data.model_id, partial(adapter.complete, request), prompt=prompt
+            self.telemetry, spec.provider, model_id, partial(adapter.complete, request), prompt=prompt
         )
         latency_ms = (time.perf_counter() - started) * 1000
+        self.telemetry.record_model_answered(spec.provider, model_id)
+
+        await begin_write(self.session)
+        # The run's own ensure-version step: the same span and histogram as the explicit pin, minus the probe.
+        with (
+            self.telemetry.ensure_version_timer(spec.provider),
+            self.telemetry.span(
+                "prompter.ensure_version",
+                **{
+                    "prompter.template_id": template.id,
+                    "gen_ai.provider.name": spec.provider,
+                    "gen_ai.request.model": model_id,
+                },
+            ) as span,
+        ):
+            version, created = await self.versions.find_or_create(
+                template, spec.provider, model_id, spec.params, completion.identity
+            )
+            span.set_attributes({"prompter.version.created": created, "prompter.version.drift": version.drift})
         result = PromptResult(
             template_id=template.id,
             version_id=version.id,
             pvk=version.pvk,
-            provider=data.provider,
-            model_id=data.model_id,
-            variables=data.variables,
+            provider=spec.provider,
+            model_id=model_id,
+            variables=spec.variables,
             rendered_prompt=prompt,
             output=completion.text,
             system_fingerprint=completion.system_fingerprint or None,
@@ -75,10 +131,12 @@ class RunService:
             latency_ms=round(latency_ms, 3),
             trace_id=self.telemetry.current_trace_id(),
         )
+        if annotate is not None:
+            annotate(result, version)
         await self.repo.insert(result)
         fingerprint_present = bool(completion.system_fingerprint)
         on_commit(self.session, lambda: self.telemetry.record_result_insert(fingerprint_present=fingerprint_present))
-        return result
+        return RunOutcome(result, version, completion.identity, created)
 
     async def get(self, result_id: int) -> PromptResult:
         result = await self.repo.get(result_id) if is_storable_id(result_id) else None

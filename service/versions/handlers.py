@@ -5,6 +5,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
+from service.db.transactions import READS_FIRST
 from service.templates.service import TemplateService
 from service.versions.schemas import EnsureVersionRequest, VersionList, VersionOut
 from service.versions.service import VersionService, generation_params
@@ -19,6 +20,7 @@ class VersionController(Controller):
         status_code=201,
         summary="Probe the provider and return the version pinned to what it reports (201 created, 200 existing)",
         responses={200: ResponseSpec(VersionOut, description="The version already existed (`created: false`).")},
+        opt={READS_FIRST: True},
     )
     async def ensure_version(
         self,

@@ -8,6 +8,7 @@ from functools import partial
 from service.cache import ProbeCache
 from service.providers import ProviderRegistry
 from service.providers.base import GenerationParams
+from service.providers.identity import Captured
 from service.providers.observed import observed_call
 from telemetry import Telemetry
 
@@ -21,8 +22,8 @@ class IdentityProbe:
 
     async def capture(
         self, provider: str, model_id: str, params: GenerationParams, *, refresh: bool = False
-    ) -> str | None:
-        """The identity (fingerprint / modelVersion / model) the provider reports for `model_id`: from the probe cache
+    ) -> Captured:
+        """The identity (service/providers/identity.py) the provider reports for `model_id`: from the probe cache
         when it holds one, else probed now. `refresh` skips the cached value, probes and overwrites it."""
         # The identity belongs to the model, not to one request's sampling params: one entry per (provider, model_id).
         probe = partial(self.probe, provider, model_id, params)
@@ -32,7 +33,7 @@ class IdentityProbe:
             return await self.cache.refresh(provider, model_id, probe)
         return await self.cache.get_or_probe(provider, model_id, probe)
 
-    async def probe(self, provider: str, model_id: str, params: GenerationParams) -> str | None:
+    async def probe(self, provider: str, model_id: str, params: GenerationParams) -> Captured:
         adapter = self.providers.get(provider)
         self.telemetry.record_probe_attempt(provider, model_id)
         with self.telemetry.span(

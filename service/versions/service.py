@@ -1,15 +1,17 @@
-"""ensure-version, whole: probe the provider, key the version by what it reported, create it or return it, and flag
-drift when the identity differs from the newest version of the same lineage."""
+"""Versions, whole: find or create the version pinned to a reported identity, flagging drift when the identity differs
+from the newest version of the same lineage. A run pins to what its own completion reported (`find_or_create`);
+ensure-version is the explicit pin before traffic: probe the provider (through the probe cache), then the same."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import IntegrityConflict, checkpoint, on_commit
+from service.db.engine import IntegrityConflict, begin_write, end_reads, on_commit
 from service.db.models import PromptTemplate, PromptVersion
 from service.http.schemas import Params
 from service.providers import ProviderRegistry
-from service.providers.base import GenerationParams, identity_field
+from service.providers.base import GenerationParams
+from service.providers.identity import Captured, canonical_model_id
 from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
@@ -35,8 +37,9 @@ class VersionService:
     async def ensure(
         self, template: PromptTemplate, provider: str, model_id: str, params: GenerationParams, *, refresh: bool = False
     ) -> tuple[PromptVersion, bool]:
-        """Return (version, created)."""
+        """Probe (or read the probe cache) and return (version, created)."""
         self.providers.get(provider)  # unknown provider -> 422 before any work
+        model_id = canonical_model_id(provider, model_id)
         with (
             self.telemetry.ensure_version_timer(provider),
             self.telemetry.span(
@@ -49,17 +52,20 @@ class VersionService:
             ) as span,
         ):
             # No transaction is held while the provider answers.
-            await checkpoint(self.session)
+            await end_reads(self.session)
             identity = await self.probe.capture(provider, model_id, params, refresh=refresh)
-            version, created = await self._persist(template, provider, model_id, params, identity)
+            await begin_write(self.session)
+            version, created = await self.find_or_create(template, provider, model_id, params, identity)
             span.set_attributes({"prompter.version.created": created, "prompter.version.drift": version.drift})
             return version, created
 
-    async def _persist(
-        self, template: PromptTemplate, provider: str, model_id: str, params: GenerationParams, identity: str | None
+    async def find_or_create(
+        self, template: PromptTemplate, provider: str, model_id: str, params: GenerationParams, identity: Captured
     ) -> tuple[PromptVersion, bool]:
+        """The version of (template, provider, model_id, params) pinned to `identity`: (version, created). Runs inside
+        the caller's write transaction (`begin_write`); `model_id` is canonical (`canonical_model_id`)."""
         params_dict = params.as_dict()
-        captured = {identity_field(provider): identity}
+        captured = dict(identity)
         pvk = prompt_version_key(
             content_hash=template.content_hash,
             provider=provider,

@@ -33,7 +33,7 @@ def test_create_duplicate_ensure_run_and_read_back(api):
     tid = template["id"]
     version = api.post(f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"})
     assert version.status_code == 201, version.text
-    assert version.json()["captured"] == {"system_fingerprint": FINGERPRINT}
+    assert version.json()["captured"] == {"system_fingerprint": FINGERPRINT, "model": "gpt-4o"}
     assert version.json()["created"] is True and version.json()["drift"] is False
 
     again = api.post(f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"})

@@ -113,10 +113,10 @@ def test_counts_follow_what_the_api_did(driven: Scrape) -> None:
     assert driven.value("prompter_ensure_version_seconds_count", provider="openai", **COMMON) == 1 + OPENAI_RUNS + 1
     assert driven.value("prompter_ensure_version_seconds_count", provider="anthropic", **COMMON) == ANTHROPIC_RUNS
     assert driven.value("prompter_ensure_version_seconds_count", provider="google", **COMMON) == 1
-    # No Redis: every ensure probes.
-    assert driven.value("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o", **COMMON) == 5
+    # No Redis: every ensure-version probes (the explicit one and the drift one); runs never probe.
+    assert driven.value("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o", **COMMON) == 2
     assert driven.value("prompter_probe_failure_total", provider="google", model_id="gemini-2.0", **COMMON) == 1
-    # A probed model's failure and drift series start at 0 with its first attempt (ratios read 0, not "no data").
+    # A model's failure and drift series start at 0 with its first probe or answered run (ratios read 0, not "no data").
     assert driven.value("prompter_probe_failure_total", provider="openai", model_id="gpt-4o", **COMMON) == 0
     assert driven.value("prompter_model_drift_total", provider="anthropic", model_id="claude-sonnet-4", **COMMON) == 0
     assert driven.value("prompter_model_drift_total", provider="openai", model_id="gpt-4o", **COMMON) == 1

@@ -104,7 +104,8 @@ def test_readme_walkthrough_against_prompter_serve(tmp_path: Path) -> None:
     assert scrape.value("prompter_prompt_results_insert_total", **COMMON) == 1
     assert scrape.value("prompter_openai_fingerprint_present_total", **COMMON) == 1
     assert scrape.value("prompter_ensure_version_seconds_count", provider="openai", **COMMON) == 2
-    assert scrape.value("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o", **COMMON) == 2
+    # Only the explicit ensure-version probes; the run's own completion told the identity.
+    assert scrape.value("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o", **COMMON) == 1
     assert scrape.value("prompter_probe_failure_total", provider="openai", model_id="gpt-4o", **COMMON) == 0
     assert scrape.value("prompter_model_drift_total", provider="openai", model_id="gpt-4o", **COMMON) == 0
     assert scrape.value("prompter_redis_up", **COMMON) == 0
@@ -135,6 +136,7 @@ def test_readme_walkthrough_against_prompter_serve(tmp_path: Path) -> None:
     assert trace, f"the run's trace never reached the OTLP receiver (got {len(spans)} spans of other traces)"
     names = [s.name for s in trace]
     assert "POST /api/prompt-templates/{template_id}/run" in names
-    assert names.count("chat gpt-4o") == 2 and "prompter.ensure_version" in names and "prompter.probe" in names
+    # One provider call per run: its own chat span, the version step, no probe.
+    assert names.count("chat gpt-4o") == 1 and "prompter.ensure_version" in names and "prompter.probe" not in names
     assert any(s.scope == "opentelemetry.instrumentation.sqlalchemy" for s in trace)
     assert trace[0].resource["service.name"] == COMMON["service"]

@@ -88,20 +88,21 @@ def run_traced_and_check(client: TestClient, span_exporter: InMemorySpanExporter
     assert hex_span(server.parent.span_id) == PARENT_SPAN_ID
     assert server.attributes["http.route"] == RUN_ROUTE
 
-    # server -> prompter.ensure_version -> prompter.probe -> chat gpt-4o (the probe); server -> chat gpt-4o (the run).
+    # server -> chat gpt-4o (the one provider call), then server -> prompter.ensure_version (the version of the identity
+    # that call reported). No probe.
+    run_call = one(spans, "chat gpt-4o")
+    assert run_call.parent is not None and run_call.parent.span_id == server.context.span_id
     ensure = one(children(spans, server), "prompter.ensure_version")
     assert ensure.attributes["gen_ai.provider.name"] == "openai"
     assert ensure.attributes["prompter.version.created"] is True
-    probe = one(children(spans, ensure), "prompter.probe")
-    probe_call = one(children(spans, probe), "chat gpt-4o")
-    run_call = one(children(spans, server), "chat gpt-4o")
-    for call in (probe_call, run_call):
-        assert call.kind == SpanKind.CLIENT
-        assert call.attributes["gen_ai.operation.name"] == "chat"
-        assert call.attributes["gen_ai.provider.name"] == "openai"
-        assert call.attributes["gen_ai.request.model"] == "gpt-4o"
-        assert call.attributes["gen_ai.response.model"] == "gpt-4o"
-        assert call.attributes["openai.response.system_fingerprint"] == result["system_fingerprint"]
+    assert ensure.start_time >= run_call.end_time
+    assert not [s for s in spans if s.name == "prompter.probe"]
+    assert run_call.kind == SpanKind.CLIENT
+    assert run_call.attributes["gen_ai.operation.name"] == "chat"
+    assert run_call.attributes["gen_ai.provider.name"] == "openai"
+    assert run_call.attributes["gen_ai.request.model"] == "gpt-4o"
+    assert run_call.attributes["gen_ai.response.model"] == "gpt-4o"
+    assert run_call.attributes["openai.response.system_fingerprint"] == result["system_fingerprint"]
     assert run_call.attributes["gen_ai.usage.input_tokens"] == result["usage"]["input_tokens"]
     assert run_call.attributes["gen_ai.usage.output_tokens"] == result["usage"]["output_tokens"]
 

@@ -29,7 +29,8 @@ async def test_complete_sends_messages_and_maps_the_answer(wire, make_adapter):
         "messages": [{"role": "user", "content": "Say hi"}],
     }
     assert completion.text == "Hello Ada!"
-    assert completion.identity == completion.response_model == "claude-sonnet-4-20250514"
+    assert completion.response_model == "claude-sonnet-4-20250514"
+    assert completion.identity == {"model": "claude-sonnet-4-20250514"}
     assert completion.system_fingerprint is None
     assert (completion.input_tokens, completion.output_tokens) == (12, 6)
     assert completion.metadata["model"] == "claude-sonnet-4-20250514"
@@ -50,4 +51,4 @@ async def test_probe_is_one_token(wire, make_adapter):
         "max_tokens": 1,
         "messages": [{"role": "user", "content": "ping"}],
     }
-    assert completion.identity == "claude-3-5-haiku-20241022"
+    assert completion.identity == {"model": "claude-3-5-haiku-20241022"}

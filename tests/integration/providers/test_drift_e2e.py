@@ -50,7 +50,7 @@ def test_fake_identity_switch_shows_drift(make_client, cache_settings):
 
     assert second.status_code == 201, second.text
     assert second.json()["drift"] is True and second.json()["created"] is True
-    assert second.json()["captured"] == {"system_fingerprint": "fp_rotated_build"}
+    assert second.json()["captured"] == {"system_fingerprint": "fp_rotated_build", "model": "gpt-4o"}
     assert second.json()["id"] != first.json()["id"]
     assert drift_total(client) == 1
     versions = client.get(f"/api/prompt-templates/{tid}/versions").json()["items"]
@@ -64,7 +64,7 @@ def test_fake_identity_comes_from_prompter_fake_identity(make_client):
     google = client.post(
         f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "google", "model_id": "gemini-2.0-flash"}
     ).json()
-    assert openai["captured"] == {"system_fingerprint": "fp_from_env"}
+    assert openai["captured"] == {"system_fingerprint": "fp_from_env", "model": "gpt-4o"}
     assert google["captured"] == {"modelVersion": "gemini-env-002"}
 
 
@@ -79,7 +79,34 @@ def test_a_rotated_system_fingerprint_from_a_real_server_is_drift(make_client, w
     second = client.post(f"/api/prompt-templates/{tid}/ensure-version", json={**ENSURE, "refresh": True})
 
     assert (first.status_code, second.status_code) == (201, 201), second.text
-    assert first.json()["captured"] == {"system_fingerprint": "fp_build_a"} and first.json()["drift"] is False
-    assert second.json()["captured"] == {"system_fingerprint": "fp_build_b"} and second.json()["drift"] is True
+    dated = "gpt-4o-2024-08-06"
+    assert first.json()["captured"] == {"system_fingerprint": "fp_build_a", "model": dated}
+    assert second.json()["captured"] == {"system_fingerprint": "fp_build_b", "model": dated}
+    assert (first.json()["drift"], second.json()["drift"]) == (False, True)
     assert len(wire.requests) == 2  # both ensure-versions really probed the server
+    assert drift_total(client) == 1
+
+
+def test_a_run_pins_to_what_its_own_completion_reported_and_flags_drift(make_client, wire):
+    """No fingerprint at all (a compatible server): the dated response model alone tells the builds apart, and the run
+    itself - no probe - creates the new version and counts the drift."""
+    wire.script(
+        Reply(200, openai_chat("a", fingerprint=None, model="gpt-4o-2024-08-06")),
+        Reply(200, openai_chat("b", fingerprint=None, model="gpt-4o-2024-08-06")),
+        Reply(200, openai_chat("c", fingerprint=None, model="gpt-4o-2024-11-20")),
+    )
+    client = make_client(openai_api_key=SECRET, openai_base_url=f"{wire.url}/v1")
+    tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
+    run = {**ENSURE, "variables": {"name": "Ada", "team": "Prompter"}}
+
+    results = [client.post(f"/api/prompt-templates/{tid}/run", json=run) for _ in range(3)]
+
+    assert [r.status_code for r in results] == [201, 201, 201], results[-1].text
+    assert len(wire.requests) == 3  # one provider call per run, no probe
+    first, second, third = (r.json() for r in results)
+    assert first["version_id"] == second["version_id"] != third["version_id"]
+    versions = {v["id"]: v for v in client.get(f"/api/prompt-templates/{tid}/versions").json()["items"]}
+    assert versions[first["version_id"]]["captured"] == {"system_fingerprint": None, "model": "gpt-4o-2024-08-06"}
+    assert versions[third["version_id"]]["captured"] == {"system_fingerprint": None, "model": "gpt-4o-2024-11-20"}
+    assert (versions[first["version_id"]]["drift"], versions[third["version_id"]]["drift"]) == (False, True)
     assert drift_total(client) == 1

@@ -29,7 +29,8 @@ async def test_complete_sends_generate_content_and_maps_the_answer(wire, make_ad
         "generationConfig": {"temperature": 0.4, "topP": 0.7, "maxOutputTokens": 32, "seed": 5},
     }
     assert completion.text == "Hello Ada!"
-    assert completion.identity == completion.response_model == "gemini-2.0-flash-001"
+    assert completion.response_model == "gemini-2.0-flash-001"
+    assert completion.identity == {"modelVersion": "gemini-2.0-flash-001"}
     assert (completion.input_tokens, completion.output_tokens) == (9, 5)
     assert completion.metadata["modelVersion"] == "gemini-2.0-flash-001"
     assert completion.metadata["finishReason"] == "STOP"
@@ -44,7 +45,7 @@ async def test_probe_cut_at_one_token_without_content_still_gives_the_identity(w
         "contents": [{"role": "user", "parts": [{"text": "ping"}]}],
         "generationConfig": {"maxOutputTokens": 1},
     }
-    assert completion.identity == "gemini-2.5-flash" and completion.text == ""
+    assert completion.identity == {"modelVersion": "gemini-2.5-flash"} and completion.text == ""
     assert completion.output_tokens == 0
 
 

@@ -29,8 +29,10 @@ async def test_complete_sends_chat_completions_and_maps_the_answer(wire, make_ad
         "max_tokens": 50,  # a compatible server (not api.openai.com) gets max_tokens
     }
     assert completion.text == "Hello Ada!"
-    assert completion.identity == completion.system_fingerprint == "fp_44709d6fcb"
+    assert completion.system_fingerprint == "fp_44709d6fcb"
     assert completion.response_model == "gpt-4o-2024-08-06"
+    # The identity is the fingerprint AND the dated response model (service/providers/identity.py).
+    assert completion.identity == {"system_fingerprint": "fp_44709d6fcb", "model": "gpt-4o-2024-08-06"}
     assert (completion.input_tokens, completion.output_tokens) == (13, 7)
     assert completion.metadata["system_fingerprint"] == "fp_44709d6fcb"
     assert completion.metadata["finish_reason"] == "stop"
@@ -50,19 +52,21 @@ async def test_probe_is_one_token_and_ignores_sampling_params(wire, make_adapter
         "messages": [{"role": "user", "content": "ping"}],
         "max_tokens": 1,
     }
-    assert completion.identity == "fp_probe01"
+    assert completion.identity == {"system_fingerprint": "fp_probe01", "model": "gpt-4o-2024-08-06"}
 
 
-async def test_a_compatible_server_without_fingerprint_gives_no_identity(wire, make_adapter):
+async def test_a_compatible_server_without_fingerprint_is_identified_by_its_model(wire, make_adapter):
     body = openai_chat("ok", fingerprint=None, model="llama3.1:8b")
     del body["system_fingerprint"]  # vLLM / Ollama often omit it entirely
     wire.script(Reply(200, body), Reply(200, openai_chat("ok", fingerprint=None)))
     adapter = make_adapter("openai")
     omitted = await adapter.complete(CompletionRequest("llama3.1:8b", "hi"))
     null = await adapter.complete(CompletionRequest("llama3.1:8b", "hi"))
-    assert omitted.identity is None and omitted.system_fingerprint is None
-    assert omitted.response_model == "llama3.1:8b"
-    assert null.identity is None and null.metadata["system_fingerprint"] is None
+    assert omitted.identity == {"system_fingerprint": None, "model": "llama3.1:8b"}
+    assert omitted.system_fingerprint is None and omitted.response_model == "llama3.1:8b"
+    # openai_chat's default response model is the dated one: it alone tells this build apart.
+    assert null.identity == {"system_fingerprint": None, "model": "gpt-4o-2024-08-06"}
+    assert null.metadata["system_fingerprint"] is None
 
 
 async def test_null_content_and_missing_usage_are_tolerated(wire, make_adapter):

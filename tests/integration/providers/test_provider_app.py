@@ -68,7 +68,6 @@ def run_body(provider: str) -> dict[str, Any]:
 
 def test_a_run_stores_the_compatible_servers_system_fingerprint(observe, wire):
     wire.script(
-        Reply(200, openai_chat("H", fingerprint="fp_wire_7c1a2b", prompt_tokens=8, completion_tokens=1)),  # the probe
         Reply(
             200,
             openai_chat(
@@ -93,10 +92,10 @@ def test_a_run_stores_the_compatible_servers_system_fingerprint(observe, wire):
     assert result["provider_metadata"]["system_fingerprint"] == "fp_wire_7c1a2b"
     assert app.get(f"/api/prompt-results/{result['id']}").json()["system_fingerprint"] == "fp_wire_7c1a2b"
     (version,) = app.get(f"/api/prompt-templates/{tid}/versions").json()["items"]
-    assert version["captured"] == {"system_fingerprint": "fp_wire_7c1a2b"} and version["id"] == result["version_id"]
+    assert version["captured"] == {"system_fingerprint": "fp_wire_7c1a2b", "model": "gpt-4o-2024-08-06"}
+    assert version["id"] == result["version_id"]
 
-    probe, completion = wire.requests
-    assert probe.body["max_tokens"] == 1 and probe.body["messages"][0]["content"] == "ping"
+    (completion,) = wire.requests  # one provider call: the run's own completion told the identity, no probe
     assert completion.path == "/v1/chat/completions"
     assert completion.body["messages"] == [{"role": "user", "content": "Hello Ada from Prompter!"}]
     assert completion.headers["authorization"] == f"Bearer {SECRET}"
@@ -106,17 +105,16 @@ def test_a_run_stores_the_compatible_servers_system_fingerprint(observe, wire):
         app.metric(
             "gen_ai_client_token_usage_sum", gen_ai_token_type="output", gen_ai_response_model="gpt-4o-2024-08-06"
         )
-        == 8 + 1
-    )  # the run's 8 + the probe's 1
+        == 8
+    )
+    assert app.metric("prompter_probe_attempt_total", provider="openai", model_id="gpt-4o") == 0
     spans = app.spans()
-    chat = [s for s in spans if s.name == "chat gpt-4o"]
-    assert len(chat) == 2  # the probe and the run, each a GenAI client span
-    assert chat[-1].attributes["openai.response.system_fingerprint"] == "fp_wire_7c1a2b"
-    assert chat[-1].attributes["gen_ai.response.model"] == "gpt-4o-2024-08-06"
+    (chat,) = [s for s in spans if s.name == "chat gpt-4o"]  # the run's GenAI client span, and no probe's
+    assert chat.attributes["openai.response.system_fingerprint"] == "fp_wire_7c1a2b"
+    assert chat.attributes["gen_ai.response.model"] == "gpt-4o-2024-08-06"
     # The httpx client is instrumented: one HTTP client span per provider request, under the GenAI span.
-    http = [s for s in spans if s.kind is SpanKind.CLIENT and s.name == "POST"]
-    assert len(http) == 2 and all(s.parent is not None for s in http)
-    assert {s.parent.span_id for s in http} == {s.context.span_id for s in chat}
+    (http,) = [s for s in spans if s.kind is SpanKind.CLIENT and s.name == "POST"]
+    assert http.parent is not None and http.parent.span_id == chat.context.span_id
 
 
 @pytest.mark.parametrize(
@@ -135,7 +133,7 @@ def test_anthropic_and_gemini_runs_pin_their_identity(observe, wire, provider, i
     assert run.json()["output"] == "Hi Ada" and run.json()["system_fingerprint"] is None
     (version,) = app.get(f"/api/prompt-templates/{tid}/versions").json()["items"]
     assert version["captured"] == {identity_field: identity}
-    assert len(wire.requests) == 2
+    assert len(wire.requests) == 1
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
@@ -157,10 +155,9 @@ def test_a_failed_probe_is_502_counts_a_failure_and_writes_no_version(observe, w
     assert chat.attributes["error.type"] == "provider_error"
 
 
-def test_a_failed_run_writes_no_result_but_keeps_its_version(observe, wire):
-    # The probe answers; the generation times out. The version was committed before the LLM call (by design: it is
-    # valid on its own and no transaction is held during the call); the result row must not exist.
-    wire.script(Reply(200, openai_chat("p", fingerprint="fp_ok")), default=Reply(200, openai_chat(), delay_s=3))
+def test_a_failed_run_writes_neither_result_nor_version(observe, wire):
+    # The generation times out: nothing reported an identity, so no version exists, and no result row either.
+    wire.script(default=Reply(200, openai_chat(), delay_s=3))
     app = observe("openai", provider_timeout_s=0.3)
     tid = app.template()
 
@@ -169,8 +166,7 @@ def test_a_failed_run_writes_no_result_but_keeps_its_version(observe, wire):
     assert run.status_code == 504, run.text
     assert run.json()["error"] == "provider_timeout"
     assert app.get(f"/api/prompt-templates/{tid}/results").json()["items"] == []
-    versions = app.get(f"/api/prompt-templates/{tid}/versions").json()["items"]
-    assert [v["captured"] for v in versions] == [{"system_fingerprint": "fp_ok"}]
+    assert app.get(f"/api/prompt-templates/{tid}/versions").json()["items"] == []
     assert app.metric("prompter_prompt_results_insert_total") == 0
     assert app.metric("gen_ai_client_operation_duration_seconds_count", error_type="provider_timeout") == 1
 

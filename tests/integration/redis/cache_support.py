@@ -15,19 +15,20 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.http.errors import ProviderError
 from service.providers import ProviderRegistry
-from service.providers.base import PROVIDERS, Completion, GenerationParams
+from service.providers.base import PROVIDERS, Completion, CompletionRequest, GenerationParams
 from service.providers.fake import FakeProvider
 
 TEMPLATE = {"org_id": "acme", "workspace_id": "support", "name": "greet", "body": "Hello {{ name }}!"}
 
 
 class CountingProvider(FakeProvider):
-    """The built-in fake LLM, counting `probe()` calls. `delay_s` makes a probe take as long as a real provider's,
+    """The built-in fake LLM, counting `probe()` and `complete()` calls (`calls` = both: what the provider bills). `delay_s` makes a probe take as long as a real provider's,
     `null_identity` makes it report no identity, `fail_next` makes the next N probes fail with a provider error."""
 
     def __init__(self, name: str, *, delay_s: float = 0.0, null_identity: bool = False) -> None:
         super().__init__(name)
         self.probes = 0
+        self.completions = 0
         self.delay_s = delay_s
         self.null_identity = null_identity
         self.fail_next = 0
@@ -39,8 +40,20 @@ class CountingProvider(FakeProvider):
         if self.fail_next > 0:
             self.fail_next -= 1
             raise ProviderError(f"{self.name} probe failed (test)", code="provider_error")
-        completion = await super().probe(model_id, params)
-        return dataclasses.replace(completion, identity=None) if self.null_identity else completion
+        return self._maybe_null(await super().probe(model_id, params))
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        self.completions += 1
+        return self._maybe_null(await super().complete(request))
+
+    @property
+    def calls(self) -> int:
+        return self.probes + self.completions
+
+    def _maybe_null(self, completion: Completion) -> Completion:
+        if not self.null_identity:
+            return completion
+        return dataclasses.replace(completion, identity=dict.fromkeys(completion.identity))
 
 
 def counting_registry(**options: object) -> tuple[ProviderRegistry, dict[str, CountingProvider]]:

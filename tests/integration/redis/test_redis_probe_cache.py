@@ -28,6 +28,9 @@ def counters(client) -> tuple[float, float]:
     return sample(text, "prompter_cache_hit_total"), sample(text, "prompter_cache_miss_total")
 
 
+IDENTITY = {"system_fingerprint": stub_identity("openai", "gpt-4o"), "model": "gpt-4o"}
+
+
 @pytest.fixture
 def redis_client(redis_url: str):
     client = redis.Redis.from_url(redis_url)
@@ -48,20 +51,23 @@ def test_miss_then_hit_across_templates_and_runs(make_client, redis_url, redis_c
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     assert (fakes["openai"].probes, counters(api)) == (1, (1, 1))
 
-    # The entry belongs to (provider, model_id): another template and a run reuse it without probing.
+    # The entry belongs to (provider, model_id): another template reuses it without probing.
     other = api.post("/api/prompt-templates", json={**TEMPLATE, "name": "other"}).json()["id"]
     assert ensure(api, other, GPT4O).status_code == 201
+    assert (fakes["openai"].probes, counters(api)) == (1, (2, 1))
+    # A run needs no cache at all: its own completion reports the identity (one provider call, no lookup).
     run = api.post(f"/api/prompt-templates/{tid}/run", json={**GPT4O, "variables": {"name": "Ada"}})
     assert run.status_code == 201, run.text
     assert run.json()["system_fingerprint"] == stub_identity("openai", "gpt-4o")
-    assert (fakes["openai"].probes, counters(api)) == (1, (3, 1))
+    assert run.json()["version_id"] == first.json()["id"]
+    assert (fakes["openai"].calls, counters(api)) == (2, (2, 1))
 
     # Another model, another key.
     assert ensure(api, tid, {"provider": "openai", "model_id": "gpt-4o-mini"}).status_code == 201
-    assert (fakes["openai"].probes, counters(api)) == (2, (3, 2))
+    assert (fakes["openai"].probes, counters(api)) == (2, (2, 2))
 
     key = ProbeCache.key("openai", "gpt-4o")
-    assert json.loads(redis_client.get(key)) == {"identity": stub_identity("openai", "gpt-4o")}
+    assert json.loads(redis_client.get(key)) == {"identity": IDENTITY}
     assert 0 < redis_client.pttl(key) <= 300_000
     text = api.get("/metrics").text
     assert sample(text, "prompter_redis_up") == 1
@@ -93,10 +99,11 @@ def test_refresh_probes_now_and_overwrites_the_entry(make_client, redis_url, red
 
     refreshed = ensure(api, tid, {**GPT4O, "refresh": True})  # ...unless the caller asks for a fresh probe
     assert refreshed.status_code == 201, refreshed.text
-    assert refreshed.json()["captured"] == {"system_fingerprint": "fp_rebuilt"}
+    assert refreshed.json()["captured"] == {"system_fingerprint": "fp_rebuilt", "model": "gpt-4o"}
     assert refreshed.json()["drift"] is True
     assert fakes["openai"].probes == 2
-    assert json.loads(redis_client.get(ProbeCache.key("openai", "gpt-4o"))) == {"identity": "fp_rebuilt"}
+    rebuilt = {"system_fingerprint": "fp_rebuilt", "model": "gpt-4o"}
+    assert json.loads(redis_client.get(ProbeCache.key("openai", "gpt-4o"))) == {"identity": rebuilt}
 
     after = ensure(api, tid, GPT4O)  # the overwritten entry now serves the new identity
     assert after.status_code == 200 and after.json()["id"] == refreshed.json()["id"]
@@ -110,12 +117,13 @@ def test_a_null_identity_is_cached_too(make_client, redis_url, redis_client):
     api = make_client(redis_url=redis_url, app_kwargs={"providers": registry})
     tid = api.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
     first = ensure(api, tid, GPT4O)
-    assert first.status_code == 201 and first.json()["captured"] == {"system_fingerprint": None}
+    assert first.status_code == 201 and first.json()["captured"] == {"system_fingerprint": None, "model": None}
     second = ensure(api, tid, GPT4O)
     assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
     assert fakes["openai"].probes == 1
     assert counters(api) == (1, 1)
-    assert json.loads(redis_client.get(ProbeCache.key("openai", "gpt-4o"))) == {"identity": None}
+    nulls = {"system_fingerprint": None, "model": None}
+    assert json.loads(redis_client.get(ProbeCache.key("openai", "gpt-4o"))) == {"identity": nulls}
 
 
 def test_a_failed_probe_is_not_cached_and_leaves_no_lock(make_client, redis_url, redis_client):
@@ -140,7 +148,18 @@ def test_unreadable_entry_is_treated_as_a_miss_and_overwritten(make_client, redi
     redis_client.set(key, b"\xff not json")
     assert ensure(api, tid, GPT4O).status_code == 201
     assert fakes["openai"].probes == 1
-    assert json.loads(redis_client.get(key)) == {"identity": stub_identity("openai", "gpt-4o")}
+    assert json.loads(redis_client.get(key)) == {"identity": IDENTITY}
+
+
+def test_a_v1_entry_holding_a_bare_string_is_not_read(make_client, redis_url, redis_client):
+    """Entries written before identities became dicts lived under the v1 prefix; v2 never reads them."""
+    registry, fakes = counting_registry()
+    api = make_client(redis_url=redis_url, app_kwargs={"providers": registry})
+    tid = api.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
+    redis_client.set("prompter:probe:v1:openai:gpt-4o", json.dumps({"identity": "fp_old"}))
+    redis_client.set(ProbeCache.key("openai", "gpt-4o"), json.dumps({"identity": "fp_old"}))  # wrong shape for v2
+    assert ensure(api, tid, GPT4O).json()["captured"] == IDENTITY
+    assert fakes["openai"].probes == 1
 
 
 def test_without_redis_everything_works_and_the_gauge_says_0(make_client):
@@ -152,7 +171,8 @@ def test_without_redis_everything_works_and_the_gauge_says_0(make_client):
     assert ensure(api, tid, {**GPT4O, "refresh": True}).status_code == 200
     run = api.post(f"/api/prompt-templates/{tid}/run", json={**GPT4O, "variables": {"name": "Ada"}})
     assert run.status_code == 201, run.text
-    assert fakes["openai"].probes == 4  # every ensure-version probes: there is no cache
+    assert fakes["openai"].probes == 3  # every ensure-version probes: there is no cache
+    assert fakes["openai"].completions == 1  # and the run called the provider once
     text = api.get("/metrics").text
     assert sample(text, "prompter_redis_up") == 0
     assert (sample(text, "prompter_cache_hit_total"), sample(text, "prompter_cache_miss_total")) == (0, 0)

@@ -92,19 +92,23 @@ def probe_cache(redis_url: str, **options: float) -> ProbeCache:
     return ProbeCache(create_client(redis_url, timeout_s=0.25), health, telemetry, **options)
 
 
+def fp(n: int) -> dict[str, str | None]:
+    return {"system_fingerprint": f"fp_{n}", "model": "m"}
+
+
 class SlowProbe:
     def __init__(self, delay_s: float, fail_first: int = 0) -> None:
         self.delay_s = delay_s
         self.fail_first = fail_first
         self.calls = 0
 
-    async def __call__(self) -> str:
+    async def __call__(self) -> dict[str, str | None]:
         self.calls += 1
         call = self.calls
         await asyncio.sleep(self.delay_s)
         if call <= self.fail_first:
             raise ProviderError("provider down (test)")
-        return f"fp_{call}"
+        return fp(call)
 
 
 async def test_when_the_lock_holder_fails_a_waiter_takes_over(redis_url):
@@ -117,7 +121,7 @@ async def test_when_the_lock_holder_fails_a_waiter_takes_over(redis_url):
     failures = [r for r in results if isinstance(r, Exception)]
     assert len(failures) == 1 and isinstance(failures[0], ProviderError)
     assert probe.calls == 2
-    assert [r for r in results if not isinstance(r, Exception)] == ["fp_2"] * 9
+    assert [r for r in results if not isinstance(r, Exception)] == [fp(2)] * 9
 
 
 async def test_when_the_wait_runs_out_each_waiter_probes_itself(redis_url):
@@ -127,7 +131,7 @@ async def test_when_the_wait_runs_out_each_waiter_probes_itself(redis_url):
     stored = await cache.client.get(ProbeCache.key("openai", "m"))
     await cache.client.aclose()
     assert probe.calls == 5
-    assert sorted(results) == [f"fp_{i}" for i in range(1, 6)]
+    assert sorted(r["system_fingerprint"] for r in results) == [f"fp_{i}" for i in range(1, 6)]
     assert stored is not None
 
 
@@ -140,5 +144,5 @@ async def test_a_probe_slower_than_the_lock_ttl_still_answers(redis_url):
     leftover = await cache.client.keys("prompter:probe-lock:*")
     await cache.client.aclose()
     # The lock expired while the first probe ran, so the waiter took it and probed too: two probes, no error.
-    assert probe.calls == 2 and {first, second} == {"fp_1", "fp_2"}
+    assert probe.calls == 2 and sorted([first["system_fingerprint"], second["system_fingerprint"]]) == ["fp_1", "fp_2"]
     assert leftover == []
