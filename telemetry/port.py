@@ -17,7 +17,7 @@ from opentelemetry.metrics import Meter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from telemetry import contract as c
-from telemetry.labels import LabelBounds
+from telemetry.labels import KNOWN_PROVIDERS, LabelBounds
 
 log = logging.getLogger("prompter.telemetry")
 
@@ -97,6 +97,8 @@ class Telemetry:
         for protected in ("true", "false"):
             for kind in c.LABEL_MOVE_KINDS:
                 self._record("label_moves", "add", 0, {"protected": protected, "kind": kind})
+        for provider in sorted(KNOWN_PROVIDERS):
+            self._record("label_drift", "add", 0, {"provider": provider})
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
     def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:

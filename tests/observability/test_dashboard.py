@@ -32,6 +32,8 @@ CONTRACT_COUNTERS_AND_GAUGES = {
     "prompter_cache_hit_total",
     "prompter_cache_miss_total",
     "prompter_model_drift_total",
+    "prompter_label_moves_total",
+    "prompter_label_drift_total",
 }
 CONTRACT_HISTOGRAMS = {
     "starlette_requests_processing_seconds",
@@ -263,6 +265,9 @@ def contract_series() -> list[dict[str, str]]:
         series.append(_series("prompter_cache_hit_total", at, 0.75))
         series.append(_series("prompter_cache_miss_total", at, 0.25))
         series.append(_series("prompter_model_drift_total", probe, 0.01))
+        for kind, per_second in (("move", 0.25), ("rollback", 0.125)):
+            series.append(_series("prompter_label_moves_total", {**at, "protected": "true", "kind": kind}, per_second))
+        series.append(_series("prompter_label_drift_total", {**at, "provider": "openai"}, 0.01))
         series += _histogram("gen_ai_client_operation_duration_seconds", {**at, **gen_ai}, 0.5)
         series += _histogram(
             "gen_ai_client_operation_duration_seconds", {**at, **gen_ai, "error_type": "timeout"}, 0.05
@@ -340,6 +345,15 @@ def test_queries_return_data_and_sum_across_instances(
                         "eval_time": "5m",
                         "exp_samples": [
                             {"labels": '{service="prompter-api", env="prod"}', "value": 0.75},
+                        ],
+                    },
+                    {
+                        # 1 min window at 15 s steps: 4 steps' increase, summed over both instances
+                        "expr": _expr_of(exprs, "Label moves and rollbacks"),
+                        "eval_time": "5m",
+                        "exp_samples": [
+                            {"labels": '{kind="move", protected="true"}', "value": 30},
+                            {"labels": '{kind="rollback", protected="true"}', "value": 15},
                         ],
                     },
                     {

@@ -298,7 +298,7 @@ def _round(http: httpx.Client, n: int, first: int, second: int, drifting: int) -
     _call(http, "POST", "/api/prompt-templates", 201, body)
     assert _call(http, "POST", "/api/prompt-templates", 409, body)["error"] == "duplicate_template"
     # probe cache: a model probed for the first time (miss), then the same model for another template (hit)
-    _ensure(http, first, "google", f"gemini-round-{n}")
+    pinned = _ensure(http, first, "google", f"gemini-round-{n}")
     _ensure(http, second, "google", f"gemini-round-{n}")
     # model drift: the fake OpenAI now reports another fingerprint than the one this template was pinned to
     assert _ensure(http, drifting, "openai", "gpt-4o", refresh=True)["drift"] is True
@@ -307,6 +307,11 @@ def _round(http: httpx.Client, n: int, first: int, second: int, drifting: int) -
     # other 4xx errors
     _call(http, "GET", "/api/prompt-templates/999999", 404)
     assert _ensure(http, first, "mistral", "any", expected=422)["error"] == "unknown_provider"
+    # label moves: staging follows this round's pin; from the second round on it is also rolled back
+    tenant = {"org_id": "acme", "workspace_id": "support"}
+    _call(http, "PUT", "/api/prompts/greet/labels/staging", 200, {**tenant, "version_id": pinned["id"]})
+    if n > 1:
+        _call(http, "POST", "/api/prompts/greet/labels/staging/rollback", 200, tenant)
     # runs: results with an OpenAI fingerprint and without one, GenAI latency and tokens
     assert _run(http, first, "openai", "gpt-4o")["system_fingerprint"] == ROTATED_FINGERPRINT
     assert _run(http, first, "google", f"gemini-round-{n}")["system_fingerprint"] is None
