@@ -47,7 +47,9 @@ def test_label_moves_are_counted_by_kind_and_protection(make_client: Callable[..
     for kind in ("move", "rollback", "delete"):
         for protected in ("true", "false"):
             labels = {"kind": kind, "protected": protected}
-            assert before.value("prompter_label_moves_total", **labels, **COMMON) == 0, labels  # every series from the start
+            assert before.value("prompter_label_moves_total", **labels, **COMMON) == 0, (
+                labels
+            )  # every series from the start
     for provider in ("openai", "anthropic", "google"):
         assert before.value("prompter_label_drift_total", provider=provider, **COMMON) == 0
 
