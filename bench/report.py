@@ -240,6 +240,7 @@ def markdown(doc: dict[str, Any]) -> str:
     for key, reason in doc["skipped"].items():
         lines.append(f"- {key} skipped: {reason}")
     lines += _trace_lines(doc) + _redis_lines(doc) + _micro_lines(doc.get("micro") or {})
+    lines += client_lines(doc.get("client") or {})
     if doc["server_log_findings"]:
         lines += ["", "## Server log lines worth a look", ""]
         for server, found in doc["server_log_findings"].items():
@@ -380,4 +381,44 @@ def _micro_lines(micro: dict[str, Any]) -> list[str]:
     if micro.get("record_calls"):
         lines += ["", "### One call (timeit, best of 5; metrics on unless marked)", "", "| call | µs |", "|---|---|"]
         lines += [f"| {name} | {us} |" for name, us in micro["record_calls"].items()]
+    return lines
+
+
+def client_lines(result: dict[str, Any]) -> list[str]:
+    """The Python client section (bench/client.py) of results.md."""
+    if not result:
+        return []
+    warm = result["warm"]
+    lines = [
+        "",
+        "## Python client (bench/client.py)",
+        "",
+        f"Warm-cache `get_prompt` (a fresh entry: no I/O), µs per call over {warm['calls_per_repeat']:,} calls, "
+        f"{warm['repeats']} repeats (target ≤ 5 µs):",
+        "",
+        "| call | best µs | median µs |",
+        "|---|---|---|",
+        f"| `Prompter.get_prompt(name)` | {warm['sync']['best_us']} | {warm['sync']['median_us']} |",
+        f'| `Prompter.get_prompt(name, label="production")` | {warm["sync_label"]["best_us"]} | '
+        f"{warm['sync_label']['median_us']} |",
+        f"| `await AsyncPrompter.get_prompt(name)` | {warm['async']['best_us']} | {warm['async']['median_us']} |",
+        f"| (an empty lambda, timeit's own cost) | {warm['empty_lambda']['best_us']} | "
+        f"{warm['empty_lambda']['median_us']} |",
+        "",
+        f"Under load against {result['server']}: every caller calls `get_prompt` on every key in a loop; the server "
+        "counts the resolve requests (`starlette_requests_total`, route `/api/prompts/{name}`) (target: about 1 per "
+        "key per TTL):",
+        "",
+        (
+            "| callers | pause between rounds | keys | TTL s | s | get_prompt calls/s | server requests (by status) | "
+            "requests per key per TTL |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for load in result["load"]:
+        statuses = ", ".join(f"{n}× {s}" for s, n in load["by_status"].items())
+        lines.append(
+            f"| {load['callers']} | {load['pause_ms']:g} ms | {load['keys']} | {load['ttl_s']} | {load['seconds']} | {load['calls_per_s']:,} | "
+            f"{load['server_requests']} ({statuses}) | {load['requests_per_key_per_ttl']} |"
+        )
     return lines

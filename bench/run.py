@@ -17,6 +17,7 @@ Writes bench/results/results.md and results.json. `--quick` takes about 2½ minu
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -252,6 +253,29 @@ def run_micro(bench: Bench) -> dict[str, Any]:
     return result
 
 
+def run_client(bench: Bench) -> dict[str, Any]:
+    """bench/client.py in its own process: the Python client's warm-cache cost and its requests per key per TTL."""
+    if importlib.util.find_spec("prompter_client") is None:
+        bench.log("client benchmark skipped: prompter_client is not installed (pip install -e ./client)")
+        return {}
+    out = bench.workdir / "client.json"
+    command = [sys.executable, "-m", "bench.client", "--json", str(out)] + (["--quick"] if bench.args.quick else [])
+    log_path = bench.workdir / "client.log"
+    bench.log("client benchmark: " + " ".join(command[1:]) + f" (log: {log_path})")
+    with open(log_path, "wb") as log:
+        done = subprocess.run(
+            command,
+            cwd=Path(__file__).resolve().parent.parent,
+            timeout=600,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.client failed ({done.returncode}):\n{log_path.read_text()[-3000:]}")
+    return json.loads(out.read_text())
+
+
 def _log_findings(bench: Bench) -> dict[str, list[str]]:
     """Lines in the servers' logs that would make a measurement suspect (dropped spans, errors, tracebacks)."""
     needles = (
@@ -339,6 +363,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="admin URL of a PostgreSQL server (fresh databases are created and dropped)",
     )
     parser.add_argument("--no-micro", action="store_true", help="skip bench/micro.py")
+    parser.add_argument("--no-client", action="store_true", help="skip bench/client.py (the Python client)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results.md / results.json go")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
@@ -395,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         pg.drop_all()
     findings = _log_findings(bench)
     micro = {} if args.no_micro else run_micro(bench)
+    client = {} if args.no_client else run_client(bench)
     document = report.build(
         meta=_meta(args, loadgen, argv),
         scenarios=chosen,
@@ -406,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         redis=redis_info,
         log_findings=findings,
     )
+    document["client"] = client
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / "results.md").write_text(report.markdown(document))
