@@ -3,6 +3,7 @@ and started again on the same port and database), seeding prompts over HTTP, and
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -27,10 +28,13 @@ def resolve_requests(base_url: str, status: str | None = None) -> int:
     return int(scrape(base_url, "starlette_requests_total", **labels))
 
 
-def seed(base_url: str, name: str, bodies: list[str], label: str | None = "production") -> list[int]:
+def seed(
+    base_url: str, name: str, bodies: list[str], label: str | None = "production", api_key: str | None = None
+) -> list[int]:
     """One revision per body, each pinned to a version (fake LLM); `label` points at the first. Version ids back."""
     versions = []
-    with httpx.Client(base_url=base_url, timeout=30) as http:
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=base_url, timeout=30, headers=headers) as http:
         for body in bodies:
             template = http.post("/api/prompt-templates", json={**TENANT, "name": name, "body": body})
             assert template.status_code == 201, template.text
@@ -44,6 +48,40 @@ def seed(base_url: str, name: str, bodies: list[str], label: str | None = "produ
             moved = http.put(f"/api/prompts/{name}/labels/{label}", json={**TENANT, "version_id": versions[0]})
             assert moved.status_code == 200, moved.text
     return versions
+
+
+def make_key(db_url: str, role: str, org_id: str = TENANT["org_id"], workspace_id: str = TENANT["workspace_id"]) -> str:
+    """An API key straight into the database (what `prompter keys create` does)."""
+    from service.auth.service import KeyService
+    from service.db.engine import create_engine, session_factory, unit_of_work
+    from service.settings import Settings
+
+    async def create() -> str:
+        engine = create_engine(Settings(db_url=db_url))
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                token, _ = await KeyService(session).create(org_id=org_id, workspace_id=workspace_id, role=role)
+                return token
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(create())
+
+
+def revoke_key(db_url: str, token: str) -> None:
+    from service.auth.service import KeyService
+    from service.db.engine import create_engine, session_factory, unit_of_work
+    from service.settings import Settings
+
+    async def revoke() -> None:
+        engine = create_engine(Settings(db_url=db_url))
+        try:
+            async with unit_of_work(session_factory(engine)) as session:
+                await KeyService(session).revoke(token.split("_")[1])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(revoke())
 
 
 def free_port() -> int:

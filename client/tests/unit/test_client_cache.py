@@ -108,7 +108,7 @@ def test_outage_serves_stale_and_warns_once(fake: FakePrompter, make_prompter, c
         return len(fake.requests) >= 2 + 6
 
     wait_until(served_through_failed_refreshes, what="several failed refreshes of both keys")
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "prompter_client"]
     assert len(warnings) == 1 and "unavailable" in warnings[0]
     fake.down = False
     fake.set("greet", "fresh")
@@ -192,7 +192,7 @@ def test_a_refresh_error_answer_keeps_the_entry_and_warns_once_per_key(
         wait_until(lambda n=2 + attempt: len(fake.gets) == n, what="the failed refresh")
         wait_until(lambda: p._core.retry_state(("greet", "production", None)) is not None, what="back-off")
     assert p.get_prompt("greet").body == "kept"
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "prompter_client"]
     assert len(warnings) == 1 and "label_not_found" in warnings[0]
 
 
