@@ -103,7 +103,11 @@ class PromptVersion(Base):
 
 class PromptResult(Base):
     __tablename__ = "prompt_results"
-    __table_args__ = (Index("ix_prompt_results_template_id", "template_id", "id"),)
+    __table_args__ = (
+        Index("ix_prompt_results_template_id", "template_id", "id"),
+        # The UI: a prompt's last run and its 24 h activity chart (migration 0003_ui_indexes).
+        Index("ix_prompt_results_template_created", "template_id", "created_at", "latency_ms"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("prompt_templates.id", ondelete="CASCADE"))

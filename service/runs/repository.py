@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import PromptResult, PromptTemplate
+from service.db.models import PromptResult, PromptTemplate, UTCDateTime
+from service.db.sql_functions import hours_since
 
 
 class ResultRepository:
@@ -58,7 +59,7 @@ class ResultRepository:
                 PromptResult.latency_ms,
                 PromptResult.created_at,
             )
-            .join(PromptTemplate, PromptTemplate.id == PromptResult.template_id)
+            .join(PromptTemplate, PromptTemplate.id == self._template_id_for_join())
             .order_by(PromptResult.id.desc())
             .limit(limit)
         )
@@ -72,17 +73,53 @@ class ResultRepository:
             query = query.where(PromptResult.id < before_id)
         return [ResultSummary(*row) for row in await self.session.execute(query)]
 
-    async def timings_since(
-        self, template_ids: list[int], since: datetime, *, limit: int
-    ) -> list[tuple[datetime, float]]:
-        """(created_at, latency_ms) of the newest `limit` results of these templates since `since`."""
+    def _template_id_for_join(self) -> ColumnElement[int]:
+        """SQLite has no statistics here, so for a workspace's newest results it starts from the workspace's templates,
+        reads every one of their results through the template index and sorts them all (100 000 rows: 30 ms+). With
+        the index made unusable for the join (`template_id + 0`) it walks results newest first by rowid and stops at
+        the page size, looking each template up by primary key. PostgreSQL's planner has statistics and is left alone.
+        """
+        if self.session.get_bind().dialect.name == "sqlite":
+            return PromptResult.template_id + 0
+        return PromptResult.template_id
+
+    async def hourly_counts(self, template_ids: list[int], since: datetime) -> dict[int, int]:
+        """Results per whole hour since `since` (hour 0 = the first), counted in the database."""
+        hour = hours_since(PromptResult.created_at, literal(since, UTCDateTime))
         query = (
-            select(PromptResult.created_at, PromptResult.latency_ms)
+            select(hour, func.count())
             .where(PromptResult.template_id.in_(template_ids), PromptResult.created_at >= since)
-            .order_by(PromptResult.created_at.desc())
-            .limit(limit)
+            .group_by(hour)
         )
-        return [(at, latency) for at, latency in await self.session.execute(query)]
+        return {int(bucket): count for bucket, count in await self.session.execute(query)}
+
+    async def hourly_latency_ranks(
+        self, template_ids: list[int], since: datetime, offsets: dict[int, int]
+    ) -> dict[int, float]:
+        """For each hour h in `offsets`: the latency at position offsets[h] among that hour's results, slowest first.
+
+        One statement with one scalar subquery per hour, each a range read of the covering index (template_id,
+        created_at, latency_ms): a prompt with 10 000 runs a day sends 24 numbers to Python, not 10 000 rows."""
+        if not offsets:
+            return {}
+        columns = []
+        for hour, offset in sorted(offsets.items()):
+            begins = since + timedelta(hours=hour)
+            columns.append(
+                select(PromptResult.latency_ms)
+                .where(
+                    PromptResult.template_id.in_(template_ids),
+                    PromptResult.created_at >= literal(begins, UTCDateTime),
+                    PromptResult.created_at < literal(begins + timedelta(hours=1), UTCDateTime),
+                )
+                .order_by(PromptResult.latency_ms.desc())
+                .limit(1)
+                .offset(offset)
+                .scalar_subquery()
+                .label(f"h{hour}")
+            )
+        row = (await self.session.execute(select(*columns))).one()
+        return {hour: value for hour, value in zip(sorted(offsets), row, strict=True) if value is not None}
 
 
 @dataclass(frozen=True, slots=True)

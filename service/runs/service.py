@@ -4,6 +4,7 @@ identity that really produced it; no probe is paid (ensure-version is the explic
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,8 +182,13 @@ class RunService:
         )
         return page_of(rows, limit)
 
-    async def timings_since(
-        self, templates: list[PromptTemplate], since: datetime, *, limit: int
-    ) -> list[tuple[datetime, float]]:
-        """(created_at, latency_ms) of the newest runs of these (already tenant-checked) templates since `since`."""
-        return await self.repo.timings_since([template.id for template in templates], since, limit=limit)
+    async def hourly_activity(
+        self, templates: list[PromptTemplate], since: datetime
+    ) -> tuple[dict[int, int], dict[int, float]]:
+        """Runs per whole hour since `since` of these (already tenant-checked) templates, and each hour's p95 latency
+        (nearest rank), both computed in the database."""
+        ids = [template.id for template in templates]
+        counts = await self.repo.hourly_counts(ids, since)
+        # Nearest rank: the ceil(0.95 n)-th fastest is, counted from the slowest, at offset n - ceil(0.95 n).
+        offsets = {hour: count - math.ceil(0.95 * count) for hour, count in counts.items() if count > 0}
+        return counts, await self.repo.hourly_latency_ranks(ids, since, offsets)

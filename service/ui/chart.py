@@ -1,18 +1,15 @@
 """The per-prompt activity chart: runs per hour (bars) and p95 latency (line) over the last 24 hours, as geometry that
-the template draws as inline SVG. No chart library: 24 bars and a polyline."""
+the template draws as inline SVG. No chart library: 24 bars and a polyline. The numbers come from the database
+(RunService.hourly_activity), so a prompt with thousands of runs a day costs no more to draw than a quiet one."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 HOURS = 24
 WIDTH, HEIGHT = 720, 160
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 52, 12, 22
-# The chart reads at most this many of the window's newest runs (a hot prompt must not make its page slow);
-# the page says so when the window held more.
-MAX_POINTS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +30,6 @@ class Chart:
     max_runs: int
     max_p95_ms: float
     total_runs: int
-    truncated: bool
     width: int = WIDTH
     height: int = HEIGHT
     plot_left: int = PAD_LEFT
@@ -42,26 +38,16 @@ class Chart:
     plot_bottom: int = HEIGHT - PAD_BOTTOM
 
 
-def p95(values: list[float]) -> float:
-    """Nearest-rank 95th percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
 def window_start(now: datetime) -> datetime:
     """The first bucket starts on the hour, 23 whole hours before the current one."""
     return now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS - 1)
 
 
-def activity(timings: list[tuple[datetime, float]], now: datetime, *, truncated: bool = False) -> Chart:
+def activity(counts_by_hour: dict[int, int], p95_by_hour: dict[int, float], now: datetime) -> Chart:
+    """Both maps are keyed by whole hours since `window_start(now)` (0 = the first bar); the database computed them."""
     start = window_start(now)
-    buckets: list[list[float]] = [[] for _ in range(HOURS)]
-    for at, latency_ms in timings:
-        index = int((at - start).total_seconds() // 3600)
-        if 0 <= index < HOURS:
-            buckets[index].append(latency_ms)
-    counts = [len(bucket) for bucket in buckets]
-    p95s = [p95(bucket) if bucket else None for bucket in buckets]
+    counts = [counts_by_hour.get(hour, 0) for hour in range(HOURS)]
+    p95s = [p95_by_hour.get(hour) for hour in range(HOURS)]
     max_runs = max(counts) or 1
     max_p95 = max((value for value in p95s if value is not None), default=0.0) or 1.0
     plot_width = WIDTH - PAD_LEFT - PAD_RIGHT
@@ -91,5 +77,4 @@ def activity(timings: list[tuple[datetime, float]], now: datetime, *, truncated:
         max_runs=max(counts),
         max_p95_ms=max_p95 if any(p is not None for p in p95s) else 0.0,
         total_runs=sum(counts),
-        truncated=truncated,
     )

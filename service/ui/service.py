@@ -140,14 +140,14 @@ class UIService:
         )
         versions = await self.versions.list_for_templates(revisions)
         now = now or datetime.now(UTC)
-        timings = await self.runs.timings_since(revisions, chart.window_start(now), limit=chart.MAX_POINTS)
+        counts, p95s = await self.runs.hourly_activity(revisions, chart.window_start(now))
         return PromptView(
             org_id=revisions[0].org_id,
             workspace_id=revisions[0].workspace_id,
             name=name,
             revisions=_revision_views(revisions),
             version_groups=_version_groups(versions, revisions),
-            chart=chart.activity(timings, now, truncated=len(timings) >= chart.MAX_POINTS),
+            chart=chart.activity(counts, p95s, now),
         )
 
     async def results(

@@ -1,0 +1,275 @@
+"""How fast the web UI's pages answer with a realistic workspace: 1 000 prompts and 100 000 results.
+
+`python -m bench.ui_pages [--rounds N] [--pg-url URL] [--out DIR]`
+
+Per backend (SQLite, and PostgreSQL when --pg-url answers) a fresh database is migrated to head and seeded in bulk:
+1 000 prompt names in one workspace (every tenth with three revisions), one pinned version per revision, and
+100 000 results - 10 000 of them on one hot prompt inside the last 24 hours (its activity chart reads the most), the
+rest spread over the other prompts and the past 7 days. A little noise in a second workspace checks tenancy costs
+nothing. The app (`create_app`, PROMPTER_AUTH=required, telemetry on: metrics) is called in-process over ASGI with a
+logged-in session cookie, so each timing is the server's time plus the in-process client's overhead (no network,
+well under a millisecond); every page is requested `--warmup` times, then `--rounds` times, interleaved page by page.
+The same pages are measured again after dropping the UI's index (migration 0003_ui_indexes) to show what it buys.
+
+Writes bench/results/ui_pages.md and ui_pages.json. Target: every page's median ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from sqlalchemy import insert, select, text
+
+from service.app import create_app
+from service.auth.service import KeyService
+from service.db.engine import create_engine, session_factory, unit_of_work
+from service.db.migrate import upgrade
+from service.db.models import PromptResult, PromptTemplate, PromptVersion
+from service.settings import Settings
+from service.templates.rendering import content_hash, parse_variables
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PROMPTS = 1_000
+RESULTS = 100_000
+HOT_RESULTS = 10_000
+TARGET_MS = 50.0
+ORG, WORKSPACE = "bench", "ui"
+UI_INDEX = "ix_prompt_results_template_created"
+
+
+def name_of(i: int) -> str:
+    return f"prompt-{i:04d}"
+
+
+async def seed(db_url: str) -> dict[str, Any]:
+    engine = create_engine(Settings(db_url=db_url))
+    rng = random.Random(16)
+    now = datetime.now(UTC)
+    try:
+        await upgrade(engine)
+        async with unit_of_work(session_factory(engine)) as session:
+            key, _ = await KeyService(session).create(org_id=ORG, workspace_id=WORKSPACE, role="write")
+            templates = []
+            for i in range(PROMPTS):
+                for revision in range(1, 4 if i % 10 == 0 else 2):
+                    body = f"Revision {revision} of {name_of(i)}: answer {{{{ question }}}} for {{{{ user }}}}."
+                    templates.append(
+                        {
+                            "org_id": ORG,
+                            "workspace_id": WORKSPACE,
+                            "name": name_of(i),
+                            "body": body,
+                            "variables": parse_variables(body),
+                            "content_hash": content_hash(body),
+                            "revision": revision,
+                            "created_at": now - timedelta(days=8),
+                        }
+                    )
+            templates.append({**templates[0], "org_id": "other", "workspace_id": "noise"})
+            await session.execute(insert(PromptTemplate), templates)
+            rows = (
+                await session.execute(
+                    select(PromptTemplate.id, PromptTemplate.name).where(PromptTemplate.workspace_id == WORKSPACE)
+                )
+            ).all()
+            newest: dict[str, int] = {}
+            for template_id, name in rows:
+                newest[name] = max(newest.get(name, 0), template_id)
+            versions = [
+                {
+                    "template_id": template_id,
+                    "provider": "openai",
+                    "model_id": "gpt-4o",
+                    "params": {},
+                    "params_hash": "sha256:" + "0" * 64,
+                    "captured": {"system_fingerprint": "fp_bench"},
+                    "pvk": f"sha256:{template_id:064d}",
+                    "drift": False,
+                    "created_at": now - timedelta(days=8),
+                }
+                for template_id, _ in rows
+            ]
+            await session.execute(insert(PromptVersion), versions)
+            version_of = dict((await session.execute(select(PromptVersion.template_id, PromptVersion.id))).all())
+            hot = newest[name_of(0)]
+            others = [newest[name_of(i)] for i in range(1, PROMPTS)]
+            batch: list[dict[str, Any]] = []
+            for n in range(RESULTS):
+                if n < HOT_RESULTS:
+                    template_id, age = hot, timedelta(seconds=rng.uniform(0, 86_400))
+                else:
+                    template_id, age = rng.choice(others), timedelta(seconds=rng.uniform(0, 7 * 86_400))
+                batch.append(
+                    {
+                        "template_id": template_id,
+                        "version_id": version_of[template_id],
+                        "pvk": f"sha256:{template_id:064d}",
+                        "provider": "openai",
+                        "model_id": "gpt-4o",
+                        "variables": {"question": "why?", "user": f"user-{n % 97}"},
+                        "rendered_prompt": "Answer why? for a user." * 4,
+                        "output": "Because. " * 40,
+                        "system_fingerprint": "fp_bench",
+                        "provider_metadata": {"fake": True},
+                        "input_tokens": 20,
+                        "output_tokens": 80,
+                        "latency_ms": round(rng.lognormvariate(5.5, 0.4), 1),
+                        "trace_id": f"{n:032x}",
+                        "created_at": now - age,
+                    }
+                )
+                if len(batch) == 5_000:
+                    await session.execute(insert(PromptResult), batch)
+                    batch.clear()
+            newest_result = await session.scalar(select(PromptResult.id).order_by(PromptResult.id.desc()).limit(1))
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text("ANALYZE"))
+        return {"key": key, "newest_result": newest_result}
+    finally:
+        await engine.dispose()
+
+
+def pages(newest_result: int) -> dict[str, str]:
+    return {
+        "prompt list, first page": "/ui",
+        "prompt list, page 10": f"/ui?after={name_of(449)}",
+        "prompt list, search": "/ui?q=PROMPT-09",
+        "prompt, hot (10 000 runs in 24 h)": f"/ui/prompts/{name_of(0)}",
+        "prompt, typical": f"/ui/prompts/{name_of(500)}",
+        "results, workspace": "/ui/results",
+        "results, one prompt": f"/ui/results?prompt={name_of(500)}",
+        "result": f"/ui/results/{newest_result}",
+    }
+
+
+async def measure(
+    db_url: str, key: str, paths: dict[str, str], warmup: int, rounds: int
+) -> dict[str, dict[str, float]]:
+    app = create_app(Settings(db_url=db_url, auth="required", db_auto_migrate=False, log_level="WARNING"))
+    samples: dict[str, list[float]] = {label: [] for label in paths}
+    async with AsyncTestClient(app) as client:
+        form = await client.get("/ui/login")
+        token = form.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
+        login = await client.post("/ui/login", data={"api_key": key, "_csrf_token": token}, follow_redirects=False)
+        assert login.status_code == 303, login.text
+        for path in paths.values():
+            for _ in range(warmup):
+                response = await client.get(path)
+                assert response.status_code == 200, (path, response.status_code, response.text[:500])
+        for _ in range(rounds):
+            for label, path in paths.items():
+                started = time.perf_counter()
+                response = await client.get(path)
+                samples[label].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (path, response.status_code)
+    return {
+        label: {
+            "median_ms": round(statistics.median(values), 2),
+            "p95_ms": round(sorted(values)[max(0, int(len(values) * 0.95) - 1)], 2),
+            "max_ms": round(max(values), 2),
+        }
+        for label, values in samples.items()
+    }
+
+
+async def drop_ui_index(db_url: str) -> None:
+    engine = create_engine(Settings(db_url=db_url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP INDEX {UI_INDEX}"))
+    finally:
+        await engine.dispose()
+
+
+def backend_urls(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
+    from bench.servers import PostgresDatabases
+
+    urls = {"sqlite": f"sqlite:///{workdir}/ui-bench.db"}
+    if args.pg_url:
+        pg = PostgresDatabases(args.pg_url)
+        if pg.available():
+            urls["postgresql"] = pg.create("ui")
+            args.pg = pg
+        else:
+            print(f"PostgreSQL not reachable at {args.pg_url}: SQLite only", file=sys.stderr)
+    return urls
+
+
+def markdown(document: dict[str, Any]) -> str:
+    lines = [
+        "# UI pages: server time with 1 000 prompts and 100 000 results",
+        "",
+        f"`python -m bench.ui_pages --rounds {document['rounds']}` on {document['when']} ({document['machine']}). "
+        f"In-process ASGI calls, median / p95 of {document['rounds']} requests per page, in ms. "
+        f"Target: median ≤ {TARGET_MS:.0f} ms.",
+        "",
+    ]
+    for backend, variants in document["backends"].items():
+        lines += [
+            f"## {backend}",
+            "",
+            "| Page | median | p95 | max | median without the UI index |",
+            "|---|---|---|---|---|",
+        ]
+        with_index, without = variants["with_index"], variants["without_index"]
+        for label, stats in with_index.items():
+            mark = "" if stats["median_ms"] <= TARGET_MS else " ✗"
+            lines.append(
+                f"| {label} | {stats['median_ms']}{mark} | {stats['p95_ms']} | {stats['max_ms']} | "
+                f"{without[label]['median_ms']} |"
+            )
+        lines += ["", f"Seeding took {variants['seed_s']} s.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ui_pages", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres", help="'' = SQLite only")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    args.pg = None
+    workdir = Path(tempfile.mkdtemp(prefix="prompter-ui-bench-"))
+    document: dict[str, Any] = {
+        "rounds": args.rounds,
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": "shared 2-core machine, other work running",
+        "backends": {},
+    }
+    try:
+        for backend, db_url in backend_urls(args, workdir).items():
+            started = time.perf_counter()
+            seeded = asyncio.run(seed(db_url))
+            seed_s = round(time.perf_counter() - started, 1)
+            paths = pages(seeded["newest_result"])
+            print(f"{backend}: seeded in {seed_s} s; measuring", file=sys.stderr)
+            with_index = asyncio.run(measure(db_url, seeded["key"], paths, args.warmup, args.rounds))
+            asyncio.run(drop_ui_index(db_url))
+            without = asyncio.run(measure(db_url, seeded["key"], paths, args.warmup, args.rounds))
+            document["backends"][backend] = {"with_index": with_index, "without_index": without, "seed_s": seed_s}
+    finally:
+        if args.pg is not None:
+            args.pg.drop_all()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "ui_pages.json").write_text(json.dumps(document, indent=2) + "\n")
+    (args.out / "ui_pages.md").write_text(markdown(document))
+    print(markdown(document))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
