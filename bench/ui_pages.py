@@ -9,7 +9,7 @@ rest spread over the other prompts and the past 7 days. A little noise in a seco
 nothing. The app (`create_app`, PROMPTER_AUTH=required, telemetry on: metrics) is called in-process over ASGI with a
 logged-in session cookie, so each timing is the server's time plus the in-process client's overhead (no network,
 well under a millisecond); every page is requested `--warmup` times, then `--rounds` times, interleaved page by page.
-The same pages are measured again after dropping the UI's index (migration 0003_ui_indexes) to show what it buys.
+The same pages are measured again after dropping the UI's index (migration 0004_ui_indexes) to show what it buys.
 
 Writes bench/results/ui_pages.md and ui_pages.json. Target: every page's median ≤ 50 ms.
 """

@@ -105,7 +105,7 @@ class PromptResult(Base):
     __tablename__ = "prompt_results"
     __table_args__ = (
         Index("ix_prompt_results_template_id", "template_id", "id"),
-        # The UI: a prompt's last run and its 24 h activity chart (migration 0003_ui_indexes).
+        # The UI: a prompt's last run and its 24 h activity chart (migration 0004_ui_indexes).
         Index("ix_prompt_results_template_created", "template_id", "created_at", "latency_ms"),
     )
 

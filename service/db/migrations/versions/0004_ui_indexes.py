@@ -4,15 +4,15 @@
 (runs per hour, latencies for p95) are each one range read of (template_id, created_at, latency_ms), an index that
 covers them, instead of a walk over every result of the template.
 
-Revision ID: 0003_ui_indexes
-Revises: 0002_api_keys
+Revision ID: 0004_ui_indexes
+Revises: 0003_labels
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
-revision = "0003_ui_indexes"
-down_revision = "0002_api_keys"
+revision = "0004_ui_indexes"
+down_revision = "0003_labels"
 branch_labels = None
 depends_on = None
 
