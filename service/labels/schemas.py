@@ -34,6 +34,15 @@ class LabelRollback(Struct, forbid_unknown_fields=True):
         reject_nul(reason=self.reason, org_id=self.org_id, workspace_id=self.workspace_id)
 
 
+class LabelRun(Struct, forbid_unknown_fields=True):
+    variables: dict[str, Any] = {}
+    org_id: TenantId | None = None
+    workspace_id: TenantId | None = None
+
+    def __post_init__(self) -> None:
+        reject_nul(org_id=self.org_id, workspace_id=self.workspace_id, variables=self.variables)
+
+
 class ResolvedVersion(Struct):
     id: int
     provider: str

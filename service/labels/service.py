@@ -6,15 +6,26 @@ and the caller (a Principal, or None with auth off). Like every service it flush
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal, request_tenant
 from service.db.engine import on_commit
-from service.db.models import PromptLabel, PromptLabelEvent, is_storable_id, utcnow
+from service.db.models import (
+    PromptLabel,
+    PromptLabelEvent,
+    PromptResult,
+    PromptVersion,
+    is_storable_id,
+    utcnow,
+)
 from service.http.errors import Duplicate, Forbidden, InvalidInput, NotFound
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.labels.names import LATEST, check_label, check_settable
 from service.labels.repository import LabelRepository, Target
+from service.providers.base import GenerationParams
+from service.runs.service import RunOutcome, RunService, RunSpec
 from telemetry import Telemetry
 
 ANONYMOUS = "anonymous"
@@ -113,6 +124,34 @@ class LabelService:
         if not rows and before_id is None:
             raise await self._not_found(org_id, workspace_id, name, f"label {label!r}", "label_not_found")
         return page_of(rows, limit)
+
+    async def run(
+        self,
+        runs: RunService,
+        name: str,
+        *,
+        label: str | None,
+        variables: dict[str, Any],
+        org_id: str | None,
+        workspace_id: str | None,
+    ) -> RunOutcome:
+        """Run the labelled version's template with its provider, model and params (one provider call, the run path
+        of service/runs). The result records the label and whether the identity the provider reported is the one the
+        labelled version was pinned to; a mismatch is label drift (counted, and shown by resolve from now on, since
+        the run pinned a new version of the same lineage)."""
+        target, resolved_label = await self.resolve(name, org_id=org_id, workspace_id=workspace_id, label=label)
+        pinned = target.version
+        spec = RunSpec(target.template, pinned.provider, pinned.model_id, GenerationParams(**pinned.params), variables)
+
+        def annotate(result: PromptResult, version: PromptVersion) -> None:
+            result.label = resolved_label
+            result.identity_matches_label = version.captured == pinned.captured
+
+        outcome = await runs.execute(spec, annotate=annotate)
+        if not outcome.result.identity_matches_label:
+            provider = pinned.provider
+            on_commit(self.session, lambda: self.telemetry.record_label_drift(provider))
+        return outcome
 
     # -- moves -----------------------------------------------------------------------------------------------------
     async def move(

@@ -40,6 +40,10 @@ class ResultOut(Struct):
     latency_ms: float
     trace_id: str | None
     created_at: datetime
+    # Runs through a label (POST /api/prompts/{name}/run): the label, and whether the provider reported the identity
+    # the labelled version was pinned to. Both null for runs by template id.
+    label: str | None = None
+    identity_matches_label: bool | None = None
 
     @classmethod
     def of(cls, row: PromptResult) -> ResultOut:
@@ -59,6 +63,8 @@ class ResultOut(Struct):
             latency_ms=row.latency_ms,
             trace_id=row.trace_id,
             created_at=row.created_at,
+            label=row.label,
+            identity_matches_label=row.identity_matches_label,
         )
 
 

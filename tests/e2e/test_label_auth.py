@@ -55,6 +55,14 @@ def test_write_key_is_refused_on_protected_labels_admin_is_not(world) -> None:
     assert read.status_code == 403 and read.json()["error"] == "forbidden_role"
     assert client.get("/api/prompts/greet?label=staging", headers=bearer(keys["b", "read"])).status_code == 200
 
+    # running through a protected label is not moving it: a write key may
+    ran = client.post("/api/prompts/greet/run", json={"variables": {"who": "Ada"}}, headers=bearer(write))
+    assert ran.status_code == 201 and ran.json()["label"] == "production", ran.text
+    refused = client.post(
+        "/api/prompts/greet/run", json={"variables": {"who": "Ada"}}, headers=bearer(keys["b", "read"])
+    )
+    assert refused.status_code == 403 and refused.json()["error"] == "forbidden_role"
+
     rolled = client.post("/api/prompts/greet/labels/production/rollback", json={}, headers=bearer(admin))
     assert rolled.status_code == 200 and rolled.json()["version_id"] == v1
     assert rolled.json()["updated_by"] == admin.split("_")[1]
@@ -77,6 +85,7 @@ def test_other_tenant_gets_404_everywhere(world) -> None:
         ("PUT", "/api/prompts/greet/labels/staging", {"version_id": v1}),
         ("DELETE", "/api/prompts/greet/labels/staging", None),
         ("POST", "/api/prompts/greet/labels/staging/rollback", {}),
+        ("POST", "/api/prompts/greet/run?label=staging", {"variables": {"who": "x"}}),
     ):
         response = client.request(method, path, json=body, headers=a)
         assert response.status_code == 404, (method, path, response.text)

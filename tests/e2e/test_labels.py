@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from service.providers import ProviderRegistry
 from tests.e2e.labels_support import TENANT, create_template, live_api, pin
 
 Q = {"params": TENANT}
@@ -205,3 +207,67 @@ def test_not_found_cases_and_missing_tenant(api: httpx.Client) -> None:
     assert no_tenant_put.status_code == 400 and no_tenant_put.json()["error"] == "missing_tenant"
     extra = api.put("/api/prompts/greet/labels/staging", json={"version_id": version["id"], "nope": 1, **TENANT})
     assert extra.status_code == 400
+
+
+def test_run_by_label_and_drift_through_the_label(sqlite_url: str) -> None:
+    registry = ProviderRegistry.fakes()
+    with live_api(sqlite_url, registry) as api:
+        template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+        pinned = pin(api, template["id"], temperature=0.3, seed=7)
+        assert put_label(api, "greet", "production", pinned["id"]).status_code == 200
+
+        ran = api.post("/api/prompts/greet/run", json={"variables": {"who": "Ada"}, **TENANT})
+        assert ran.status_code == 201, ran.text
+        result = ran.json()
+        assert result["label"] == "production" and result["identity_matches_label"] is True
+        assert result["version_id"] == pinned["id"] and result["template_id"] == template["id"]
+        assert (result["provider"], result["model_id"]) == ("openai", "gpt-4o")
+        assert result["rendered_prompt"] == "Hello Ada"
+        assert api.get(f"/api/prompt-results/{result['id']}").json()["label"] == "production"
+        plain = api.post(
+            f"/api/prompt-templates/{template['id']}/run",
+            json={"provider": "openai", "model_id": "gpt-4o", "variables": {"who": "Bo"}},
+        ).json()
+        assert plain["label"] is None and plain["identity_matches_label"] is None
+        assert drift_total(api) == 0
+        etag = resolve(api, "greet").headers["etag"]
+
+        # the provider now reports another build: the run still answers, and says it did not match the label
+        registry.get("openai").set_identity("fp_rotated_build")
+        drifted = api.post(
+            "/api/prompts/greet/run", params={"label": "production"}, json={"variables": {"who": "Cy"}, **TENANT}
+        )
+        assert drifted.status_code == 201, drifted.text
+        assert drifted.json()["identity_matches_label"] is False
+        assert (
+            drifted.json()["version_id"] != pinned["id"] and drifted.json()["system_fingerprint"] == "fp_rotated_build"
+        )
+        assert drift_total(api) == 1
+
+        shown = api.get("/api/prompts/greet", params=TENANT, headers={"If-None-Match": etag})
+        assert shown.status_code == 200 and shown.headers["etag"] != etag
+        body = shown.json()
+        assert body["drift"] is True and body["version"]["id"] == pinned["id"]  # still pinned to the tested build
+        assert body["reported"]["system_fingerprint"] == "fp_rotated_build"
+        assert body["version"]["captured"] == pinned["captured"]
+        listed = {item["label"]: item for item in api.get("/api/prompts/greet/labels", **Q).json()["items"]}
+        assert listed["production"]["drift"] is True and listed["latest"]["drift"] is False
+
+        # errors: unknown label, missing variables
+        assert (
+            api.post("/api/prompts/greet/run", params={"label": "nope"}, json=TENANT).json()["error"]
+            == "label_not_found"
+        )
+        missing = api.post("/api/prompts/greet/run", json=TENANT)
+        assert missing.status_code == 422 and missing.json()["error"] == "missing_variables"
+        assert api.post("/api/prompts/nope/run", json=TENANT).json()["error"] == "template_not_found"
+
+
+def drift_total(api: httpx.Client) -> float:
+    scrape = api.get("/metrics").text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(scrape)
+        for sample in family.samples
+        if sample.name == "prompter_label_drift_total" and sample.labels.get("provider") == "openai"
+    )
