@@ -1,0 +1,117 @@
+"""Debian's HAProxy in front of several `prompter serve` replicas, configured the way we tell people to run it.
+
+- Health checks: `GET /readyz` every 500 ms; 2 failures take a replica out, 2 successes put it back.
+- `retries 3` + `option redispatch 1`: a request whose connection failed is retried, each time on another replica.
+- `retry-on conn-failure empty-response`: besides refused connections, retry a request when the replica closed the
+  connection without answering a byte. A replica that gets SIGTERM closes its listening socket (connections still
+  queued in its backlog are reset) and its idle keep-alive connections; uvicorn never closes a connection with a
+  request in progress, so such a request never reached the app. (A replica killed -9 mid-request would also look
+  like this; Idempotency-Key makes even that retry safe for runs and creates.)
+- Every answer carries `X-Served-By: <replica>` so a client can tell which replica served it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.support import processes
+from tests.support.ports import free_port
+
+CONFIG = """\
+global
+    maxconn 2000
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 60s
+    timeout server 60s
+    timeout check 1s
+    timeout http-keep-alive 2s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
+
+frontend api
+    bind 127.0.0.1:{port}
+    default_backend prompter
+
+backend prompter
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter 500ms fall 2 rise 2
+    http-response set-header X-Served-By %s
+{servers}
+
+listen stats
+    bind 127.0.0.1:{stats_port}
+    stats enable
+    stats uri /stats
+"""
+
+
+def binary() -> str | None:
+    return shutil.which("haproxy") or (shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin"))
+
+
+class HAProxy:
+    def __init__(self, servers: dict[str, int], workdir: Path) -> None:
+        found = binary()
+        if found is None:
+            raise RuntimeError("haproxy is not installed (Debian: apt-get install haproxy)")
+        self.binary, self.servers, self.workdir = found, servers, workdir
+        self.port, self.stats_port = free_port(), free_port()
+        self.config = workdir / "haproxy.cfg"
+        self.log = workdir / "haproxy.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HAProxy:
+        lines = "\n".join(f"    server {name} 127.0.0.1:{port} check" for name, port in self.servers.items())
+        self.config.write_text(CONFIG.format(port=self.port, stats_port=self.stats_port, servers=lines))
+        check = subprocess.run([self.binary, "-c", "-q", "-f", str(self.config)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy refused its config:\n{check.stdout}{check.stderr}")
+        # -db: stay in the foreground, no daemon; its own stats page tells us when the backends are up.
+        self.process = processes.spawn([self.binary, "-db", "-f", str(self.config)], self.log)
+        processes.wait_until(self._answers, "haproxy's stats page", 15, self.log)
+        return self
+
+    def _answers(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, f"haproxy exited\n{processes.tail(self.log)}"
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.stats_port}/stats;csv", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def server_stats(self) -> dict[str, dict[str, str]]:
+        """The backend's servers as HAProxy's stats CSV reports them: status, wretr (retries), wredis (redispatches),
+        econ/eresp (connection/response errors), stot (sessions)."""
+        text = httpx.get(f"http://127.0.0.1:{self.stats_port}/stats;csv", timeout=5).text.lstrip("# ")
+        rows = csv.DictReader(io.StringIO(text))
+        return {row["svname"]: row for row in rows if row["pxname"] == "prompter" and row["svname"] in self.servers}
+
+    def status(self, server: str) -> str:
+        return self.server_stats()[server]["status"]
+
+    def wait_all_up(self, timeout_s: float = 30) -> None:
+        processes.wait_until(
+            lambda: all(row["status"] == "UP" for row in self.server_stats().values()),
+            "every replica UP in haproxy",
+            timeout_s,
+            self.log,
+        )
+
+    def stop(self) -> None:
+        processes.stop(self.process)
+        self.process = None
