@@ -30,6 +30,7 @@ from service.http.request_rules import check_request
 from service.labels.handlers import PromptController
 from service.labels.service import LabelService
 from service.providers import ProviderRegistry
+from service.providers.base import PROVIDERS
 from service.runs.handlers import RunController
 from service.runs.service import RunService
 from service.settings import Settings
@@ -42,6 +43,7 @@ from service.versions.service import VersionService
 from telemetry import Telemetry, TelemetryConfig, TelemetryHandle, setup_telemetry
 from telemetry.http import HTTPTelemetryMiddleware
 from telemetry.json_logs import configure_logging
+from telemetry.labels import parse_model_list
 
 log = logging.getLogger("prompter")
 
@@ -76,6 +78,8 @@ def telemetry_config(settings: Settings) -> TelemetryConfig:
         prometheus=settings.metrics_export in {"prometheus", "both"},
         capture_content=settings.trace_content,
         statement_spans=settings.trace_statements,
+        providers=frozenset(PROVIDERS),
+        metric_models=parse_model_list(settings.metric_models),
     )
 
 

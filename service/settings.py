@@ -51,6 +51,16 @@ class Settings:
     max_body_bytes: int = _env_field("PROMPTER_MAX_BODY_BYTES", 256 * 1024, "Largest request body accepted (413).")
     max_template_bytes: int = _env_field("PROMPTER_MAX_TEMPLATE_BYTES", 64 * 1024, "Largest template body (UTF-8).")
     max_variables: int = _env_field("PROMPTER_MAX_VARIABLES", 100, "Most distinct {{ variables }} in one template.")
+    # Issue 12 hardening (render bound, metric model allow-list): kept together until the settings sections land.
+    max_rendered_bytes: int = _env_field(
+        "PROMPTER_MAX_RENDERED_BYTES", 256 * 1024, "Largest rendered prompt (UTF-8), checked before rendering (422)."
+    )
+    metric_models: str | None = _env_field(
+        "PROMPTER_METRIC_MODELS",
+        None,
+        "Comma-separated model ids labelled by name in metrics; all others are `other`. Unset: the first 50 ids a "
+        "provider answered for.",
+    )
     redis_url: str | None = _env_field("REDIS_URL", None, "Redis for the probe cache, e.g. redis://127.0.0.1:6379/0.")
     probe_ttl_s: float = _env_field(
         "PROMPTER_PROBE_TTL_S",

@@ -1,28 +1,59 @@
-"""Keep label values bounded: an unbounded label (raw paths, arbitrary model ids) explodes Prometheus' series count."""
+"""Keep label values bounded: an unbounded label (raw paths, arbitrary model ids) explodes Prometheus' series count.
+
+Model ids are the one label whose values come from callers. Two rules keep a caller from choosing them:
+- **first answered, not first asked**: an id enters the label set only after a provider answered a call for it
+  (`admit_model`, called by the port when an LLM call succeeds). Real providers refuse ids they do not serve, so
+  requests for made-up ids cannot take the `MODEL_ID_LABEL_LIMIT` slots and push real models into `other`. Until
+  admitted, an id is reported as `other`.
+- **an explicit allow-list wins** (`PROMPTER_METRIC_MODELS`): when set, exactly those ids are labelled by name and
+  nothing else is ever admitted, however it was answered. Use it where the fake LLM answers (it accepts any id) or when
+  /metrics readers must not learn which models other tenants call.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from telemetry.contract import MODEL_ID_LABEL_LIMIT, OTHER
 
-KNOWN_PROVIDERS = frozenset({"openai", "anthropic", "google"})
 MAX_LABEL_CHARS = 100
 
 
 class LabelBounds:
-    def __init__(self, providers: frozenset[str] = KNOWN_PROVIDERS, model_id_limit: int = MODEL_ID_LABEL_LIMIT) -> None:
-        self._providers = providers
+    def __init__(
+        self,
+        providers: Iterable[str] = (),
+        model_id_limit: int = MODEL_ID_LABEL_LIMIT,
+        allowed_models: Iterable[str] | None = None,
+    ) -> None:
+        # The service's provider allow-list (service/providers/base.py PROVIDERS), handed in by the app: telemetry does
+        # not keep a copy of it.
+        self._providers = frozenset(providers)
         self._limit = model_id_limit
-        self._model_ids: set[str] = set()
+        self._fixed = allowed_models is not None
+        self._model_ids: set[str] = {m for m in allowed_models or () if _labelable(m)}
 
     def provider(self, provider: str) -> str:
         return provider if provider in self._providers else OTHER
 
     def model_id(self, model_id: str) -> str:
-        """The first `model_id_limit` distinct model ids keep their name; later ones fold into `other`."""
-        if model_id in self._model_ids:
-            return model_id
-        if len(self._model_ids) >= self._limit or len(model_id) > MAX_LABEL_CHARS or not model_id.isprintable():
-            return OTHER
-        # set.add is atomic under the GIL; a race may admit one extra value, which is harmless.
-        self._model_ids.add(model_id)
-        return model_id
+        """The id itself once admitted (or allow-listed), else `other`."""
+        return model_id if model_id in self._model_ids else OTHER
+
+    def admit_model(self, model_id: str) -> None:
+        """A provider answered for `model_id`: label it by name from now on, while slots remain (never with an
+        allow-list). set.add is atomic under the GIL; a race may admit one extra value, which is harmless."""
+        if self._fixed or model_id in self._model_ids or len(self._model_ids) >= self._limit:
+            return
+        if _labelable(model_id):
+            self._model_ids.add(model_id)
+
+
+def parse_model_list(raw: str | None) -> frozenset[str] | None:
+    """`PROMPTER_METRIC_MODELS` (comma-separated, blanks ignored) -> the allow-list; unset or empty -> None."""
+    models = frozenset(item.strip() for item in (raw or "").split(",") if item.strip())
+    return models or None
+
+
+def _labelable(model_id: str) -> bool:
+    return len(model_id) <= MAX_LABEL_CHARS and model_id.isprintable()

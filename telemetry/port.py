@@ -14,6 +14,19 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.metrics import Meter
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_TOKEN_TYPE,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+)
+from opentelemetry.semconv._incubating.attributes.openai_attributes import OPENAI_RESPONSE_SYSTEM_FINGERPRINT
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from telemetry import contract as c
@@ -40,13 +53,13 @@ class LLMCall:
     ) -> None:
         self.response_model, self.input_tokens, self.output_tokens = model, input_tokens, output_tokens
         attributes: dict[str, Any] = {
-            "gen_ai.usage.input_tokens": input_tokens,
-            "gen_ai.usage.output_tokens": output_tokens,
+            GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
+            GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
         }
         if model:
-            attributes["gen_ai.response.model"] = model
+            attributes[GEN_AI_RESPONSE_MODEL] = model
         if system_fingerprint:
-            attributes["openai.response.system_fingerprint"] = system_fingerprint
+            attributes[OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = system_fingerprint
         self._telemetry.guard("llm span attributes", self.span.set_attributes, attributes)
 
     def set_content(self, prompt: str, output: str) -> None:
@@ -57,8 +70,8 @@ class LLMCall:
             "llm span content",
             self.span.set_attributes,
             {
-                "gen_ai.input.messages": prompt,
-                "gen_ai.output.messages": output,
+                GEN_AI_INPUT_MESSAGES: prompt,
+                GEN_AI_OUTPUT_MESSAGES: output,
             },
         )
 
@@ -66,13 +79,20 @@ class LLMCall:
 class Telemetry:
     """Metrics and spans for one app. `Telemetry.disabled()` does nothing at all (PROMPTER_TELEMETRY=off)."""
 
-    def __init__(self, meter: Meter | None, tracer: Tracer | None, *, capture_content: bool = False) -> None:
+    def __init__(
+        self,
+        meter: Meter | None,
+        tracer: Tracer | None,
+        *,
+        capture_content: bool = False,
+        labels: LabelBounds | None = None,
+    ) -> None:
         self.enabled = meter is not None
         self.tracing = tracer is not None
         self.tracer = tracer or trace.NoOpTracer()
         self.capture_content = capture_content
         self.recording_errors = 0
-        self.labels = LabelBounds()
+        self.labels = labels or LabelBounds()
         self._instruments: dict[str, Any] = {}
         self._started_models: set[tuple[str, str]] = set()  # bounded by LabelBounds
         if meter is not None:
@@ -159,6 +179,19 @@ class Telemetry:
             self._record("probe_failure", "add", 0, labels)
             self._record("model_drift", "add", 0, labels)
 
+    @contextmanager
+    def probe(self, provider: str, model_id: str) -> Iterator[None]:
+        """The `prompter.probe` span around one identity probe. The attempt (and a failure) is counted when the probe
+        ends, so an id the provider has just answered for is already labelled by name (telemetry/labels.py)."""
+        with self.span("prompter.probe", **{GEN_AI_PROVIDER_NAME: provider, GEN_AI_REQUEST_MODEL: model_id}):
+            try:
+                yield
+            except Exception:
+                self.record_probe_attempt(provider, model_id)
+                self.record_probe_failure(provider, model_id)
+                raise
+            self.record_probe_attempt(provider, model_id)
+
     def record_probe_failure(self, provider: str, model_id: str) -> None:
         self._record("probe_failure", "add", 1, self._model_labels(provider, model_id))
 
@@ -226,9 +259,9 @@ class Telemetry:
             f"{operation} {request_model}",
             kind=SpanKind.CLIENT,
             attributes={
-                "gen_ai.operation.name": operation,
-                "gen_ai.provider.name": provider,
-                "gen_ai.request.model": request_model,
+                GEN_AI_OPERATION_NAME: operation,
+                GEN_AI_PROVIDER_NAME: provider,
+                GEN_AI_REQUEST_MODEL: request_model,
             },
         )
         call = LLMCall(span, self)
@@ -239,23 +272,28 @@ class Telemetry:
                 call.error_type = getattr(exc, "code", None) or type(exc).__name__
                 self.guard("llm span error", _mark_error, span, call.error_type)
                 raise
+            else:
+                # The provider answered: these ids are real, they may take a label slot (telemetry/labels.py).
+                self.labels.admit_model(request_model)
+                if call.response_model:
+                    self.labels.admit_model(call.response_model)
             finally:
                 self._record_genai(provider, request_model, operation, call, time.perf_counter() - start)
 
     def _record_genai(self, provider: str, request_model: str, operation: str, call: LLMCall, seconds: float) -> None:
         attributes = {
-            "gen_ai.operation.name": operation,
-            "gen_ai.provider.name": self.labels.provider(provider),
-            "gen_ai.request.model": self.labels.model_id(request_model),
+            GEN_AI_OPERATION_NAME: operation,
+            GEN_AI_PROVIDER_NAME: self.labels.provider(provider),
+            GEN_AI_REQUEST_MODEL: self.labels.model_id(request_model),
         }
         if call.response_model:
-            attributes["gen_ai.response.model"] = self.labels.model_id(call.response_model)
+            attributes[GEN_AI_RESPONSE_MODEL] = self.labels.model_id(call.response_model)
         if call.error_type:
-            attributes["error.type"] = call.error_type
+            attributes[ERROR_TYPE] = call.error_type
         self._record("genai_duration", "record", seconds, attributes)
         for token_type, count in (("input", call.input_tokens), ("output", call.output_tokens)):
             if count is not None:
-                self._record("genai_tokens", "record", count, {**attributes, "gen_ai.token.type": token_type})
+                self._record("genai_tokens", "record", count, {**attributes, GEN_AI_TOKEN_TYPE: token_type})
 
     @staticmethod
     def current_trace_id() -> str | None:
@@ -278,7 +316,7 @@ def _create(meter: Meter, instrument: c.Instrument) -> Any:
 
 
 def _mark_error(span: trace.Span, error_type: str) -> None:
-    span.set_attribute("error.type", error_type)
+    span.set_attribute(ERROR_TYPE, error_type)
     span.set_status(Status(StatusCode.ERROR, error_type))
 
 

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from telemetry import contract as c
 from telemetry.child_spans import ChildSpansOnlyTracerProvider
 from telemetry.export_logs import quiet_exporter_logs
+from telemetry.labels import LabelBounds
 from telemetry.port import Telemetry
 
 log = logging.getLogger("prompter.telemetry")
@@ -46,6 +47,8 @@ class TelemetryConfig:
     capture_content: bool = False
     statement_spans: bool = True  # SQLAlchemy / Redis auto-instrumentation (the costliest spans: bench/)
     resource_attributes: dict[str, str] = field(default_factory=dict)
+    providers: frozenset[str] = frozenset()  # `provider` label values (the service's allow-list); others -> `other`
+    metric_models: frozenset[str] | None = None  # PROMPTER_METRIC_MODELS: the only model ids labelled by name
 
 
 @dataclass(slots=True)
@@ -134,6 +137,7 @@ def setup_telemetry(
         meter_provider.get_meter(SCOPE),
         tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None,
         capture_content=config.capture_content,
+        labels=LabelBounds(config.providers, allowed_models=config.metric_models),
     )
     return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry)
 

@@ -41,7 +41,8 @@ ERROR_STATUSES: dict[int, str] = {
     413: "Body over PROMPTER_MAX_BODY_BYTES (`request_too_large`).",
     415: "The body is not sent as JSON: `Content-Type` must be `application/json` or `application/*+json`, charset "
     "utf-8 if given (`unsupported_media_type`).",
-    422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`).",
+    422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`, "
+    "`rendered_prompt_too_large` with `rendered_bytes` and `limit`).",
     429: "The LLM provider kept rate-limiting (`provider_rate_limited`, with Retry-After).",
     500: "A bug (`internal_error`); logged with its traceback, nothing internal in the body.",
     502: "The LLM provider failed or refused our key (`provider_error`, `provider_auth`).",

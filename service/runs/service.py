@@ -24,7 +24,7 @@ from service.providers.identity import Captured, canonical_model_id
 from service.providers.observed import observed_call
 from service.runs.repository import ResultRepository, ResultSummary
 from service.runs.schemas import RunRequest
-from service.templates.rendering import missing_variables, render
+from service.templates.rendering import missing_variables
 from service.templates.service import TemplateService
 from service.versions.service import VersionService, generation_params
 from telemetry import Telemetry
@@ -89,7 +89,7 @@ class RunService:
                 missing=missing,
             )
         model_id = canonical_model_id(spec.provider, spec.model_id)
-        prompt = render(template.body, spec.variables)
+        prompt = self.templates.render(template, spec.variables)
         await end_reads(self.session)
         started = time.perf_counter()
         request = CompletionRequest(model_id, prompt, spec.params)

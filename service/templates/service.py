@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +13,7 @@ from service.db.models import PromptTemplate, is_storable_id
 from service.http.errors import Duplicate, InvalidInput, NotFound
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.settings import Settings
-from service.templates.rendering import content_hash, parse_variables
+from service.templates.rendering import content_hash, parse_variables, render
 from service.templates.repository import NameSummary, TemplateRepository
 from service.templates.schemas import TemplateCreate
 from telemetry import Telemetry
@@ -39,6 +40,11 @@ class TemplateService:
 
     def _tenant(self, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
         return request_tenant(self.principal, org_id, workspace_id)
+
+    def render(self, template: PromptTemplate, values: dict[str, Any]) -> str:
+        """The prompt for `values`, refused (422 rendered_prompt_too_large) before it is built when it would exceed
+        PROMPTER_MAX_RENDERED_BYTES."""
+        return render(template.body, values, max_bytes=self.settings.max_rendered_bytes)
 
     async def create(self, data: TemplateCreate) -> PromptTemplate:
         org_id, workspace_id = self._tenant(data.org_id, data.workspace_id)

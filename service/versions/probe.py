@@ -35,15 +35,8 @@ class IdentityProbe:
 
     async def probe(self, provider: str, model_id: str, params: GenerationParams) -> Captured:
         adapter = self.providers.get(provider)
-        self.telemetry.record_probe_attempt(provider, model_id)
-        with self.telemetry.span(
-            "prompter.probe", **{"gen_ai.provider.name": provider, "gen_ai.request.model": model_id}
-        ):
-            try:
-                completion = await observed_call(
-                    self.telemetry, provider, model_id, partial(adapter.probe, model_id, params)
-                )
-            except Exception:
-                self.telemetry.record_probe_failure(provider, model_id)
-                raise
+        with self.telemetry.probe(provider, model_id):
+            completion = await observed_call(
+                self.telemetry, provider, model_id, partial(adapter.probe, model_id, params)
+            )
         return completion.identity

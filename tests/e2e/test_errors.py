@@ -107,6 +107,28 @@ def test_missing_variables_are_422_and_write_nothing(client):
     assert client.get(f"/api/prompt-templates/{tid}/versions").json()["items"] == []
 
 
+def test_a_prompt_rendering_over_the_limit_is_422_before_anything_is_written(client):
+    """The issue's case: a 65 KB body of `{{a}}` run with a 40 KB value would render 524 MB."""
+    tid = client.post("/api/prompt-templates", json={**TEMPLATE, "body": "{{a}}" * 13_000}).json()["id"]
+    run = {"provider": "openai", "model_id": "m", "variables": {"a": "y" * 40_000}}
+    body = assert_error(client.post(f"/api/prompt-templates/{tid}/run", json=run), 422, "rendered_prompt_too_large")
+    assert body["rendered_bytes"] == 520_000_000 and body["limit"] == 256 * 1024
+    assert "PROMPTER_MAX_RENDERED_BYTES" in body["detail"] and "13000 occurrence(s)" in body["detail"]
+    assert client.get(f"/api/prompt-templates/{tid}/results").json()["items"] == []
+    assert client.get(f"/api/prompt-templates/{tid}/versions").json()["items"] == []
+    assert client.get("/healthz").status_code == 200
+
+
+def test_the_rendered_limit_is_a_setting_and_exact(make_client):
+    client = make_client(max_rendered_bytes=100)
+    tid = client.post("/api/prompt-templates", json={**TEMPLATE, "body": "Hi {{ who }}"}).json()["id"]
+    run = {"provider": "openai", "model_id": "m"}
+    at_limit = client.post(f"/api/prompt-templates/{tid}/run", json={**run, "variables": {"who": "é" * 48 + "x"}})
+    assert at_limit.status_code == 201, at_limit.text  # 3 + 97 bytes
+    over = client.post(f"/api/prompt-templates/{tid}/run", json={**run, "variables": {"who": "é" * 49}})
+    assert_error(over, 422, "rendered_prompt_too_large")
+
+
 @pytest.mark.parametrize(
     "params",
     [{"temperature": 3}, {"top_p": -0.1}, {"max_tokens": 0}, {"seed": 2**64}, {"temperature": "hot"}, {"unknown": 1}],
