@@ -33,6 +33,10 @@ class LabelBounds:
         self._fixed = allowed_models is not None
         self._model_ids: set[str] = {m for m in allowed_models or () if _labelable(m)}
 
+    @property
+    def providers(self) -> frozenset[str]:
+        return self._providers
+
     def provider(self, provider: str) -> str:
         return provider if provider in self._providers else OTHER
 

@@ -30,7 +30,7 @@ from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from telemetry import contract as c
-from telemetry.labels import KNOWN_PROVIDERS, LabelBounds
+from telemetry.labels import LabelBounds
 
 log = logging.getLogger("prompter.telemetry")
 
@@ -117,7 +117,7 @@ class Telemetry:
         for protected in ("true", "false"):
             for kind in c.LABEL_MOVE_KINDS:
                 self._record("label_moves", "add", 0, {"protected": protected, "kind": kind})
-        for provider in sorted(KNOWN_PROVIDERS):
+        for provider in sorted(self.labels.providers):
             self._record("label_drift", "add", 0, {"provider": provider})
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
