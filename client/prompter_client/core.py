@@ -215,8 +215,11 @@ class ClientCore:
         once and the background refresh replaces it when Prompter answers."""
         if fallback is None or not isinstance(error, PrompterUnavailable | RateLimited):
             raise error
+        entry = self.cache.get(key)
+        if entry is not None:  # another caller's fallback (or a fetch that landed meanwhile) is already there
+            return entry.prompt
         prompt = fallback_prompt(key.name, key.label, fallback)
-        if self.ttl > 0 and key not in self.cache.entries:
+        if self.ttl > 0:
             self.cache.put(key, prompt, None, float("-inf"))
         return prompt
 
