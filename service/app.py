@@ -20,6 +20,8 @@ from service.auth.guard import READ_METHODS, api_key_guard, current_principal
 from service.cache import RedisCache, RedisHealth
 from service.db import engine as db
 from service.db.migrate import upgrade
+from service.diffs.handlers import DiffController
+from service.diffs.service import DiffService
 from service.health.handlers import healthz, readyz
 from service.http.errors import EXCEPTION_HANDLERS
 from service.http.methods import HeadAndAllow, allowed_methods
@@ -113,6 +115,7 @@ def create_app(
             VersionController,
             RunController,
             PromptController,
+            DiffController,
             healthz,
             readyz,
             metrics,
@@ -171,6 +174,11 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         protected = runtime.settings.protected_label_set
         return LabelService(session, runtime.telemetry, protected, current_principal(request))
 
+    def provide_diffs(
+        session: NamedDependency[AsyncSession], templates: NamedDependency[TemplateService]
+    ) -> DiffService:
+        return DiffService(session, templates)
+
     def constant(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
@@ -180,6 +188,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "versions": Provide(provide_versions, sync_to_thread=False),
         "runs": Provide(provide_runs, sync_to_thread=False),
         "labels": Provide(provide_labels, sync_to_thread=False),
+        "diffs": Provide(provide_diffs, sync_to_thread=False),
         "settings": constant(runtime.settings),
         "db_engine": constant(runtime.engine),
         "redis_health": constant(runtime.redis_health),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
+
+from service.diffs.service import unified
 
 # Past this many lines the page shows the head of the diff and says so (a 64 KiB body diffed against another could
 # otherwise make one page megabytes long).
@@ -24,12 +25,6 @@ class Diff:
     @property
     def changed(self) -> bool:
         return any(line.kind in {"add", "del"} for line in self.lines)
-
-
-def unified(old: str, new: str, *, old_name: str, new_name: str) -> str:
-    # Lines without their endings: a body whose last line lacks a newline would otherwise glue the next line to it.
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=old_name, tofile=new_name, lineterm="")
-    return "\n".join(lines)
 
 
 def classify(unified_text: str) -> Diff:

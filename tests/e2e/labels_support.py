@@ -36,9 +36,10 @@ def pin(
     template_id: int,
     model_id: str = "gpt-4o",
     headers: dict[str, str] | None = None,
+    refresh: bool = False,
     **params: Any,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"provider": "openai", "model_id": model_id}
+    body: dict[str, Any] = {"provider": "openai", "model_id": model_id, "refresh": refresh}
     if params:
         body["params"] = params
     response = client.post(f"/api/prompt-templates/{template_id}/ensure-version", json=body, headers=headers or {})

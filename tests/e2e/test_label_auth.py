@@ -72,8 +72,9 @@ def test_write_key_is_refused_on_protected_labels_admin_is_not(world) -> None:
 
 
 def test_other_tenant_gets_404_everywhere(world) -> None:
-    client, keys, v1, _ = world
+    client, keys, v1, v2 = world
     assert put(client, "staging", v1, keys["b", "write"]).status_code == 200
+    assert client.get(f"/api/versions/{v2}/diff?against={v1}", headers=bearer(keys["b", "read"])).status_code == 200
     a = bearer(keys["a", "admin"])
     for method, path, body in (
         ("GET", "/api/prompts/greet", None),
@@ -86,10 +87,12 @@ def test_other_tenant_gets_404_everywhere(world) -> None:
         ("DELETE", "/api/prompts/greet/labels/staging", None),
         ("POST", "/api/prompts/greet/labels/staging/rollback", {}),
         ("POST", "/api/prompts/greet/run?label=staging", {"variables": {"who": "x"}}),
+        ("GET", f"/api/versions/{v2}/diff?against={v1}", None),
     ):
         response = client.request(method, path, json=body, headers=a)
         assert response.status_code == 404, (method, path, response.text)
-        assert response.json()["error"] == "template_not_found", (method, path, response.text)
+        expected = "version_not_found" if "/versions/" in path else "template_not_found"
+        assert response.json()["error"] == expected, (method, path, response.text)
     # naming b's tenant with a's key is refused, as everywhere in /api
     named = client.get("/api/prompts/greet?org_id=org-b&workspace_id=ws-b", headers=a)
     assert named.status_code == 403 and named.json()["error"] == "tenant_mismatch"
