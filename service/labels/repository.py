@@ -172,3 +172,30 @@ class LabelRepository:
         if before_id is not None:
             query = query.where(PromptLabelEvent.id < before_id)
         return list(await self.session.scalars(query))
+
+    # -- the web UI's overviews ------------------------------------------------------------------------------------
+    async def list_labels_of_names(self, org_id: str, workspace_id: str, names: list[str]) -> list[Target]:
+        """The stored labels of several names in one statement (the UI's prompt list shows them per row)."""
+        query = (
+            select(PromptLabel, _Version, PromptTemplate)
+            .join(_Version, _Version.id == PromptLabel.version_id)
+            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+            .where(PromptLabel.org_id == org_id, PromptLabel.workspace_id == workspace_id, PromptLabel.name.in_(names))
+            .order_by(PromptLabel.name, PromptLabel.label)
+        )
+        rows = (await self.session.execute(_with_newest_in_lineage(query))).all()
+        return [Target(row[1], row[2], row[0], row[3], row[4]) for row in rows]
+
+    async def name_history(self, org_id: str, workspace_id: str, name: str, *, limit: int) -> list[PromptLabelEvent]:
+        """The newest events of every label of one name, newest first (through ix_prompt_label_events_label)."""
+        query = (
+            select(PromptLabelEvent)
+            .where(
+                PromptLabelEvent.org_id == org_id,
+                PromptLabelEvent.workspace_id == workspace_id,
+                PromptLabelEvent.name == name,
+            )
+            .order_by(PromptLabelEvent.id.desc())
+            .limit(limit)
+        )
+        return list(await self.session.scalars(query))

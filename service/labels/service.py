@@ -305,3 +305,30 @@ class LabelService:
             "/api/prompt-templates.",
             code="template_not_found",
         )
+
+    # -- the web UI's overviews ------------------------------------------------------------------------------------
+    def may_change(self, label: str) -> bool:
+        """Whether the caller may move, roll back or delete this label (the UI shows its buttons only then)."""
+        if label == LATEST:
+            return False
+        if self.principal is None:
+            return True
+        return self.principal.can_write and (self.principal.is_admin or not self.is_protected(label))
+
+    async def labels_of_names(
+        self, names: list[str], *, org_id: str, workspace_id: str
+    ) -> dict[str, list[tuple[Target, str]]]:
+        """Stored labels (not `latest`) of several names of one workspace, by name."""
+        org_id, workspace_id = self.tenant(org_id, workspace_id)
+        found: dict[str, list[tuple[Target, str]]] = {}
+        for target in await self.repo.list_labels_of_names(org_id, workspace_id, names) if names else []:
+            assert target.label is not None
+            found.setdefault(target.label.name, []).append((target, target.label.label))
+        return found
+
+    async def name_history(
+        self, name: str, *, org_id: str | None, workspace_id: str | None, limit: int
+    ) -> list[PromptLabelEvent]:
+        """The newest moves, rollbacks and deletes of every label of one name."""
+        org_id, workspace_id = self.tenant(org_id, workspace_id)
+        return await self.repo.name_history(org_id, workspace_id, name, limit=check_limit(limit))

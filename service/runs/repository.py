@@ -43,6 +43,7 @@ class ResultRepository:
         template_ids: list[int] | None,
         before_id: int | None,
         limit: int,
+        label: str | None = None,
     ) -> list[ResultSummary]:
         """Newest results of a workspace (or of some templates), without the big text columns."""
         query = (
@@ -58,6 +59,8 @@ class ResultRepository:
                 PromptResult.output_tokens,
                 PromptResult.latency_ms,
                 PromptResult.created_at,
+                PromptResult.label,
+                PromptResult.identity_matches_label,
             )
             .join(PromptTemplate, PromptTemplate.id == self._template_id_for_join())
             .order_by(PromptResult.id.desc())
@@ -69,6 +72,8 @@ class ResultRepository:
             query = query.where(PromptTemplate.workspace_id == workspace_id)
         if template_ids is not None:
             query = query.where(PromptResult.template_id.in_(template_ids))
+        if label is not None:
+            query = query.where(PromptResult.label == label)
         if before_id is not None:
             query = query.where(PromptResult.id < before_id)
         return [ResultSummary(*row) for row in await self.session.execute(query)]
@@ -137,3 +142,5 @@ class ResultSummary:
     output_tokens: int
     latency_ms: float
     created_at: datetime
+    label: str | None
+    identity_matches_label: bool | None

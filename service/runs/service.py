@@ -165,8 +165,10 @@ class RunService:
         workspace_id: str | None,
         limit: int,
         cursor: str | None,
+        label: str | None = None,
     ) -> Page[ResultSummary]:
-        """Newest results of the workspace, or of every revision of one prompt name."""
+        """Newest results of the workspace, or of every revision of one prompt name; optionally only the runs that went
+        through one label."""
         org_id, workspace_id = self.templates.optional_tenant(org_id, workspace_id)
         template_ids = None
         if name is not None:
@@ -177,6 +179,7 @@ class RunService:
             org_id=org_id,
             workspace_id=workspace_id,
             template_ids=template_ids,
+            label=label,
             before_id=decode_cursor(cursor),
             limit=check_limit(limit) + 1,
         )

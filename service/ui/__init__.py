@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.service import KeyService
+from service.labels.service import LabelService
 from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.service import TemplateService
@@ -54,11 +55,13 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
         templates: NamedDependency[TemplateService],
         versions: NamedDependency[VersionService],
         runs: NamedDependency[RunService],
+        labels: NamedDependency[LabelService],
     ) -> UIService:
         return UIService(
             templates=templates,
             versions=versions,
             runs=runs,
+            labels=labels,
             keys=KeyService(session),
             settings=settings,
             telemetry=telemetry,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
@@ -23,12 +24,28 @@ class LoginForm(Struct):
     api_key: str = ""
 
 
+class MoveForm(Struct):
+    label: str = ""
+    version_id: int = 0
+    reason: str = ""
+
+
+class RollbackForm(Struct):
+    reason: str = ""
+
+
 def page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
     return Template(
         template_name=template,
         context={"principal": current_principal(request), **context},
         status_code=status_code,
     )
+
+
+def back_to_prompt(request: Request[Any, Any, Any], name: str) -> Redirect:
+    """Post/redirect/get: after a change the browser shows the prompt page again (its labels and history)."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return Redirect(f"/ui/prompts/{quote(name, safe='')}{query}#labels", status_code=303)
 
 
 def is_tls(request: Request[Any, Any, Any]) -> bool:
@@ -69,13 +86,44 @@ class UIController(Controller):
         request: Request[Any, Any, Any],
         ui: NamedDependency[UIService],
         prompt: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
+        label: Annotated[str | None, Parameter(max_length=64, pattern=NO_NUL)] = None,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         org_id: TenantParam = None,
         workspace_id: TenantParam = None,
     ) -> Template:
-        prompt = prompt or None
-        listing = await ui.results(name=prompt, org_id=org_id, workspace_id=workspace_id, cursor=cursor)
-        return page(request, "results.html", listing=listing, prompt=prompt or "")
+        listing = await ui.results(
+            name=prompt or None, label=label or None, org_id=org_id, workspace_id=workspace_id, cursor=cursor
+        )
+        return page(request, "results.html", listing=listing, prompt=prompt or "", label=label or "")
+
+    @post("/prompts/{name:str}/labels", status_code=303)
+    async def move_label(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        data: Annotated[MoveForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        ui: NamedDependency[UIService],
+        org_id: TenantParam = None,
+        workspace_id: TenantParam = None,
+    ) -> Redirect:
+        await ui.move_label(
+            name, data.label, data.version_id, reason=data.reason, org_id=org_id, workspace_id=workspace_id
+        )
+        return back_to_prompt(request, name)
+
+    @post("/prompts/{name:str}/labels/{label:str}/rollback", status_code=303)
+    async def roll_back_label(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        label: FromPath[str],
+        data: Annotated[RollbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        ui: NamedDependency[UIService],
+        org_id: TenantParam = None,
+        workspace_id: TenantParam = None,
+    ) -> Redirect:
+        await ui.roll_back_label(name, label, reason=data.reason, org_id=org_id, workspace_id=workspace_id)
+        return back_to_prompt(request, name)
 
     @get("/results/{result_id:int}", name="ui:result")
     async def result(

@@ -12,6 +12,8 @@ from service.auth.principal import Principal
 from service.auth.service import AuthFailure, KeyService
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
 from service.http.pagination import Page
+from service.labels.schemas import LabelEventOut, LabelOut
+from service.labels.service import LabelService
 from service.runs.repository import ResultSummary
 from service.runs.service import RunService
 from service.settings import Settings
@@ -22,6 +24,7 @@ from telemetry import Telemetry
 
 PAGE_SIZE = 50
 REVISIONS_SHOWN = 50
+HISTORY_SHOWN = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,11 @@ class PromptRow:
     newest_revision: int
     newest_id: int
     last_run_at: datetime | None
+    labels: list[LabelOut] = field(default_factory=list)
+
+    @property
+    def drift(self) -> bool:
+        return any(label.drift for label in self.labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +80,23 @@ class PromptView:
     revisions: list[RevisionView]
     version_groups: list[VersionGroup]
     chart: chart.Chart
+    labels: list[LabelOut]
+    changeable: set[str]  # labels the caller may move / roll back
+    may_move: bool  # the caller may point some label at a version (the move form)
+    history: list[LabelEventOut]
 
     @property
     def drift(self) -> bool:
+        """A label's pinned identity is no longer what the provider reports (else: any lineage drifted)."""
+        if self.labels:
+            return any(label.drift for label in self.labels)
         return any(group.drift for group in self.version_groups)
+
+    @property
+    def versions(self) -> list[tuple[PromptVersion, int]]:
+        """Every shown version with its revision number, newest first (the move form's choices)."""
+        rows = [(v, group.revisions.get(v.template_id, 0)) for group in self.version_groups for v in group.versions]
+        return sorted(rows, key=lambda row: row[0].id, reverse=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +113,7 @@ class UIService:
         templates: TemplateService,
         versions: VersionService,
         runs: RunService,
+        labels: LabelService,
         keys: KeyService,
         settings: Settings,
         telemetry: Telemetry,
@@ -99,6 +121,7 @@ class UIService:
         self.templates = templates
         self.versions = versions
         self.runs = runs
+        self.labels = labels
         self.keys = keys
         self.settings = settings
         self.telemetry = telemetry
@@ -130,7 +153,22 @@ class UIService:
             )
             for row in names
         ]
+        await self._attach_labels(rows)
         return PromptList(rows=rows, search=search, next_after=names[-1].name if more and names else None)
+
+    async def _attach_labels(self, rows: list[PromptRow]) -> None:
+        by_tenant: dict[tuple[str, str], list[PromptRow]] = defaultdict(list)
+        for row in rows:
+            by_tenant[row.org_id, row.workspace_id].append(row)
+        for (org_id, workspace_id), tenant_rows in by_tenant.items():
+            found = await self.labels.labels_of_names(
+                [row.name for row in tenant_rows], org_id=org_id, workspace_id=workspace_id
+            )
+            for row in tenant_rows:
+                row.labels.extend(
+                    LabelOut.of(target, label, protected=self.labels.is_protected(label))
+                    for target, label in found.get(row.name, [])
+                )
 
     async def prompt(
         self, name: str, *, org_id: str | None, workspace_id: str | None, now: datetime | None = None
@@ -141,6 +179,12 @@ class UIService:
         versions = await self.versions.list_for_templates(revisions)
         now = now or datetime.now(UTC)
         counts, p95s = await self.runs.hourly_activity(revisions, chart.window_start(now))
+        tenant = {"org_id": revisions[0].org_id, "workspace_id": revisions[0].workspace_id}
+        labels = [
+            LabelOut.of(target, label, protected=self.labels.is_protected(label))
+            for target, label in await self.labels.list(name, **tenant)
+        ]
+        history = await self.labels.name_history(name, **tenant, limit=HISTORY_SHOWN)
         return PromptView(
             org_id=revisions[0].org_id,
             workspace_id=revisions[0].workspace_id,
@@ -148,13 +192,40 @@ class UIService:
             revisions=_revision_views(revisions),
             version_groups=_version_groups(versions, revisions),
             chart=chart.activity(counts, p95s, now),
+            labels=labels,
+            changeable={label.label for label in labels if self.labels.may_change(label.label)},
+            may_move=self.labels.principal is None or self.labels.principal.can_write,
+            history=[LabelEventOut.of(event) for event in history],
         )
 
+    async def move_label(
+        self,
+        name: str,
+        label: str,
+        version_id: int,
+        *,
+        reason: str | None,
+        org_id: str | None,
+        workspace_id: str | None,
+    ) -> None:
+        await self.labels.move(name, label, version_id, org_id=org_id, workspace_id=workspace_id, reason=reason or None)
+
+    async def roll_back_label(
+        self, name: str, label: str, *, reason: str | None, org_id: str | None, workspace_id: str | None
+    ) -> None:
+        await self.labels.rollback(name, label, org_id=org_id, workspace_id=workspace_id, reason=reason or None)
+
     async def results(
-        self, *, name: str | None, org_id: str | None, workspace_id: str | None, cursor: str | None
+        self,
+        *,
+        name: str | None,
+        label: str | None,
+        org_id: str | None,
+        workspace_id: str | None,
+        cursor: str | None,
     ) -> Page[ResultSummary]:
         return await self.runs.recent(
-            name=name, org_id=org_id, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
+            name=name, label=label, org_id=org_id, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
         )
 
     async def result(self, result_id: int) -> ResultView:

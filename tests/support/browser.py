@@ -68,6 +68,7 @@ def full_page_screenshot(driver: Any, path: Path, *, min_height: int = 720) -> P
     driver.set_window_size(width, min_height)  # shrink first: a taller window would make the document as tall
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, max(400, min(int(height) + 120, 4000)))
+    driver.execute_script("window.scrollTo(0, 0)")  # a #fragment URL would otherwise cut the page's top off
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     return path

@@ -108,7 +108,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         server = LiveServer(create_app(settings, providers=registry))
         base_url = server.start()
         try:
-            keys = {role: make_key(db_url, "acme", "support", role) for role in ("read", "write")}
+            keys = {role: make_key(db_url, "acme", "support", role) for role in ("read", "write", "admin")}
             keys["other"] = make_key(db_url, "globex", "sales", "write")
             with httpx.Client(base_url=base_url, timeout=30) as api:
                 world = World(base_url, db_url, keys, registry, receiver, api, screenshots)
@@ -147,8 +147,17 @@ def seed(world: World) -> None:
     ):
         post(world, "/api/prompt-templates", {"name": name, "body": body})
     post(world, "/api/prompt-templates", {"name": "globex-secret", "body": "not yours"}, key="other")
-    for provider, model in (("openai", "gpt-4o"), ("google", "gemini-2.0-flash")):
+    pinned = [
         post(world, f"/api/prompt-templates/{greet['id']}/ensure-version", {"provider": provider, "model_id": model})
+        for provider, model in (("openai", "gpt-4o"), ("google", "gemini-2.0-flash"))
+    ]
+    # `production` is protected: only an admin key may point it.
+    response = world.api.put(
+        "/api/prompts/greet/labels/production",
+        json={"version_id": pinned[0]["id"], "reason": "tested in staging"},
+        headers=bearer(world.keys["admin"]),
+    )
+    assert response.status_code == 200, response.text
     run = post(
         world,
         f"/api/prompt-templates/{greet['id']}/run",

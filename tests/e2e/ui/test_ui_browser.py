@@ -66,6 +66,39 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
     assert chrome.find_elements(By.CSS_SELECTOR, "pre.diff .d-add") and chrome.find_elements(
         By.CSS_SELECTOR, "svg rect"
     )
+    production = chrome.find_element(By.ID, "label-production")
+    assert production.find_elements(By.CSS_SELECTOR, ".badge.drift"), "production is pinned to the old build"
+
+    # Move `staging` to the Gemini version, then to the OpenAI one, then roll back; all land in the history.
+    google = next(o for o in chrome.find_elements(By.CSS_SELECTOR, "form.move option") if "google" in o.text)
+    google_id = google.get_attribute("value")
+    move_form = chrome.find_element(By.CSS_SELECTOR, "form.move")
+    label_input = move_form.find_element(By.NAME, "label")
+    label_input.clear()
+    label_input.send_keys("staging")
+    google.click()
+    move_form.find_element(By.NAME, "reason").send_keys("try gemini")
+    move_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for_url(chrome, lambda url: url.endswith("#labels"))
+    assert f"#{google_id}" in chrome.find_element(By.ID, "label-staging").text
+    assert "try gemini" in chrome.find_element(By.CSS_SELECTOR, "table.history").text
+    openai_id = next(
+        o.get_attribute("value")
+        for o in chrome.find_elements(By.CSS_SELECTOR, "form.move option")
+        if "openai" in o.text
+    )
+    move_form = chrome.find_element(By.CSS_SELECTOR, "form.move")
+    move_form.find_element(By.CSS_SELECTOR, f"option[value='{openai_id}']").click()
+    move_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(chrome, 10).until(lambda d: f"#{openai_id}" in d.find_element(By.ID, "label-staging").text)
+    chrome.find_element(By.CSS_SELECTOR, "#label-staging form.rollback button").click()
+    WebDriverWait(chrome, 10).until(lambda d: f"#{google_id}" in d.find_element(By.ID, "label-staging").text)
+    history = chrome.find_element(By.CSS_SELECTOR, "table.history").text
+    assert f"rollback: #{openai_id} → #{google_id}" in history
+    resolved = world.api.get("/api/prompts/greet", params={"label": "staging"}, headers=world.as_writer())
+    assert resolved.json()["version"]["id"] == int(google_id)
+    # A write key may not touch the protected label: it has no rollback button.
+    assert not chrome.find_elements(By.CSS_SELECTOR, "#label-production form.rollback")
     browser.full_page_screenshot(chrome, world.screenshots / "prompt.png")
 
     chrome.find_element(By.CSS_SELECTOR, "a.to-results").click()
@@ -113,3 +146,30 @@ def test_logout_forgets_the_key(chrome, world):
     assert chrome.current_url.endswith("/ui/login") and chrome.get_cookie("prompter_session") is None
     chrome.get(f"{world.base_url}/ui/results")
     assert chrome.current_url.endswith("/ui/login")
+
+
+def test_a_read_key_sees_no_change_buttons_and_its_forged_post_is_refused(chrome, world):
+    log_in(chrome, world, key="read")
+    chrome.get(f"{world.base_url}/ui/prompts/greet")
+    assert "production" in chrome.find_element(By.ID, "labels").text
+    assert not chrome.find_elements(By.CSS_SELECTOR, "form.move, form.rollback")
+    history = "/api/prompts/greet/labels/production/history"
+    before = world.api.get(history, headers=world.as_writer()).json()
+    # Forge the move form in the page (as a tampering user could), with this session's valid CSRF token.
+    chrome.execute_script(
+        """
+        const token = document.querySelector("input[name=_csrf_token]").value;
+        const form = document.createElement("form");
+        form.method = "post";
+        form.action = "/ui/prompts/greet/labels";
+        for (const [name, value] of [["_csrf_token", token], ["label", "production"], ["version_id", "1"]]) {
+            const input = document.createElement("input");
+            input.type = "hidden"; input.name = name; input.value = value; form.appendChild(input);
+        }
+        document.body.appendChild(form);
+        form.submit();
+        """
+    )
+    WebDriverWait(chrome, 10).until(lambda d: "Not allowed" in d.find_element(By.TAG_NAME, "body").text)
+    assert "403" in text_of(chrome)
+    assert world.api.get(history, headers=world.as_writer()).json() == before

@@ -199,3 +199,105 @@ def test_forms_without_a_csrf_token_are_refused_but_the_json_api_is_not_affected
     api = client.post("/api/prompt-templates", json={"name": "n", "body": "via api"}, headers=bearer(keys["b"]))
     assert api.status_code == 201, api.text
     assert "csrf" not in api.headers.get("set-cookie", "")
+
+
+def ensure(client, tid: int, headers: dict[str, str] | None = None, **extra) -> dict:
+    body = {"provider": "openai", "model_id": "gpt-4o", **extra}
+    response = client.post(f"/api/prompt-templates/{tid}/ensure-version", json=body, headers=headers or {})
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def test_move_and_roll_back_a_label_through_the_forms(open_ui):
+    client, tid, _ = open_ui
+    first = client.post("/api/prompt-templates", json={"name": "greet", "body": "v3 {{ who }}", **TENANT}).json()
+    old, new = ensure(client, tid)["id"], ensure(client, first["id"])["id"]
+    page = client.get("/ui/prompts/greet", params=TENANT)
+    assert 'class="move"' in page.text and "No label has been moved yet." in page.text
+    token = csrf_token(page.text)
+    action = "/ui/prompts/greet/labels?org_id=o&workspace_id=w"
+    for version in (old, new):
+        moved = client.post(
+            action, data={"label": "staging", "version_id": version, "reason": "<b>ok</b>", "_csrf_token": token}
+        )
+        assert moved.status_code == 200 and moved.url.path == "/ui/prompts/greet", moved.text
+    assert client.get("/api/prompts/greet", params={**TENANT, "label": "staging"}).json()["version"]["id"] == new
+    assert "move: #" in moved.text and "&lt;b&gt;ok&lt;/b&gt;" in moved.text  # history, reason escaped
+    assert 'action="/ui/prompts/greet/labels/staging/rollback?org_id=o&amp;workspace_id=w"' in moved.text
+
+    back = client.post("/ui/prompts/greet/labels/staging/rollback?org_id=o&workspace_id=w", data={"_csrf_token": token})
+    assert back.status_code == 200 and "rollback: #" in back.text
+    assert client.get("/api/prompts/greet", params={**TENANT, "label": "staging"}).json()["version"]["id"] == old
+    again = client.post(
+        "/ui/prompts/greet/labels/staging/rollback?org_id=o&workspace_id=w", data={"_csrf_token": token}
+    )
+    assert again.status_code == 409 and "nothing to roll back" in again.text
+    listing = client.get("/ui")
+    assert f"staging → #{old}" in listing.text
+
+
+def test_the_list_and_the_prompt_page_show_label_drift(make_client):
+    from service.providers import ProviderRegistry
+
+    registry = ProviderRegistry.fakes()
+    client = make_client(app_kwargs={"providers": registry})
+    tid = client.post("/api/prompt-templates", json={"name": "p", "body": "x", **TENANT}).json()["id"]
+    version = ensure(client, tid)["id"]
+    token = csrf_token(client.get("/ui/prompts/p", params=TENANT).text)
+    client.post(
+        "/ui/prompts/p/labels?org_id=o&workspace_id=w",
+        data={"label": "production", "version_id": version, "_csrf_token": token},
+    )
+    assert 'class="badge drift"' not in client.get("/ui").text
+    registry.get("openai").set_identity("fp_new_build")
+    ensure(client, tid, refresh=True)
+    assert 'class="badge drift"' in client.get("/ui").text
+    page = client.get("/ui/prompts/p", params=TENANT).text
+    assert page.count('class="badge drift"') >= 2 and "fp_new_build" in page
+
+
+def test_read_key_sees_no_change_buttons_and_a_forged_post_is_refused(secured, sqlite_url):
+    client, keys, _ = secured
+    b = bearer(keys["b"])
+    tid = client.get("/api/prompt-templates", headers=b).json()["items"][0]["id"]
+    version = ensure(client, tid, b)["id"]
+    assert (
+        client.put("/api/prompts/secret-b/labels/staging", json={"version_id": version}, headers=b).status_code == 200
+    )
+
+    login(client, keys["b-read"])
+    page = client.get("/ui/prompts/secret-b")
+    assert page.status_code == 200 and "staging" in page.text
+    assert "Roll back" not in page.text and 'class="move"' not in page.text
+    token = csrf_token(page.text)  # a real token of this session: only the role stops it
+    forged = client.post(
+        "/ui/prompts/secret-b/labels", data={"label": "staging", "version_id": version, "_csrf_token": token}
+    )
+    assert forged.status_code == 403 and "read" in forged.text
+    rollback = client.post("/ui/prompts/secret-b/labels/staging/rollback", data={"_csrf_token": token})
+    assert rollback.status_code == 403
+    history = client.get("/api/prompts/secret-b/labels/staging/history", headers=b).json()["items"]
+    assert len(history) == 1  # nothing the read key sent was recorded
+
+
+def test_protected_labels_need_an_admin_in_the_ui_too(secured, sqlite_url):
+    client, keys, _ = secured
+    b = bearer(keys["b"])
+    tid = client.get("/api/prompt-templates", headers=b).json()["items"][0]["id"]
+    version = ensure(client, tid, b)["id"]
+    admin = make_key(sqlite_url, "org-b", "ws-b", "admin")
+    login(client, admin)
+    token = csrf_token(client.get("/ui/prompts/secret-b").text)
+    moved = client.post(
+        "/ui/prompts/secret-b/labels", data={"label": "production", "version_id": version, "_csrf_token": token}
+    )
+    assert moved.status_code == 200 and "Roll back" in moved.text
+
+    login(client, keys["b"])  # a write key: production is shown without its rollback button, and refused
+    page = client.get("/ui/prompts/secret-b")
+    assert "protected" in page.text and "Roll back" not in page.text and 'class="move"' in page.text
+    refused = client.post(
+        "/ui/prompts/secret-b/labels",
+        data={"label": "production", "version_id": version, "_csrf_token": csrf_token(page.text)},
+    )
+    assert refused.status_code == 403 and "protected" in refused.text
