@@ -1,0 +1,184 @@
+"""The adapters against a real server this project did not write: LiteLLM's proxy (`litellm[proxy]` from PyPI, in its own
+venv .venv-litellm that ./scripts/test makes), serving OpenAI's (/v1/chat/completions), Anthropic's (/v1/messages) and
+Gemini's (/v1beta/models/{model}:generateContent) wire formats on localhost from models with `mock_response` (no
+network, no real keys).
+
+LiteLLM sends no `system_fingerprint` and no `modelVersion`: exactly the case the identity rules must handle
+(service/providers/identity.py). OpenAI versions are pinned to the response `model` with a null fingerprint, Gemini
+versions to a null modelVersion, and each run makes one provider call.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import need
+from tests.support.ports import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = {"org_id": "acme", "workspace_id": "litellm", "name": "greet", "body": "Hello {{ name }}!"}
+KEY = "sk-litellm-test-key"
+CONFIG = f"""
+model_list:
+  - model_name: gpt-4o
+    litellm_params:
+      model: openai/gpt-4o-2024-08-06
+      api_key: not-used
+      mock_response: "Hello Ada, from LiteLLM's OpenAI route."
+  - model_name: gemini-2.0-flash
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_key: not-used
+      mock_response: "Hello Ada, from LiteLLM's Gemini route."
+  - model_name: claude-sonnet-4
+    litellm_params:
+      model: anthropic/claude-sonnet-4-20250514
+      api_key: not-used
+      mock_response: "Hello Ada, from LiteLLM's Anthropic route."
+general_settings:
+  master_key: {KEY}
+litellm_settings:
+  telemetry: false
+"""
+
+
+def _litellm_binary() -> str | None:
+    for candidate in (os.environ.get("LITELLM"), str(REPO_ROOT / ".venv-litellm" / "bin" / "litellm")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return shutil.which("litellm")
+
+
+@pytest.fixture(scope="module")
+def litellm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = _litellm_binary()
+    if binary is None:
+        need("litellm not found (./scripts/test installs litellm[proxy] into .venv-litellm)")
+        return
+    workdir = tmp_path_factory.mktemp("litellm")
+    config = workdir / "config.yaml"
+    config.write_text(CONFIG)
+    port = free_port()
+    log = open(workdir / "litellm.log", "wb")  # noqa: SIM115 - closed below
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "OTEL_"))
+    }
+    env.update(LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False", DISABLE_SCHEMA_UPDATE="true", NO_DOCS="true")
+    process = subprocess.Popen(
+        [binary, "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=workdir,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # the proxy imports a lot; on a busy 2-core machine this takes a while
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"litellm exited ({process.returncode}):\n{(workdir / 'litellm.log').read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"litellm did not start within 120 s:\n{(workdir / 'litellm.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()
+
+
+def test_openai_route_no_fingerprint_pins_the_response_model_with_one_call_per_run(make_client: Any, litellm_url: str):
+    client = make_client(openai_api_key=KEY, openai_base_url=f"{litellm_url}/v1")
+    tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
+    body = {"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada"}, "params": {"max_tokens": 50}}
+
+    first = client.post(f"/api/prompt-templates/{tid}/run", json=body)
+    second = client.post(f"/api/prompt-templates/{tid}/run", json=body)
+
+    assert first.status_code == 201, first.text
+    assert second.status_code == 201, second.text
+    result = first.json()
+    assert result["output"] == "Hello Ada, from LiteLLM's OpenAI route."
+    assert result["system_fingerprint"] is None  # LiteLLM sends none
+    assert first.json()["version_id"] == second.json()["version_id"]
+    (version,) = client.get(f"/api/prompt-templates/{tid}/versions").json()["items"]
+    assert version["captured"]["system_fingerprint"] is None
+    # The model LiteLLM answered with is what tells builds apart here (it reports the deployment's model).
+    assert version["captured"]["model"] == result["provider_metadata"]["model"]
+    assert version["captured"]["model"]
+    assert version["drift"] is False
+
+    # The explicit pin (a probe) lands on the same version: probe and completion follow the same identity rules.
+    pinned = client.post(
+        f"/api/prompt-templates/{tid}/ensure-version", json={"provider": "openai", "model_id": "gpt-4o"}
+    )
+    assert pinned.status_code in (200, 201), pinned.text
+
+    metrics = client.get("/metrics").text
+    calls = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("gen_ai_client_operation_duration_seconds_count") and 'gen_ai_provider_name="openai"' in line
+    ]
+    # Two runs and one probe reached LiteLLM: three provider calls, not five.
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in calls) == 3
+
+
+def test_anthropic_route_pins_the_response_model(make_client: Any, litellm_url: str):
+    client = make_client(anthropic_api_key=KEY, anthropic_base_url=litellm_url)
+    tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
+
+    run = client.post(
+        f"/api/prompt-templates/{tid}/run",
+        json={"provider": "anthropic", "model_id": "claude-sonnet-4", "variables": {"name": "Ada"}},
+    )
+
+    assert run.status_code == 201, run.text
+    result = run.json()
+    assert result["output"] == "Hello Ada, from LiteLLM's Anthropic route."
+    assert result["system_fingerprint"] is None
+    (version,) = client.get(f"/api/prompt-templates/{tid}/versions").json()["items"]
+    assert set(version["captured"]) == {"model"} and version["captured"]["model"]
+    assert version["captured"]["model"] == result["provider_metadata"]["model"]
+
+
+def test_gemini_route_no_model_version_and_models_prefix_is_the_same_model(make_client: Any, litellm_url: str):
+    client = make_client(google_api_key=KEY, google_base_url=litellm_url)
+    tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
+    path = f"/api/prompt-templates/{tid}/run"
+
+    prefixed = client.post(
+        path, json={"provider": "google", "model_id": "models/gemini-2.0-flash", "variables": {"name": "Ada"}}
+    )
+    plain = client.post(path, json={"provider": "google", "model_id": "gemini-2.0-flash", "variables": {"name": "Ada"}})
+
+    assert prefixed.status_code == 201, prefixed.text
+    assert plain.status_code == 201, plain.text
+    assert prefixed.json()["output"] == "Hello Ada, from LiteLLM's Gemini route."
+    # `models/x` and `x` are one model: one model_id on the results, one version.
+    assert prefixed.json()["model_id"] == plain.json()["model_id"] == "gemini-2.0-flash"
+    assert prefixed.json()["version_id"] == plain.json()["version_id"]
+    (version,) = client.get(f"/api/prompt-templates/{tid}/versions").json()["items"]
+    assert version["captured"] == {"modelVersion": None}  # LiteLLM sends none
+    assert prefixed.json()["provider_metadata"]["modelVersion"] is None
