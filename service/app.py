@@ -193,6 +193,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "db_engine": constant(runtime.engine),
         "redis_health": constant(runtime.redis_health),
         "metrics_registry": constant(runtime.telemetry_handle.registry),
+        "metrics_text": constant(runtime.telemetry_handle.prometheus_text),
     }
 
 

@@ -58,7 +58,12 @@ class TelemetryHandle:
     meter_provider: MeterProvider | None = None
     tracer_provider: TracerProviderApi | None = None
     registry: CollectorRegistry | None = None
+    prometheus_reader: Any = None  # telemetry.exposition.PrometheusTextReader when /metrics is served
     _closed: bool = False
+
+    def prometheus_text(self) -> bytes | None:
+        """/metrics in the Prometheus text format, by the fast writer (None when metrics are not served here)."""
+        return self.prometheus_reader.text() if self.prometheus_reader is not None else None
 
     @property
     def tracing(self) -> bool:
@@ -120,11 +125,13 @@ def setup_telemetry(
 
     resource = _resource(config)
     registry: CollectorRegistry | None = None
+    prometheus_reader: MetricReader | None = None
     if meter_provider is None:
         readers: list[MetricReader] = []
         if config.prometheus:
             registry = CollectorRegistry(auto_describe=True)
-            readers.append(_prometheus_reader(registry))
+            prometheus_reader = _prometheus_reader(registry)
+            readers.append(prometheus_reader)
         if config.otlp_metrics_endpoint:
             readers.append(_otlp_metric_reader(config))
         meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=contract_views())
@@ -139,7 +146,7 @@ def setup_telemetry(
         capture_content=config.capture_content,
         labels=LabelBounds(config.providers, allowed_models=config.metric_models),
     )
-    return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry)
+    return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry, prometheus_reader)
 
 
 def contract_views() -> list[View]:
@@ -167,9 +174,10 @@ def _resource(config: TelemetryConfig) -> Resource:
 
 
 def _prometheus_reader(registry: CollectorRegistry) -> MetricReader:
-    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    # The exporter's PrometheusMetricReader, plus a faster text writer for /metrics (telemetry/exposition.py).
+    from telemetry.exposition import PrometheusTextReader
 
-    return PrometheusMetricReader(
+    return PrometheusTextReader(
         disable_target_info=True,
         scope_info_enabled=False,
         resource_attribute_filter=lambda key: key in _SERIES_RESOURCE_ATTRIBUTES,

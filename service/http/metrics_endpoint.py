@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
 
 from service.http.errors import Unauthorized
 from service.settings import Settings
@@ -17,7 +18,10 @@ from service.settings import Settings
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
 def metrics(
-    request: Request, settings: NamedDependency[Settings], metrics_registry: NamedDependency[CollectorRegistry | None]
+    request: Request,
+    settings: NamedDependency[Settings],
+    metrics_registry: NamedDependency[CollectorRegistry | None],
+    metrics_text: NamedDependency[Callable[[], bytes | None]],
 ) -> Response[bytes]:
     _check_basic_auth(request, settings)
     if metrics_registry is None:
@@ -28,6 +32,11 @@ def metrics(
         )
         return Response(why, media_type="text/plain; version=0.0.4; charset=utf-8")
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+    if encoder is generate_latest:
+        # The plain 0.0.4 text format: the same bytes from the faster writer (telemetry/exposition.py).
+        body = metrics_text()
+        if body is not None:
+            return Response(body, media_type=content_type)
     return Response(encoder(metrics_registry), media_type=content_type)
 
 
