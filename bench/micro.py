@@ -265,6 +265,9 @@ def scrape(targets: Sequence[int], repeats: int) -> list[dict[str, Any]]:
             "openmetrics": partial(generate_openmetrics, registry),
         }
         entry: dict[str, Any] = {"target": target, "series": series, "bytes": len(text)}
+        # What /metrics serves for the text format: telemetry/exposition.py, checked byte for byte against the stock.
+        encoders["fast"] = handle.prometheus_text
+        entry["fast_same_bytes"] = handle.prometheus_text() == generate_latest(registry)
         if prototype:
             encoders["prototype"] = prototype[1]
             entry["prototype_same_samples"] = _samples(text.decode()) == _samples(prototype[1]().decode())

@@ -30,9 +30,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import provider_calls, report
 from bench.load import LoadResult, Request, load_generator
-from bench.servers import LitestarServer, OtlpSink, PostgresDatabases, PrompterServer, Redis, http, migrate
+from bench.servers import (
+    LitestarServer,
+    OtlpSink,
+    PostgresDatabases,
+    PrompterServer,
+    Redis,
+    ReferenceServer,
+    http,
+    migrate,
+)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TEMPLATE = {"org_id": "bench", "workspace_id": "bench", "name": "greet", "body": "Hello {{ name }} from {{ team }}!"}
@@ -46,6 +55,10 @@ PROMPTER_CONFIGS: dict[str, str] = {
     "full": "metrics + traces",
     "lean": "metrics + traces, no SQL/Redis statement spans",
 }
+# The run endpoint beside the minimal reference app (bench/reference_app.py), both on SQLite; "reference" is the baseline.
+REFERENCE_CONFIGS: dict[str, str] = {"reference": "minimal Litestar + SQLAlchemy app", "off": "Prompter, telemetry off"}
+# SQLite concurrency: Prompter's run with telemetry off only.
+SQLITE_OFF_CONFIGS: dict[str, str] = {"off": "telemetry off"}
 LITESTAR_CONFIGS: dict[str, str] = {
     "bare": "bare Litestar",
     "prometheus": "Litestar PrometheusPlugin",
@@ -57,18 +70,27 @@ LITESTAR_CONFIGS: dict[str, str] = {
 class Scenario:
     key: str
     title: str
-    group: str  # which servers: "sqlite", "pg" (Prompter) or "litestar"
+    group: str  # which servers: "sqlite", "pg" (Prompter), "litestar" or "reference"
     request: Request
     connections: int
     note: str = ""
+    only: dict[str, str] | None = None  # a subset of the group's configurations
+    requests: dict[str, Request] = field(default_factory=dict)  # per-configuration request, when they differ
 
     @property
     def configs(self) -> dict[str, str]:
+        if self.only is not None:
+            return self.only
+        if self.group == "reference":
+            return REFERENCE_CONFIGS
         return LITESTAR_CONFIGS if self.group == "litestar" else PROMPTER_CONFIGS
 
     @property
     def baseline(self) -> str:
-        return "bare" if self.group == "litestar" else "off"
+        return {"litestar": "bare", "reference": "reference"}.get(self.group, "off")
+
+    def request_for(self, config: str) -> Request:
+        return self.requests.get(config, self.request)
 
 
 def scenarios(connections: int, sqlite_connections: int) -> list[Scenario]:
@@ -102,6 +124,32 @@ def scenarios(connections: int, sqlite_connections: int) -> list[Scenario]:
             run,
             sqlite_connections,
             sqlite_note,
+        ),
+        Scenario(
+            "run_vs_reference",
+            "POST run (SQLite, telemetry off) vs the minimal reference app (bench/reference_app.py: read 1 row, insert 1)",
+            "reference",
+            run,
+            sqlite_connections,
+            "both on SQLite with the same WAL pragmas, one uvicorn process each",
+            requests={"reference": Request("POST", "/items/1/run", json.dumps({"name": "Ada"}))},
+        ),
+        Scenario(
+            "run_sqlite_c8",
+            "POST /api/prompt-templates/{id}/run, fake provider (SQLite), 8 connections",
+            "sqlite",
+            run,
+            8,
+            "writes queue in the app's FIFO writer queue, one at a time",
+            only=SQLITE_OFF_CONFIGS,
+        ),
+        Scenario(
+            "run_sqlite_c64",
+            "POST /api/prompt-templates/{id}/run, fake provider (SQLite), 64 connections",
+            "sqlite",
+            run,
+            64,
+            only=SQLITE_OFF_CONFIGS,
         ),
         Scenario("run_pg", "POST /api/prompt-templates/{id}/run, fake provider (PostgreSQL)", "pg", run, connections),
         Scenario(
@@ -160,6 +208,8 @@ def start_servers(
     common = {"PROMPTER_LOG_LEVEL": "WARNING"}  # no access log, for Prompter and the bare app alike
     if redis is not None:
         common["REDIS_URL"] = redis.url
+    if "reference" in groups:
+        groups = groups | {"sqlite"}  # the reference scenario compares with Prompter's SQLite "off" server
     for group in ("sqlite", "pg"):
         if group not in groups:
             continue
@@ -184,9 +234,18 @@ def start_servers(
     if "litestar" in groups:
         for variant in LITESTAR_CONFIGS:
             bench.servers[("litestar", variant)] = LitestarServer(f"litestar-{variant}", variant, logdir, sink.endpoint)
+    if "reference" in groups:
+        bench.servers[("reference", "reference")] = ReferenceServer(
+            "reference-sqlite", f"sqlite+aiosqlite:///{bench.workdir}/reference.db", logdir
+        )
+        bench.servers[("reference", "off")] = bench.servers[("sqlite", "off")]  # the same process, not a second one
+    ready: set[int] = set()
     for (group, _), server in bench.servers.items():
+        if id(server) in ready:
+            continue
+        ready.add(id(server))
         server.wait_ready()
-        if group != "litestar":
+        if group in ("sqlite", "pg"):
             _seed(bench, server)
         bench.log(f"{server.name} ready on {server.base_url}")
 
@@ -198,10 +257,9 @@ def measure(bench: Bench, chosen: list[Scenario], loadgen: Any) -> dict[str, dic
         for scenario in chosen:
             for config in scenario.configs:
                 server = bench.servers[(scenario.group, config)]
-                warm = loadgen.run(
-                    server.base_url, scenario.request, connections=scenario.connections, seconds=args.warmup
-                )
-                bench.count(server, scenario.request.path, warm.requests)
+                request = scenario.request_for(config)
+                warm = loadgen.run(server.base_url, request, connections=scenario.connections, seconds=args.warmup)
+                bench.count(server, request.path, warm.requests)
         bench.log("warm-up done")
     for round_index in range(args.rounds):
         for scenario in chosen:
@@ -209,13 +267,14 @@ def measure(bench: Bench, chosen: list[Scenario], loadgen: Any) -> dict[str, dic
             shift = round_index % len(configs)
             for config in configs[shift:] + configs[:shift]:
                 server = bench.servers[(scenario.group, config)]
+                request = scenario.request_for(config)
                 cpu_before = server.process.cpu_seconds()
                 result: LoadResult = loadgen.run(
-                    server.base_url, scenario.request, connections=scenario.connections, seconds=args.seconds
+                    server.base_url, request, connections=scenario.connections, seconds=args.seconds
                 )
                 # Server CPU per request: what the app itself spent, whatever else competes for the cores.
                 cpu_us = (server.process.cpu_seconds() - cpu_before) / max(1, result.requests) * 1e6
-                bench.count(server, scenario.request.path, result.requests)
+                bench.count(server, request.path, result.requests)
                 results[scenario.key][config].append(
                     {"round": round_index + 1, **result.as_dict(), "server_cpu_us": round(cpu_us, 1)}
                 )
@@ -405,8 +464,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         start_servers(bench, {s.group for s in chosen}, sink, redis, pg)
         results = measure(bench, chosen, loadgen)
+        bench.log("provider calls per run (bench/provider_calls.py)")
+        calls = provider_calls.measure(redis.url if redis is not None else None, bench.workdir)
     finally:
-        for server in bench.servers.values():
+        for server in {id(s): s for s in bench.servers.values()}.values():
             server.stop()
         try:
             sink_stats = sink.stats()
@@ -431,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         sent=bench.sent,
         redis=redis_info,
         log_findings=findings,
+        provider_calls=calls,
     )
     document["client"] = client
     args.out.mkdir(parents=True, exist_ok=True)

@@ -165,6 +165,39 @@ class LitestarServer:
         self.process.stop()
 
 
+class ReferenceServer:
+    """bench/reference_app.py under uvicorn (one process): the minimal Litestar + async SQLAlchemy app Prompter's run
+    is compared with."""
+
+    def __init__(self, name: str, db_url: str, logdir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.base_url = f"http://{HOST}:{self.port}"
+        env = clean_env(BENCH_REFERENCE_DB=db_url)
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.reference_app:app",
+            "--factory",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        self.process = Process(name, command, env, logdir / f"{name}.log")
+
+    def wait_ready(self) -> None:
+        self.process.wait_http(self.base_url + "/healthz")
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
 class OtlpSink:
     def __init__(self, logdir: Path) -> None:
         self.port = free_port()
