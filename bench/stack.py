@@ -98,7 +98,7 @@ async def _start_apps(
             log_level="WARNING",
             redis_url=redis_url,
             telemetry="on" if variant.telemetry else "off",
-            otlp_endpoint=otlp_endpoint if variant.traces == "otlp" else None,
+            otel_exporter_otlp_endpoint=otlp_endpoint if variant.traces == "otlp" else None,
             otel_service_name=f"micro {variant.name}",
         )
         tracer = discarding_tracer_provider() if variant.traces == "discard" else None

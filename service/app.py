@@ -42,10 +42,9 @@ from service.ui import template_config, ui_routers
 from service.versions.handlers import VersionController
 from service.versions.probe import IdentityProbe
 from service.versions.service import VersionService
-from telemetry import Telemetry, TelemetryConfig, TelemetryHandle, setup_telemetry
+from telemetry import Telemetry, TelemetryHandle, setup_telemetry
 from telemetry.http import HTTPTelemetryMiddleware
 from telemetry.json_logs import configure_logging
-from telemetry.labels import parse_model_list
 
 log = logging.getLogger("prompter")
 
@@ -69,22 +68,6 @@ class Runtime:
         return self.telemetry_handle.telemetry
 
 
-def telemetry_config(settings: Settings) -> TelemetryConfig:
-    return TelemetryConfig(
-        enabled=settings.telemetry_enabled,
-        service=settings.metrics_service,
-        env=settings.metrics_env,
-        otel_service_name=settings.otel_service_name,
-        otlp_traces_endpoint=settings.traces_endpoint,
-        otlp_metrics_endpoint=settings.metrics_push_endpoint,
-        prometheus=settings.metrics_export in {"prometheus", "both"},
-        capture_content=settings.trace_content,
-        statement_spans=settings.trace_statements,
-        providers=frozenset(PROVIDERS),
-        metric_models=parse_model_list(settings.metric_models),
-    )
-
-
 def create_app(
     settings: Settings,
     *,
@@ -92,8 +75,12 @@ def create_app(
     meter_provider: MeterProvider | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> Litestar:
-    configure_logging(settings.log_level)
-    handle = setup_telemetry(telemetry_config(settings), meter_provider=meter_provider, tracer_provider=tracer_provider)
+    configure_logging(settings.telemetry.log_level)
+    handle = setup_telemetry(
+        settings.telemetry.config(providers=frozenset(PROVIDERS)),
+        meter_provider=meter_provider,
+        tracer_provider=tracer_provider,
+    )
     engine = db.create_engine(settings)
     handle.instrument_engine(engine)
     providers = providers or ProviderRegistry.from_settings(settings, handle)
@@ -106,7 +93,7 @@ def create_app(
         telemetry_handle=handle,
         providers=providers,
         probe=IdentityProbe(providers, handle.telemetry),
-        redis_health=RedisHealth(handle.telemetry, configured=bool(settings.redis_url)),
+        redis_health=RedisHealth(handle.telemetry, configured=bool(settings.redis.url)),
     )
 
     app = Litestar(
@@ -127,7 +114,7 @@ def create_app(
         guards=[api_key_guard],
         before_request=check_request,
         lifespan=[_lifespan(runtime)],
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.limits.max_body_bytes,
         request_class=BoundedJSONRequest,
         openapi_config=OpenAPIConfig(title="Prompter", version="0.1.0", path="/schema"),
         debug=False,
@@ -171,7 +158,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         return RunService(session, runtime.providers, versions, templates, runtime.telemetry)
 
     def provide_labels(session: NamedDependency[AsyncSession], request: Request) -> LabelService:
-        protected = runtime.settings.protected_label_set
+        protected = runtime.settings.auth.protected_label_set
         return LabelService(session, runtime.telemetry, protected, current_principal(request))
 
     def provide_diffs(
@@ -200,9 +187,9 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
 def _lifespan(runtime: Runtime) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        if runtime.settings.auto_migrate:
+        if runtime.settings.db.auto_migrate:
             await upgrade(runtime.engine)
-        if not runtime.settings.auth_required:
+        if not runtime.settings.auth.required:
             log.warning(
                 "PROMPTER_AUTH is off: the API is open to anyone who can reach it and tenants are not isolated. "
                 "Set PROMPTER_AUTH=required and create keys with `prompter keys create` outside local development."

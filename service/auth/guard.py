@@ -21,7 +21,7 @@ PRINCIPAL_STATE_KEY = "principal"
 
 async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     runtime = connection.app.state.runtime
-    if not runtime.settings.auth_required or not connection.url.path.startswith("/api/"):
+    if not runtime.settings.auth.required or not connection.url.path.startswith("/api/"):
         return
     await authenticate(connection, connection.headers.get("authorization"))
 

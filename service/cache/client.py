@@ -27,24 +27,24 @@ class RedisCache:
     right from the first scrape) and starts the background health check; `aclose()` stops both."""
 
     def __init__(self, settings: Settings, health: RedisHealth, telemetry: Telemetry) -> None:
-        if not settings.redis_url:
+        if not settings.redis.url:
             raise ValueError("RedisCache needs REDIS_URL")
-        self.client = create_client(settings.redis_url, timeout_s=settings.redis_timeout_s)
+        self.client = create_client(settings.redis.url, timeout_s=settings.redis.timeout_s)
         self.health_check = RedisHealthCheck(
-            self.client, health, interval_s=settings.redis_health_interval_s, timeout_s=settings.redis_timeout_s
+            self.client, health, interval_s=settings.redis.health_interval_s, timeout_s=settings.redis.timeout_s
         )
         self.probe_cache = ProbeCache(
             self.client,
             health,
             telemetry,
-            ttl_s=settings.probe_ttl_s,
-            lock_ttl_s=settings.probe_lock_ttl_s,
-            lock_wait_s=settings.probe_lock_wait_s,
+            ttl_s=settings.redis.probe_ttl_s,
+            lock_ttl_s=settings.redis.probe_lock_ttl_s,
+            lock_wait_s=settings.redis.probe_lock_wait_s,
         )
 
     @classmethod
     def from_settings(cls, settings: Settings, health: RedisHealth, telemetry: Telemetry) -> RedisCache | None:
-        return cls(settings, health, telemetry) if settings.redis_url else None
+        return cls(settings, health, telemetry) if settings.redis.url else None
 
     async def start(self) -> None:
         await self.health_check.check()

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_engine(settings)
     try:
-        if settings.auto_migrate:
+        if settings.db.auto_migrate:
             from service.db.migrate import upgrade
 
             await upgrade(engine)

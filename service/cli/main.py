@@ -8,7 +8,7 @@ import signal
 import sys
 
 from service.cli import keys as auth_cli
-from service.settings import Settings
+from service.settings import Settings, SettingsError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         from service.cli import dashboard_check
 
         return dashboard_check.run(args.prometheus, args.dashboard, args.var)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"prompter: configuration refused: {exc}", file=sys.stderr)
+        return 2
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
     if args.command == "migrate":
@@ -59,7 +63,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
 
     from telemetry.json_logs import uvicorn_log_config
 
-    if workers > 1 and settings.metrics_export != "otlp" and settings.telemetry_enabled:
+    if workers > 1 and settings.telemetry.metrics_export != "otlp" and settings.telemetry.enabled:
         print(
             "prompter serve: --workers > 1 refused. With the Prometheus pull exporter each worker process keeps its own "
             "counters, and every scrape of the shared port reaches one random worker: counters jump back and forth "
@@ -77,16 +81,14 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         host=host,
         port=port,
         workers=workers,
-        log_level=settings.log_level.lower(),
-        log_config=uvicorn_log_config(settings.log_level),
+        log_level=settings.telemetry.log_level.lower(),
+        log_config=uvicorn_log_config(settings.telemetry.log_level),
         timeout_graceful_shutdown=10,
     )
     return 0
 
 
 def _config(settings: Settings, *, markdown: bool) -> int:
-    from dataclasses import fields
-
     from sqlalchemy.engine import make_url
 
     from service.settings import config_table_markdown
@@ -94,13 +96,14 @@ def _config(settings: Settings, *, markdown: bool) -> int:
     if markdown:
         print(config_table_markdown())
         return 0
-    for field in fields(settings):
-        env, value = field.metadata["env"], getattr(settings, field.name)
-        if value is not None and field.metadata["secret"]:
+    for env, value, secret in settings.values():
+        if value is not None and secret:
             value = "***"
         elif isinstance(value, str) and "://" in value:
             value = make_url(value).render_as_string(hide_password=True)  # DB_URL, REDIS_URL may carry passwords
-        print(f"{env}={value}")
+        elif isinstance(value, bool):
+            value = str(value).lower()  # the spelling the variable accepts
+        print(f"{env}={'' if value is None else value}")
     return 0
 
 

@@ -49,26 +49,26 @@ def async_url(url: str) -> str:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    url = async_url(settings.db_url)
+    url = async_url(settings.db.url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": settings.db_pool_timeout_s})
+        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": settings.db.pool_timeout_s})
         _configure_sqlite(engine)
         return engine
     engine = create_async_engine(
         url,
         # Statement parameters are customer data (prompts, outputs): keep them out of error messages and logs.
         hide_parameters=True,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_timeout=settings.db_pool_timeout_s,
+        pool_size=settings.db.pool_size,
+        max_overflow=settings.db.pool_size,
+        pool_timeout=settings.db.pool_timeout_s,
         # A restarted PostgreSQL leaves dead pooled connections behind; pre-ping replaces them transparently.
         pool_pre_ping=True,
         connect_args={
-            "timeout": settings.db_connect_timeout_s,
+            "timeout": settings.db.connect_timeout_s,
             # The server cancels a slow statement itself (statement_timeout, a clean SQL error); the client-side
             # command_timeout is the backstop for a server that no longer answers at all, so it fires a little later.
-            "command_timeout": settings.db_statement_timeout_s + 1,
-            "server_settings": {"statement_timeout": str(int(settings.db_statement_timeout_s * 1000))},
+            "command_timeout": settings.db.statement_timeout_s + 1,
+            "server_settings": {"statement_timeout": str(int(settings.db.statement_timeout_s * 1000))},
         },
     )
     _translate_unavailability(engine)
@@ -126,7 +126,7 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 
 def write_queue(engine: AsyncEngine, settings: Settings) -> WriteQueue | None:
     """SQLite's in-process writer queue (service/db/transactions.py); None for PostgreSQL, which has row locks."""
-    return WriteQueue(settings.db_write_wait_s) if engine.dialect.name == "sqlite" else None
+    return WriteQueue(settings.db.write_wait_s) if engine.dialect.name == "sqlite" else None
 
 
 # SQLSTATEs meaning "the server cannot serve us right now", not "this statement is wrong": 08 connection exception,

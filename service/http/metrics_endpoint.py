@@ -27,7 +27,7 @@ def metrics(
     if metrics_registry is None:
         why = (
             b"# telemetry is off (PROMPTER_TELEMETRY=off or OTEL_SDK_DISABLED=true)\n"
-            if not settings.telemetry_enabled
+            if not settings.telemetry.enabled
             else b"# metrics are pushed over OTLP, not served here (PROMPTER_METRICS_EXPORT=otlp)\n"
         )
         return Response(why, media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -41,7 +41,7 @@ def metrics(
 
 
 def _check_basic_auth(request: Request, settings: Settings) -> None:
-    user, password = settings.metrics_basic_auth_user, settings.metrics_basic_auth_password
+    user, password = settings.auth.metrics_user, settings.auth.metrics_password
     if not user and not password:
         return
     if not user or not password:

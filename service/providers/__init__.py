@@ -38,9 +38,13 @@ class ProviderRegistry:
 
         policy = HTTPPolicy.from_settings(settings)
         real: dict[str, tuple[str | None, str, Callable[[str, str, HTTPPolicy], Any]]] = {
-            "openai": (settings.openai_api_key, settings.openai_base_url, OpenAIProvider),
-            "anthropic": (settings.anthropic_api_key, settings.anthropic_base_url, AnthropicProvider),
-            "google": (settings.google_key, settings.google_base_url, GoogleProvider),
+            "openai": (settings.providers.openai_api_key, settings.providers.openai_base_url, OpenAIProvider),
+            "anthropic": (
+                settings.providers.anthropic_api_key,
+                settings.providers.anthropic_base_url,
+                AnthropicProvider,
+            ),
+            "google": (settings.providers.google_key, settings.providers.google_base_url, GoogleProvider),
         }
         adapters: dict[str, ProviderAdapter] = {}
         for name in PROVIDERS:
@@ -51,7 +55,7 @@ class ProviderRegistry:
                     telemetry_handle.instrument_httpx(adapter.client)
                 adapters[name] = adapter
             else:
-                adapters[name] = FakeProvider(name, settings.fake_identity_overrides)
+                adapters[name] = FakeProvider(name, settings.providers.fake_identity_overrides)
         log.info(
             "LLM providers configured",
             # Host only: a base URL may carry userinfo, and the key itself is never logged.

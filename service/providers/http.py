@@ -47,7 +47,7 @@ class HTTPPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> HTTPPolicy:
         return cls(
-            settings.provider_timeout_s, max(0, settings.provider_max_retries), settings.provider_max_retry_after_s
+            settings.providers.timeout_s, max(0, settings.providers.max_retries), settings.providers.max_retry_after_s
         )
 
 

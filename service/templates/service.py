@@ -44,7 +44,7 @@ class TemplateService:
     def render(self, template: PromptTemplate, values: dict[str, Any]) -> str:
         """The prompt for `values`, refused (422 rendered_prompt_too_large) before it is built when it would exceed
         PROMPTER_MAX_RENDERED_BYTES."""
-        return render(template.body, values, max_bytes=self.settings.max_rendered_bytes)
+        return render(template.body, values, max_bytes=self.settings.limits.max_rendered_bytes)
 
     async def create(self, data: TemplateCreate) -> PromptTemplate:
         org_id, workspace_id = self._tenant(data.org_id, data.workspace_id)
@@ -82,16 +82,16 @@ class TemplateService:
 
     def _validated_variables(self, body: str) -> list[str]:
         size = len(body.encode("utf-8"))
-        if size > self.settings.max_template_bytes:
+        if size > self.settings.limits.max_template_bytes:
             raise InvalidInput(
-                f"Template body is {size} bytes; the limit is {self.settings.max_template_bytes} "
+                f"Template body is {size} bytes; the limit is {self.settings.limits.max_template_bytes} "
                 "(PROMPTER_MAX_TEMPLATE_BYTES). Split the prompt or raise the limit.",
                 code="template_too_large",
             )
         variables = parse_variables(body)
-        if len(variables) > self.settings.max_variables:
+        if len(variables) > self.settings.limits.max_variables:
             raise InvalidInput(
-                f"Template has {len(variables)} distinct variables; the limit is {self.settings.max_variables} "
+                f"Template has {len(variables)} distinct variables; the limit is {self.settings.limits.max_variables} "
                 "(PROMPTER_MAX_VARIABLES).",
                 code="too_many_variables",
             )

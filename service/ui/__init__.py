@@ -44,7 +44,7 @@ def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     environment.filters["when"] = _when
     environment.filters["path"] = lambda value: quote(str(value), safe="")
     environment.globals["identity_of"] = identity_of
-    environment.globals["auth_required"] = settings.auth_required
+    environment.globals["auth_required"] = settings.auth.required
     environment.globals["tenant_query"] = lambda org, ws, **more: _tenant_query(settings, org, ws, **more)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
 
@@ -72,7 +72,7 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
         route_handlers=[UIController],
         dependencies={"ui": Provide(provide_ui, sync_to_thread=False)},
         guards=[ui_session_guard],
-        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings.ui_secret))],
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings.ui.secret))],
         exception_handlers=EXCEPTION_HANDLERS,
         response_headers=RESPONSE_HEADERS,
         include_in_schema=False,
@@ -89,6 +89,6 @@ def _when(value: datetime | None) -> str:
 
 def _tenant_query(settings: Settings, org_id: str, workspace_id: str, **more: Any) -> str:
     """The query string a link needs: with auth off the tenant travels in the URL, with auth on it is the key's."""
-    params = {} if settings.auth_required else {"org_id": org_id, "workspace_id": workspace_id}
+    params = {} if settings.auth.required else {"org_id": org_id, "workspace_id": workspace_id}
     params.update({key: value for key, value in more.items() if value})
     return "?" + urlencode(params) if params else ""

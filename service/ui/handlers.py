@@ -133,7 +133,7 @@ class UIController(Controller):
 
     @get("/login", name="ui:login", opt={PUBLIC: True})
     async def login_form(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        if not request.app.state.runtime.settings.auth_required:
+        if not request.app.state.runtime.settings.auth.required:
             return Redirect("/ui")
         return page(request, "login.html", error=None)
 

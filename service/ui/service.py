@@ -234,9 +234,9 @@ class UIService:
         return ResultView(result=result, template=template, trace_link=self.trace_link(result.trace_id))
 
     def trace_link(self, trace_id: str | None) -> str | None:
-        if not trace_id or not self.settings.trace_url:
+        if not trace_id or not self.settings.ui.trace_url:
             return None
-        return self.settings.trace_url.replace("{trace_id}", trace_id)
+        return self.settings.ui.trace_url.replace("{trace_id}", trace_id)
 
 
 def _revision_views(revisions: list[PromptTemplate]) -> list[RevisionView]:

@@ -33,7 +33,7 @@ class LoginRequired(Exception):
 async def ui_session_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """With PROMPTER_AUTH=required every UI page needs the session cookie; the key's tenant and role then apply
     exactly as for the API (the principal lands where the API's services look for it)."""
-    if handler.opt.get(PUBLIC) or not connection.app.state.runtime.settings.auth_required:
+    if handler.opt.get(PUBLIC) or not connection.app.state.runtime.settings.auth.required:
         return
     token = connection.cookies.get(SESSION_COOKIE)
     if not token:

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -87,7 +87,7 @@ class PrompterServe:
 
     def start(self, settings_env: dict[str, str]) -> None:
         # Nothing of the developer's own configuration (keys, DB_URL, OTLP endpoint...) may leak into the app.
-        ours = {f.metadata["env"] for f in fields(Settings)}
+        ours = {env for env, _, _ in Settings.documented_fields()}
         env = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("OTEL_", "PROMPTER_"))}
         env.update(settings_env)
         with self.log.open("ab") as out:

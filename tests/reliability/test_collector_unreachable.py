@@ -138,7 +138,8 @@ def test_unreachable_collector_never_fails_requests_and_shutdown_is_bounded(coll
 
     # Traces and metrics both pushed to the dead collector.
     latencies, shutdown = _run(
-        Settings(db_url=pg_url, db_auto_migrate=True, otlp_endpoint=endpoint, metrics_export="both"), collector
+        Settings(db_url=pg_url, db_auto_migrate=True, otel_exporter_otlp_endpoint=endpoint, metrics_export="both"),
+        collector,
     )
 
     assert shutdown < SHUTDOWN_BOUND_S, f"shutdown took {shutdown:.1f}s with the collector at a {collector}"

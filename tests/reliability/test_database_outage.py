@@ -226,7 +226,7 @@ def test_frozen_database_is_bounded_by_the_timeouts_not_a_hang(cluster):
     # Worst case of one request (measured ~4 s here): a pooled connection's pre-ping waits command_timeout
     # (statement + 1 s), closing it waits again, then the replacement connect waits the connect timeout. The bound is
     # a hang detector with room for a loaded CI machine, not a latency target.
-    bound = 2 * (settings.db_statement_timeout_s + 1) + settings.db_connect_timeout_s + 3.0
+    bound = 2 * (settings.db.statement_timeout_s + 1) + settings.db.connect_timeout_s + 3.0
     with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         tid = client.post("/api/prompt-templates", json=TEMPLATE).json()["id"]
         assert client.get(f"/api/prompt-templates/{tid}").status_code == 200

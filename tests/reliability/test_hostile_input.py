@@ -61,7 +61,7 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
 
 def count_rows(server: LiveServer, table: str) -> int:
     async def run() -> int:
-        conn = await asyncpg.connect(server.settings.db_url)
+        conn = await asyncpg.connect(server.settings.db.url)
         try:
             return await conn.fetchval(f"SELECT count(*) FROM {table}")
         finally:

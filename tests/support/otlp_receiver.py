@@ -1,7 +1,7 @@
 """A tiny OTLP/HTTP (protobuf) receiver on 127.0.0.1 for tests: it decodes what the app really exports.
 
     with OTLPReceiver() as receiver:
-        app = create_app(Settings(otlp_endpoint=receiver.url))   # the app POSTs to {url}/v1/traces, /v1/metrics
+        app = create_app(Settings(otel_exporter_otlp_endpoint=receiver.url))   # the app POSTs to {url}/v1/traces, /v1/metrics
         ...
         spans = receiver.wait_for_spans(lambda spans: len(spans) >= 5)
 

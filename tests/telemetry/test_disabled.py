@@ -25,11 +25,11 @@ OFF = [
 
 
 @pytest.mark.parametrize(
-    "environ", [{"PROMPTER_TELEMETRY": "off"}, {"PROMPTER_TELEMETRY": "OFF"}, {"OTEL_SDK_DISABLED": "true"}]
+    "environ", [{"PROMPTER_TELEMETRY": "off"}, {"OTEL_SDK_DISABLED": "true"}, {"OTEL_SDK_DISABLED": "TRUE"}]
 )
 def test_the_switches_are_read_from_the_environment(environ: dict[str, str]) -> None:
-    assert Settings.from_env(environ).telemetry_enabled is False
-    assert Settings.from_env({}).telemetry_enabled is True
+    assert Settings.from_env(environ).telemetry.enabled is False
+    assert Settings.from_env({}).telemetry.enabled is True
 
 
 @pytest.mark.parametrize("off", OFF)
@@ -64,7 +64,11 @@ def test_the_app_works_with_telemetry_off(
 def test_telemetry_off_exports_nothing_even_with_an_otlp_endpoint(sqlite_url: str) -> None:
     with OTLPReceiver() as receiver:
         settings = Settings(
-            db_url=sqlite_url, db_auto_migrate=True, telemetry="off", otlp_endpoint=receiver.url, metrics_export="both"
+            db_url=sqlite_url,
+            db_auto_migrate=True,
+            telemetry="off",
+            otel_exporter_otlp_endpoint=receiver.url,
+            metrics_export="both",
         )
         # Stopping the server runs the lifespan shutdown, which would flush any exporter.
         with LiveServer(create_app(settings)) as base, httpx.Client(base_url=base, timeout=10) as http:

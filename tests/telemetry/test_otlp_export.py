@@ -42,7 +42,7 @@ def test_a_run_reaches_the_otlp_receiver_as_one_trace(sqlite_url: str, monkeypat
         settings = Settings(
             db_url=sqlite_url,
             db_auto_migrate=True,
-            otlp_endpoint=receiver.url,
+            otel_exporter_otlp_endpoint=receiver.url,
             metrics_service="prompter-otlp",
             metrics_env="ci",
         )
@@ -99,7 +99,7 @@ def test_metrics_push_keeps_explicit_buckets_whatever_the_environment_says(
         settings = Settings(
             db_url=sqlite_url,
             db_auto_migrate=True,
-            otlp_endpoint=receiver.url,
+            otel_exporter_otlp_endpoint=receiver.url,
             metrics_export="both",
             metrics_service="prompter-otlp",
             metrics_env="ci",
@@ -124,7 +124,9 @@ def test_metrics_push_keeps_explicit_buckets_whatever_the_environment_says(
 
 def test_metrics_push_only_leaves_metrics_endpoint_explaining(sqlite_url: str) -> None:
     with OTLPReceiver() as receiver:
-        settings = Settings(db_url=sqlite_url, db_auto_migrate=True, otlp_endpoint=receiver.url, metrics_export="otlp")
+        settings = Settings(
+            db_url=sqlite_url, db_auto_migrate=True, otel_exporter_otlp_endpoint=receiver.url, metrics_export="otlp"
+        )
         out = run_once(settings)
         names = receiver.metric_names()
     assert "prompter_prompt_results_insert" in names

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from service.app import telemetry_config
 from service.settings import Settings
 from telemetry import TelemetryConfig, setup_telemetry
 
@@ -38,7 +37,7 @@ def test_service_name_and_resource_attributes(monkeypatch: pytest.MonkeyPatch) -
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
         }
     )
-    config = telemetry_config(settings)
+    config = settings.telemetry.config()
     assert config.otlp_traces_endpoint == "http://127.0.0.1:9/v1/traces"
     handle = setup_telemetry(config)
     attributes = dict(handle.tracer_provider.resource.attributes)
