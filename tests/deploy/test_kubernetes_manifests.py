@@ -74,7 +74,7 @@ def secret_template() -> Resource:
 
 
 def documented_settings() -> set[str]:
-    """Variable names of README.md's configuration table (itself kept equal to service/settings.py by a test)."""
+    """Variable names of README.md's configuration table (itself kept equal to service/settings/ by a test)."""
     readme = (REPO_ROOT / "README.md").read_text()
     table = readme.split("<!-- config-table:start -->")[1].split("<!-- config-table:end -->")[0]
     return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", table, flags=re.M))
