@@ -47,6 +47,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TEMPLATE = {"org_id": "bench", "workspace_id": "bench", "name": "greet", "body": "Hello {{ name }} from {{ team }}!"}
 RUN_BODY = {"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada", "team": "Prompter"}}
 ENSURE_BODY = {"provider": "openai", "model_id": "gpt-4o"}
+LABEL_BODY = {"org_id": "bench", "workspace_id": "bench", "version_id": 1}
+RESOLVE_PATH = "/api/prompts/greet?org_id=bench&workspace_id=bench&label=production"
 
 # Prompter configurations: label, environment. "off" is the baseline.
 PROMPTER_CONFIGS: dict[str, str] = {
@@ -114,6 +116,14 @@ def scenarios(connections: int, sqlite_connections: int) -> list[Scenario]:
             "GET /api/prompt-templates/{id} (SQLite)",
             "sqlite",
             Request("GET", "/api/prompt-templates/1"),
+            sqlite_connections,
+            sqlite_note,
+        ),
+        Scenario(
+            "resolve_sqlite",
+            "GET /api/prompts/{name}?label=production, resolve (SQLite)",
+            "sqlite",
+            Request("GET", RESOLVE_PATH),
             sqlite_connections,
             sqlite_note,
         ),
@@ -186,13 +196,16 @@ class Bench:
 
 
 def _seed(bench: Bench, server: PrompterServer) -> None:
-    """One template, its version (so ensure-version is warm: 200 existing) and one run; every answer checked."""
+    """One template, its version (so ensure-version is warm: 200 existing), one run and the production label on the
+    version (for resolve); every answer checked."""
     steps = [
         ("POST", "/api/prompt-templates", TEMPLATE, 201),
         ("POST", "/api/prompt-templates/1/ensure-version", ENSURE_BODY, 201),
         ("POST", "/api/prompt-templates/1/ensure-version", ENSURE_BODY, 200),
         ("POST", "/api/prompt-templates/1/run", RUN_BODY, 201),
         ("GET", "/api/prompt-templates/1", None, 200),
+        ("PUT", "/api/prompts/greet/labels/production", LABEL_BODY, 200),
+        ("GET", RESOLVE_PATH, None, 200),
     ]
     for method, path, body, expected in steps:
         status, answer = http(method, server.base_url + path, body)

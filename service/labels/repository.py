@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -46,57 +46,61 @@ def _with_newest_in_lineage(query: Select[Any]) -> Select[Any]:
     return query.add_columns(_Newest.id, _Newest.captured).outerjoin(_Newest, _Newest.id == newest_id)
 
 
+# Built once: resolve is the endpoint clients poll, and building this statement plus computing its cache key on every
+# request cost about as much as the rest of the request (the cache key of a prebuilt statement is memoized).
+_RESOLVE_LABEL = _with_newest_in_lineage(
+    select(PromptLabel, _Version, PromptTemplate)
+    .join(_Version, _Version.id == PromptLabel.version_id)
+    .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+    .where(
+        PromptLabel.org_id == bindparam("org_id"),
+        PromptLabel.workspace_id == bindparam("workspace_id"),
+        PromptLabel.name == bindparam("name"),
+        PromptLabel.label == bindparam("label"),
+    )
+)
+
+_OF_NAME = (
+    PromptTemplate.org_id == bindparam("org_id"),
+    PromptTemplate.workspace_id == bindparam("workspace_id"),
+    PromptTemplate.name == bindparam("name"),
+)
+_RESOLVE_LATEST = (
+    select(_Version, PromptTemplate)
+    .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+    .where(*_OF_NAME)
+    .order_by(PromptTemplate.revision.desc(), _Version.id.desc())
+    .limit(1)
+)
+_RESOLVE_VERSION = _with_newest_in_lineage(
+    select(_Version, PromptTemplate)
+    .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+    .where(_Version.id == bindparam("version_id"), *_OF_NAME)
+)
+
+
 class LabelRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     # -- resolve: one statement each -------------------------------------------------------------------------------
     async def resolve_label(self, org_id: str, workspace_id: str, name: str, label: str) -> Target | None:
-        query = (
-            select(PromptLabel, _Version, PromptTemplate)
-            .join(_Version, _Version.id == PromptLabel.version_id)
-            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
-            .where(
-                PromptLabel.org_id == org_id,
-                PromptLabel.workspace_id == workspace_id,
-                PromptLabel.name == name,
-                PromptLabel.label == label,
-            )
-        )
-        row = (await self.session.execute(_with_newest_in_lineage(query))).first()
+        params = {"org_id": org_id, "workspace_id": workspace_id, "name": name, "label": label}
+        row = (await self.session.execute(_RESOLVE_LABEL, params)).first()
         if row is None:
             return None
         return Target(row[1], row[2], row[0], row[3], row[4])
 
     async def resolve_latest(self, org_id: str, workspace_id: str, name: str) -> Target | None:
         """The newest version of the newest revision that has a version (a revision nobody pinned yet cannot run)."""
-        query = (
-            select(_Version, PromptTemplate)
-            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
-            .where(
-                PromptTemplate.org_id == org_id,
-                PromptTemplate.workspace_id == workspace_id,
-                PromptTemplate.name == name,
-            )
-            .order_by(PromptTemplate.revision.desc(), _Version.id.desc())
-            .limit(1)
-        )
-        row = (await self.session.execute(query)).first()
+        params = {"org_id": org_id, "workspace_id": workspace_id, "name": name}
+        row = (await self.session.execute(_RESOLVE_LATEST, params)).first()
         # The newest version of its template is the newest of its lineage too: `latest` never drifts.
         return Target(row[0], row[1], None, row[0].id, row[0].captured) if row is not None else None
 
     async def resolve_version(self, org_id: str, workspace_id: str, name: str, version_id: int) -> Target | None:
-        query = (
-            select(_Version, PromptTemplate)
-            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
-            .where(
-                _Version.id == version_id,
-                PromptTemplate.org_id == org_id,
-                PromptTemplate.workspace_id == workspace_id,
-                PromptTemplate.name == name,
-            )
-        )
-        row = (await self.session.execute(_with_newest_in_lineage(query))).first()
+        params = {"org_id": org_id, "workspace_id": workspace_id, "name": name, "version_id": version_id}
+        row = (await self.session.execute(_RESOLVE_VERSION, params)).first()
         return Target(row[0], row[1], None, row[2], row[3]) if row is not None else None
 
     async def name_exists(self, org_id: str, workspace_id: str, name: str) -> bool:
