@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from anyio import to_thread
+
 from service.auth.principal import Principal
 from service.auth.service import AuthFailure, KeyService
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
@@ -189,7 +191,7 @@ class UIService:
             org_id=revisions[0].org_id,
             workspace_id=revisions[0].workspace_id,
             name=name,
-            revisions=_revision_views(revisions),
+            revisions=await to_thread.run_sync(_revision_views, revisions),
             version_groups=_version_groups(versions, revisions),
             chart=chart.activity(counts, p95s, now),
             labels=labels,
@@ -240,7 +242,8 @@ class UIService:
 
 
 def _revision_views(revisions: list[PromptTemplate]) -> list[RevisionView]:
-    """Newest first; each against the revision before it (the oldest shown has nothing to compare with)."""
+    """Newest first; each against the revision before it (the oldest shown has nothing to compare with). Runs in a
+    worker thread: difflib is quadratic on long, similar bodies (see service/diffs/service.py)."""
     views = []
     for index, template in enumerate(revisions):
         previous = revisions[index + 1] if index + 1 < len(revisions) else None

@@ -164,6 +164,13 @@ def seed(world: World) -> None:
         {"provider": "openai", "model_id": "gpt-4o", "variables": {"who": "Ada", "language": "French"}},
     )
     backdate_runs(world.db_url, run["id"], 180)
+    through_label = world.api.post(
+        "/api/prompts/greet/run",
+        params={"label": "production"},
+        json={"variables": {"who": "Grace", "language": "Italian"}},
+        headers=world.as_writer(),
+    )
+    assert through_label.status_code == 201 and through_label.json()["label"] == "production", through_label.text
     newest = post(
         world,
         f"/api/prompt-templates/{greet['id']}/run",

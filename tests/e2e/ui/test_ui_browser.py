@@ -57,6 +57,13 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
             headers=world.as_writer(),
         )
         assert response.status_code == 201 and response.json()["drift"] is True
+        drifted = world.api.post(
+            "/api/prompts/greet/run",
+            params={"label": "production"},
+            json={"variables": {"who": "Alan", "language": "German"}},
+            headers=world.as_writer(),
+        ).json()
+        assert drifted["identity_matches_label"] is False
     finally:
         world.registry.get("openai").set_identity(None)
     chrome.refresh()
@@ -103,6 +110,11 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
 
     chrome.find_element(By.CSS_SELECTOR, "a.to-results").click()
     assert "prompt=greet" in chrome.current_url
+    drifted_row = chrome.find_element(By.XPATH, f"//a[text()='#{drifted['id']}']/ancestor::tr")
+    assert "production" in drifted_row.text and drifted_row.find_elements(By.CSS_SELECTOR, ".badge.drift")
+    chrome.get(f"{world.base_url}/ui/results?prompt=greet&label=production")
+    assert len(chrome.find_elements(By.CSS_SELECTOR, "table.list tbody tr")) == 2  # only the runs through the label
+    chrome.get(f"{world.base_url}/ui/results?prompt=greet")
     browser.full_page_screenshot(chrome, world.screenshots / "results.png")
     chrome.find_element(By.LINK_TEXT, f"#{world.result_id}").click()
     page = text_of(chrome)
