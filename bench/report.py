@@ -303,6 +303,10 @@ def markdown(doc: dict[str, Any]) -> str:
         lines.append(f"- {key} skipped: {reason}")
     lines += _trace_lines(doc) + _redis_lines(doc) + _micro_lines(doc.get("micro") or {})
     lines += client_lines(doc.get("client") or {})
+    if doc.get("ui_pages"):
+        from bench.ui_pages import markdown as ui_pages_markdown
+
+        lines += ["", ui_pages_markdown(doc["ui_pages"], level=2)]
     if doc["server_log_findings"]:
         lines += ["", "## Server log lines worth a look", ""]
         for server, found in doc["server_log_findings"].items():

@@ -348,6 +348,27 @@ def run_client(bench: Bench) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
+def run_ui_pages(bench: Bench) -> dict[str, Any]:
+    """bench/ui_pages.py in its own process: the web UI's pages with 1 000 prompts and 100 000 results."""
+    out = bench.workdir / "ui_pages"
+    rounds = ["--rounds", "10"] if bench.args.quick else []
+    command = [sys.executable, "-m", "bench.ui_pages", "--out", str(out), "--pg-url", bench.args.pg_url, *rounds]
+    log_path = bench.workdir / "ui_pages.log"
+    bench.log("UI pages benchmark: " + " ".join(command[1:]) + f" (log: {log_path})")
+    with open(log_path, "wb") as log:
+        done = subprocess.run(
+            command,
+            cwd=Path(__file__).resolve().parent.parent,
+            timeout=1200,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.ui_pages failed ({done.returncode}):\n{log_path.read_text()[-3000:]}")
+    return json.loads((out / "ui_pages.json").read_text())
+
+
 def _log_findings(bench: Bench) -> dict[str, list[str]]:
     """Lines in the servers' logs that would make a measurement suspect (dropped spans, errors, tracebacks)."""
     needles = (
@@ -436,6 +457,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-micro", action="store_true", help="skip bench/micro.py")
     parser.add_argument("--no-client", action="store_true", help="skip bench/client.py (the Python client)")
+    parser.add_argument("--no-ui-pages", action="store_true", help="skip bench/ui_pages.py (the web UI's pages)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results.md / results.json go")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
@@ -495,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     findings = _log_findings(bench)
     micro = {} if args.no_micro else run_micro(bench)
     client = {} if args.no_client else run_client(bench)
+    ui_pages = {} if args.no_ui_pages else run_ui_pages(bench)
     document = report.build(
         meta=_meta(args, loadgen, argv),
         scenarios=chosen,
@@ -508,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         provider_calls=calls,
     )
     document["client"] = client
+    document["ui_pages"] = ui_pages
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / "results.md").write_text(report.markdown(document))

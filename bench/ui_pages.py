@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import statistics
 import sys
@@ -197,7 +198,7 @@ async def measure(
     return {
         label: {
             "median_ms": round(statistics.median(values), 2),
-            "p95_ms": round(sorted(values)[max(0, int(len(values) * 0.95) - 1)], 2),
+            "p95_ms": round(sorted(values)[max(0, math.ceil(len(values) * 0.95) - 1)], 2),  # nearest rank
             "max_ms": round(max(values), 2),
             "cpu_median_ms": round(statistics.median(cpu[label]), 2),
         }
@@ -228,9 +229,10 @@ def backend_urls(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
     return urls
 
 
-def markdown(document: dict[str, Any]) -> str:
+def markdown(document: dict[str, Any], *, level: int = 1) -> str:
+    """The report; `level` is the Markdown level of its title (results.md of `python -m bench` embeds it at 2)."""
     lines = [
-        "# UI pages: server time with 1 000 prompts and 100 000 results",
+        "#" * level + " UI pages: server time with 1 000 prompts and 100 000 results (bench/ui_pages.py)",
         "",
         f"`python -m bench.ui_pages --rounds {document['rounds']}` on {document['when']} ({document['machine']}). "
         f"In-process ASGI calls, median / p95 of {document['rounds']} requests per page, in ms. "
@@ -241,7 +243,7 @@ def markdown(document: dict[str, Any]) -> str:
     ]
     for backend, variants in document["backends"].items():
         lines += [
-            f"## {backend}",
+            "#" * (level + 1) + f" {backend}",
             "",
             "| Page | median | p95 | max | process CPU, median | median without the UI index |",
             "|---|---|---|---|---|---|",
