@@ -78,6 +78,20 @@ DB_UNIQUE_TABLES: tuple[str, ...] = ("prompt_templates",)
 # Label moves by kind; `protected` is "true" or "false". Every combination starts at 0.
 LABEL_MOVE_KINDS: tuple[str, ...] = ("move", "rollback", "delete")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# prompter_auth_failure_total{reason}: API keys (missing ... read_only_key) and /metrics basic auth (metrics_*).
+AUTH_FAILURE_REASONS = frozenset(
+    {
+        "missing",
+        "malformed",
+        "unknown",
+        "revoked",
+        "read_only_key",
+        "metrics_missing",
+        "metrics_malformed",
+        "metrics_wrong_credentials",
+        "metrics_misconfigured",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

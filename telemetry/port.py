@@ -205,8 +205,8 @@ class Telemetry:
         self._record("model_drift", "add", 1, self._model_labels(provider, model_id))
 
     def record_auth_failure(self, reason: str) -> None:
-        """`reason` is one of a fixed set (missing, malformed, unknown, revoked, read_only_key)."""
-        self._record("auth_failure", "add", 1, {"reason": reason})
+        """`reason` is one of `contract.AUTH_FAILURE_REASONS`; anything else is recorded as `other` (bounded)."""
+        self._record("auth_failure", "add", 1, {"reason": reason if reason in c.AUTH_FAILURE_REASONS else c.OTHER})
 
     def record_label_move(self, *, protected: bool, kind: str) -> None:
         """`kind` is one of contract.LABEL_MOVE_KINDS."""

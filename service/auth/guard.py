@@ -41,7 +41,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], authoriza
         raise
     except Exception as exc:
         if db.is_unavailable(exc):
-            raise db.unavailable_error() from exc
+            raise db.unavailable_because(exc) from exc
         raise
     if connection.scope["method"] not in READ_METHODS and not principal.can_write:
         _refuse(runtime, connection, "read_only_key")

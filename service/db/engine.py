@@ -230,12 +230,35 @@ def _translate_unavailability(engine: AsyncEngine) -> None:
             context.is_disconnect = True
 
 
+def driver_error(exc: BaseException) -> str:
+    """`module.Class: message` of the database driver's own error beneath SQLAlchemy's wrapper, e.g.
+    `sqlite3.OperationalError: database is locked` or `asyncpg.exceptions.QueryCanceledError: canceling statement due to
+    statement timeout`. Only the driver's message (first line, shortened): str() of the SQLAlchemy error would add the
+    statement, and the messages of "cannot serve" errors carry no statement parameters."""
+    cause: BaseException = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
+    # SQLAlchemy's asyncpg adapter wraps asyncpg's exception once more; the driver's own error is its cause.
+    for _ in range(3):
+        inner = cause.__cause__
+        if inner is None or not type(inner).__module__.startswith(("asyncpg", "sqlite3", "aiosqlite")):
+            break
+        cause = inner
+    lines = str(cause).strip().splitlines()
+    kind = type(cause)
+    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+    return f"{module}{kind.__qualname__}: {lines[0][:300] if lines else '(no message)'}"
+
+
+def unavailable_because(exc: BaseException) -> DependencyUnavailable:
+    """The 503 for an error `is_unavailable` accepted, logged with the driver's error so operators see the cause."""
+    log.warning("database unavailable, answering 503 database_unavailable: %s", driver_error(exc))
+    return unavailable_error()
+
+
 def database_error_handler(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     """Exception handler for SQLAlchemy errors and raw OS/timeout errors: 503 `database_unavailable` when the database
     cannot serve (pool timeout, dropped connection, shutdown, statement timeout, frozen server), else a bug (500)."""
     if is_unavailable(exc):
-        log.warning("database unavailable: %s", type(exc).__name__)
-        return prompter_error_handler(request, unavailable_error())
+        return prompter_error_handler(request, unavailable_because(exc))
     return unexpected_error_handler(request, exc)
 
 

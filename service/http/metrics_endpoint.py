@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 from collections.abc import Callable
+from typing import NoReturn
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
@@ -14,6 +16,8 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 
 from service.http.errors import Unauthorized
 from service.settings import Settings
+
+log = logging.getLogger("prompter.auth")
 
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)
@@ -46,22 +50,36 @@ def _check_basic_auth(request: Request, settings: Settings) -> None:
         return
     if not user or not password:
         # Half-configured protection fails closed: an operator who set one of the two meant /metrics to be private.
-        raise Unauthorized(
+        _refuse(
+            request,
+            "metrics_misconfigured",
             "/metrics is misconfigured: set both METRICS_BASIC_AUTH_USER and METRICS_BASIC_AUTH_PASSWORD (or neither).",
-            headers={"WWW-Authenticate": 'Basic realm="metrics"'},
         )
-    header = request.headers.get("authorization", "")
+    header = request.headers.get("authorization")
+    if not header:
+        _refuse(request, "metrics_missing", _NEEDS_AUTH)
     scheme, _, encoded = header.partition(" ")
-    given_user, given_password = "", ""
-    if scheme.lower() == "basic":
-        try:
-            given_user, _, given_password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            pass
+    try:
+        if scheme.lower() != "basic":
+            raise ValueError(scheme)
+        given_user, colon, given_password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        if not colon:
+            raise ValueError("no colon")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        _refuse(request, "metrics_malformed", _NEEDS_AUTH)
     user_ok = hmac.compare_digest(given_user.encode(), user.encode())
     password_ok = hmac.compare_digest(given_password.encode(), password.encode())
     if not (user_ok and password_ok):
-        raise Unauthorized(
-            "/metrics requires HTTP basic auth (METRICS_BASIC_AUTH_USER / METRICS_BASIC_AUTH_PASSWORD).",
-            headers={"WWW-Authenticate": 'Basic realm="metrics"'},
-        )
+        _refuse(request, "metrics_wrong_credentials", _NEEDS_AUTH)
+
+
+_NEEDS_AUTH = "/metrics requires HTTP basic auth (METRICS_BASIC_AUTH_USER / METRICS_BASIC_AUTH_PASSWORD)."
+
+
+def _refuse(request: Request, reason: str, detail: str) -> NoReturn:
+    """Counted in prompter_auth_failure_total{reason} (a fixed set of `metrics_*` values) and logged with the reason
+    and the client address; never with the credentials that were sent."""
+    request.app.state.runtime.telemetry.record_auth_failure(reason)
+    client = request.client.host if request.client else None
+    log.warning("metrics auth refused", extra={"reason": reason, "route": "/metrics", "client": client})
+    raise Unauthorized(detail, headers={"WWW-Authenticate": 'Basic realm="metrics"'})

@@ -7,7 +7,8 @@ One pooled `httpx.AsyncClient` per provider, a hard deadline per attempt, bounde
     429 after the retries, or a Retry-After too long -> 429 provider_rate_limited (with Retry-After)
     401 / 403                                      -> 502 provider_auth (the provider's text is not repeated: OpenAI's
                                                       echoes part of the key)
-    5xx, other 4xx, non-JSON body, refused connect -> 502 provider_error
+    5xx, other 4xx, non-JSON body, refused connect -> 502 provider_error ("Could not reach ...")
+    connection closed after connecting, mid-answer -> 502 provider_error ("... dropped the connection ...")
 
 The API key lives only in the client's default headers. It is never put in a URL, an exception, a log record or a span,
 and any provider text we do repeat is scrubbed of it first.
@@ -34,6 +35,10 @@ log = logging.getLogger("prompter.providers")
 
 USER_AGENT = "prompter/0.1.0"
 _MESSAGE_LIMIT = 300
+# The connection was made and then lost mid-exchange: the server closed it before (or while) sending its answer
+# (RemoteProtocolError: "Server disconnected without sending a response" / "peer closed connection without sending
+# complete message body"), or the socket broke while reading the answer or writing the request.
+_DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 # Used when a 429 carries no usable Retry-After: 0.5 s, 1 s, 2 s ... (capped by max_retry_after_s).
 _BACKOFF_BASE_S = 0.5
 
@@ -114,6 +119,15 @@ class ProviderHTTP:
             self._log_failure("provider_timeout")
             raise ProviderTimeout(
                 f"{self.provider} did not answer within {self.policy.timeout_s:g} s (PROMPTER_PROVIDER_TIMEOUT_S)."
+            ) from None
+        except _DROPPED as exc:
+            # Connected, then the server (or something between) closed the socket before the answer was complete:
+            # the host is reachable, so "could not reach" would send the operator to a base URL that is fine.
+            self._log_failure("provider_error", transport=type(exc).__name__, dropped=True)
+            raise ProviderError(
+                f"{self.provider} at {self.host} dropped the connection before its answer was complete "
+                f"({type(exc).__name__}). Usually transient (a restart or an overloaded proxy): retry; if it persists, "
+                f"check the provider's status and any proxy in between."
             ) from None
         except httpx.HTTPError as exc:
             self._log_failure("provider_error", transport=type(exc).__name__)

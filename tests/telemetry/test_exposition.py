@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 
 import httpx
@@ -227,7 +228,7 @@ def test_openmetrics_when_the_scraper_asks(serve: Callable[..., str]) -> None:
 def test_metrics_basic_auth(serve: Callable[..., str]) -> None:
     base = serve(metrics_basic_auth_user="scraper", metrics_basic_auth_password="s3cret")
     good = "Basic " + base64.b64encode(b"scraper:s3cret").decode()
-    bad = "Basic " + base64.b64encode(b"scraper:wrong").decode()
+    bad = "Basic " + base64.b64encode(b"scraper:hunter2").decode()
     with httpx.Client(base_url=base, timeout=10) as http:
         refused = http.get("/metrics")
         assert refused.status_code == 401
@@ -235,11 +236,38 @@ def test_metrics_basic_auth(serve: Callable[..., str]) -> None:
         assert refused.json()["error"] == "unauthorized"
         assert http.get("/metrics", headers={"authorization": bad}).status_code == 401
         assert http.get("/metrics", headers={"authorization": "Basic !!notbase64"}).status_code == 401
+        assert http.get("/metrics", headers={"authorization": "Bearer scraper:s3cret"}).status_code == 401
         allowed = http.get("/metrics", headers={"authorization": good})
         assert allowed.status_code == 200
         assert "prompter_redis_up" in allowed.text
         # The API itself is not behind the metrics credentials.
         assert http.get("/healthz").status_code == 200
+    # Every refusal is counted by a bounded reason; the credentials tried are on no series.
+    scrape = parse(allowed.text)
+    refusals = {
+        labels["reason"]: scrape.value("prompter_auth_failure_total", **labels)
+        for labels in scrape.series("prompter_auth_failure_total")
+    }
+    assert refusals == {"metrics_missing": 1, "metrics_wrong_credentials": 1, "metrics_malformed": 2}
+    assert "hunter2" not in allowed.text and "notbase64" not in allowed.text
+
+
+def test_metrics_auth_refusals_are_logged_without_credentials(
+    make_client: Callable[..., object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = make_client(metrics_basic_auth_user="scraper", metrics_basic_auth_password="s3cret")
+    tried = "Basic " + base64.b64encode(b"scraper:hunter2").decode()
+    capsys.readouterr()
+    assert client.get("/metrics", headers={"authorization": tried}).status_code == 401
+    assert client.get("/metrics").status_code == 401
+    stderr = capsys.readouterr().err
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    refused = [line for line in lines if line["msg"] == "metrics auth refused"]
+    assert [(line["reason"], line["route"], line["level"]) for line in refused] == [
+        ("metrics_wrong_credentials", "/metrics", "warning"),
+        ("metrics_missing", "/metrics", "warning"),
+    ]
+    assert "hunter2" not in stderr and tried not in stderr
 
 
 @pytest.mark.parametrize(

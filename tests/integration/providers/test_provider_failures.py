@@ -118,6 +118,22 @@ async def test_a_refused_connection_is_provider_error(make_adapter, provider):
     assert_no_secret(caught.value)
 
 
+@pytest.mark.parametrize("drop", ["before_response", "after_headers", "mid_body"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_dropped_connection_is_reported_as_dropped_not_unreachable(wire, make_adapter, provider, drop):
+    """The provider accepted the connection and then closed it: it was reached, so "Could not reach" would send the
+    operator to check a base URL that is fine."""
+    wire.script(Reply(200, OK[provider]("never delivered " * 50), drop=drop))
+    with pytest.raises(ProviderError) as caught:
+        await make_adapter(provider).complete(request(provider))
+    assert type(caught.value) is ProviderError and caught.value.status == 502
+    detail = caught.value.detail
+    assert "dropped the connection" in detail and "Could not reach" not in detail, detail
+    assert "127.0.0.1" in detail
+    assert len(wire.requests) == 1  # not retried: a POST that may have been processed is not sent twice
+    assert_no_secret(caught.value)
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_429_with_retry_after_is_retried_after_the_wait(wire, make_adapter, provider):
     limited = Reply(429, ERROR[provider]("Rate limit reached"), headers={"Retry-After": "1"})

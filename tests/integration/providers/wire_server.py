@@ -8,6 +8,7 @@ The recorded-shape bodies below mirror what OpenAI, Anthropic and Gemini actuall
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -30,6 +31,9 @@ class Reply:
     body: Any = None  # dict/list -> JSON; bytes/str -> sent as is
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    # Close the socket instead of finishing: "before_response" (nothing sent), "after_headers" (status and headers,
+    # no body), "mid_body" (half of the announced body).
+    drop: str | None = None
 
 
 @dataclass
@@ -98,15 +102,30 @@ class WireServer:
                 else:
                     data = payload or b""
                 try:
+                    if reply.drop == "before_response":
+                        self._hang_up()
+                        return
                     self.send_response(reply.status)
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(data)))
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
                     self.end_headers()
+                    if reply.drop == "after_headers":
+                        self._hang_up()
+                        return
+                    if reply.drop == "mid_body":
+                        self.wfile.write(data[: len(data) // 2])
+                        self._hang_up()
+                        return
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (the timeout tests): nothing to answer
+
+            def _hang_up(self) -> None:
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
 
             def log_message(self, *_: Any) -> None:
                 return None
