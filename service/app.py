@@ -29,6 +29,8 @@ from service.http.metrics_endpoint import metrics
 from service.http.openapi_errors import document_error_responses
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
+from service.idempotency import EXCEPTION_HANDLERS as IDEMPOTENCY_HANDLERS
+from service.idempotency import IdempotencyService
 from service.labels.handlers import PromptController
 from service.labels.service import LabelService
 from service.providers import ProviderRegistry
@@ -110,7 +112,7 @@ def create_app(
         ],
         template_config=template_config(settings),
         dependencies=_dependencies(runtime),
-        exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS},
+        exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS, **IDEMPOTENCY_HANDLERS},
         guards=[api_key_guard],
         before_request=check_request,
         lifespan=[_lifespan(runtime)],
@@ -166,6 +168,9 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
     ) -> DiffService:
         return DiffService(session, templates)
 
+    def provide_idempotency(session: NamedDependency[AsyncSession], request: Request) -> IdempotencyService:
+        return IdempotencyService(session, current_principal(request), request)
+
     def constant(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
@@ -176,6 +181,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "runs": Provide(provide_runs, sync_to_thread=False),
         "labels": Provide(provide_labels, sync_to_thread=False),
         "diffs": Provide(provide_diffs, sync_to_thread=False),
+        "idempotency": Provide(provide_idempotency, sync_to_thread=False),
         "settings": constant(runtime.settings),
         "db_engine": constant(runtime.engine),
         "redis_health": constant(runtime.redis_health),

@@ -35,6 +35,7 @@ UQ_TEMPLATE_IDENTITY = "uq_prompt_templates_identity"
 UQ_TEMPLATE_REVISION = "uq_prompt_templates_revision"
 UQ_VERSION_PVK = "uq_prompt_versions_template_pvk"
 UQ_LABEL = "uq_prompt_labels_identity"
+UQ_IDEMPOTENCY_KEY = "uq_idempotency_keys_scope_key"
 
 
 def utcnow() -> datetime:
@@ -187,4 +188,27 @@ class PromptLabelEvent(Base):
     stack_parent_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     actor: Mapped[str] = mapped_column(String(64))  # the API key id, or "anonymous" with auth off
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """The first successful answer to a request sent with an `Idempotency-Key` header, kept so a retry with the same
+    key and the same request gets that answer again instead of doing the work twice (service/idempotency/).
+
+    Written in the same transaction as the work it answers for: the row exists exactly when the work was committed."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("org_id", "workspace_id", "key", name=UQ_IDEMPOTENCY_KEY),
+        Index("ix_idempotency_keys_scope_created", "org_id", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    # The tenant of the API key; "" and "" with PROMPTER_AUTH=off (one scope for the whole instance).
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(71))  # sha256 of method, path, query and canonical JSON body
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

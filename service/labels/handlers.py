@@ -11,6 +11,7 @@ from service.db.transactions import READS_FIRST
 from service.http.etag import conditional_json
 from service.http.pagination import DEFAULT_LIMIT
 from service.http.schemas import NO_NUL
+from service.idempotency import IdempotencyKeyHeader, IdempotencyService
 from service.labels.schemas import (
     LabelEventOut,
     LabelEventPage,
@@ -72,19 +73,24 @@ class PromptController(Controller):
         data: JSONBody[LabelRun],
         labels: NamedDependency[LabelService],
         runs: NamedDependency[RunService],
+        idempotency: NamedDependency[IdempotencyService],
         label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)] = None,
         org_id: OrgId = None,
         workspace_id: WorkspaceId = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> ResultOut:
-        outcome = await labels.run(
-            runs,
-            name,
-            label=label,
-            variables=data.variables,
-            org_id=data.org_id or org_id,
-            workspace_id=data.workspace_id or workspace_id,
-        )
-        return ResultOut.of(outcome.result)
+        async def run() -> ResultOut:
+            outcome = await labels.run(
+                runs,
+                name,
+                label=label,
+                variables=data.variables,
+                org_id=data.org_id or org_id,
+                workspace_id=data.workspace_id or workspace_id,
+            )
+            return ResultOut.of(outcome.result)
+
+        return await idempotency.once(idempotency_key, data, run)
 
     @get("/{name:str}/labels", summary="Every label of a prompt with its target (`latest` included)")
     async def list_labels(

@@ -8,6 +8,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from service.db.transactions import READS_FIRST
 from service.http.pagination import DEFAULT_LIMIT
+from service.idempotency import IdempotencyKeyHeader, IdempotencyService
 from service.runs.schemas import ResultOut, ResultPage, RunRequest
 from service.runs.service import RunService
 from service.templates.service import TemplateService
@@ -29,8 +30,13 @@ class RunController(Controller):
         data: JSONBody[RunRequest],
         templates: NamedDependency[TemplateService],
         runs: NamedDependency[RunService],
+        idempotency: NamedDependency[IdempotencyService],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> ResultOut:
-        return ResultOut.of(await runs.run(await templates.get(template_id), data))
+        async def run() -> ResultOut:
+            return ResultOut.of(await runs.run(await templates.get(template_id), data))
+
+        return await idempotency.once(idempotency_key, data, run)
 
     @get("/prompt-templates/{template_id:int}/results", summary="List a template's results, newest first")
     async def list_results(

@@ -8,6 +8,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from service.http.pagination import DEFAULT_LIMIT
 from service.http.schemas import NO_NUL
+from service.idempotency import IdempotencyKeyHeader, IdempotencyService
 from service.templates.schemas import TemplateCreate, TemplateOut, TemplatePage
 from service.templates.service import TemplateService
 
@@ -18,9 +19,16 @@ class TemplateController(Controller):
 
     @post("/", status_code=201, summary="Create a template (409 when the same name and body exist)")
     async def create_template(
-        self, data: JSONBody[TemplateCreate], templates: NamedDependency[TemplateService]
+        self,
+        data: JSONBody[TemplateCreate],
+        templates: NamedDependency[TemplateService],
+        idempotency: NamedDependency[IdempotencyService],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> TemplateOut:
-        return TemplateOut.of(await templates.create(data))
+        async def create() -> TemplateOut:
+            return TemplateOut.of(await templates.create(data))
+
+        return await idempotency.once(idempotency_key, data, create)
 
     @get("/", summary="List templates, newest first")
     async def list_templates(

@@ -14,7 +14,15 @@ from service.db.migrate import current_revision, downgrade, head_revision, upgra
 from service.db.models import Base
 from service.settings import Settings
 
-TABLES = {"prompt_templates", "prompt_versions", "prompt_results", "api_keys", "prompt_labels", "prompt_label_events"}
+TABLES = {
+    "prompt_templates",
+    "prompt_versions",
+    "prompt_results",
+    "api_keys",
+    "prompt_labels",
+    "prompt_label_events",
+    "idempotency_keys",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
