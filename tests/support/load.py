@@ -2,7 +2,7 @@
 
 Workers take operation numbers from one counter: every third is a create (a new template name each time), the rest
 are runs of the templates made beforehand. The client never retries: any transport error or non-201 answer is a
-failed request. The load stops at `max_total` operations or `deadline_s` at the latest; before that it keeps going
+failed request. Every operation sends its own Idempotency-Key. The load stops at `max_total` operations or `deadline_s` at the latest; before that it keeps going
 past `total` only while `keep_going()` says so (e.g. until a restarted replica has served again).
 """
 
@@ -108,7 +108,8 @@ class LoadDriver:
             payload = {**RUN_MODEL, "variables": {"name": f"user-{n}"}}
         started = time.time()
         try:
-            response = http.post(path, json=payload)
+            # Every operation carries its own Idempotency-Key, as a client that may retry should.
+            response = http.post(path, json=payload, headers={"Idempotency-Key": f"{self.label}-{n}"})
         except httpx.HTTPError as exc:
             return Answer(kind, None, None, started, time.time(), None, f"{type(exc).__name__}: {exc}")
         try:
