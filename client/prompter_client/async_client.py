@@ -130,10 +130,17 @@ class AsyncPrompter:
         if self._core.config.cache_file is not None:
             await asyncio.to_thread(self._core.save_if_changed)  # file I/O off the event loop
 
-    async def run(self, name: str, *, label: str | None = None, variables: dict[str, Any] | None = None) -> RunResult:
+    async def run(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        variables: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunResult:
         """See `Prompter.run`."""
         try:
-            response = await self._http.request(**self._core.run_request(name, label, variables))
+            response = await self._http.request(**self._core.run_request(name, label, variables, idempotency_key))
         except httpx.HTTPError as exc:
             raise self._core.transport_failed(exc) from exc
         return self._core.run_answered(response)

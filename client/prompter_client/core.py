@@ -113,14 +113,19 @@ class ClientCore:
             "headers": headers,
         }
 
-    def run_request(self, name: str, label: str | None, variables: dict[str, Any] | None) -> dict[str, Any]:
+    def run_request(
+        self, name: str, label: str | None, variables: dict[str, Any] | None, idempotency_key: str | None
+    ) -> dict[str, Any]:
         body = {"variables": variables or {}, **self._tenant()}
+        headers = trace_headers()
+        if idempotency_key is not None:
+            headers["idempotency-key"] = idempotency_key
         return {
             "method": "POST",
             "url": f"/api/prompts/{quote(name, safe='')}/run",
             "params": {"label": label or DEFAULT_LABEL},
             "json": body,
-            "headers": trace_headers(),
+            "headers": headers,
         }
 
     def label_request(self, name: str, label: str, version_id: int, reason: str | None) -> dict[str, Any]:
@@ -226,7 +231,10 @@ class ClientCore:
     def run_answered(self, response: httpx.Response) -> RunResult:
         if response.status_code not in (200, 201):
             raise error_from_response(response)
-        return _decode_run(response.content)
+        result = _decode_run(response.content)
+        if response.headers.get("idempotent-replayed") == "true":
+            result = msgspec.structs.replace(result, replayed=True)
+        return result
 
     def label_answered(self, response: httpx.Response) -> Label:
         if response.status_code != 200:

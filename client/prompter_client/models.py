@@ -75,6 +75,8 @@ class RunResult(msgspec.Struct, frozen=True):
     trace_id: str | None = None
     identity_matches_label: bool | None = None
     created_at: str | None = None
+    # True when the server answered a retry with the stored answer of an earlier run with the same idempotency key.
+    replayed: bool = False
 
 
 class Label(msgspec.Struct, frozen=True):

@@ -127,10 +127,19 @@ class Prompter:
             core.release(key)
         core.save_if_changed()
 
-    def run(self, name: str, *, label: str | None = None, variables: dict[str, Any] | None = None) -> RunResult:
+    def run(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        variables: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunResult:
         """Run the prompt on the server through `label` (default `production`): its version's provider, model and
-        params. Not cached and not retried (a run calls the LLM and stores a result)."""
-        request = self._core.run_request(name, label, variables)
+        params. Not cached and not retried (a run calls the LLM and stores a result). With `idempotency_key=` (one
+        per logical run, e.g. a UUID) a retry after `PrompterUnavailable` is safe: the server answers a repeat with the
+        first run's result (`result.replayed` is then true) instead of running again."""
+        request = self._core.run_request(name, label, variables, idempotency_key)
         try:
             response = self._http.request(**request)
         except httpx.HTTPError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from client_live import client_options, seed
-from prompter_client import AsyncPrompter, MissingVariables, Prompter
+from prompter_client import AsyncPrompter, MissingVariables, Prompter, PrompterError
 
 
 def test_run_through_the_label_renders_as_the_client_does(live_url: str) -> None:
@@ -34,3 +34,16 @@ async def test_async_run_and_label_move(live_url: str) -> None:
         assert (await p.set_label("greet", "production", v2)).version_id == v2
         second = await p.run("greet", variables={"name": "Ada"})  # runs are never cached: the move applies at once
         assert (second.rendered_prompt, second.version_id) == ("Hi Ada!", v2)
+
+
+def test_a_run_retried_with_its_idempotency_key_is_not_run_twice(live_url: str) -> None:
+    seed(live_url, "greet", ["Hello {{ name }}!"])
+    with Prompter(**client_options(live_url)) as p:
+        first = p.run("greet", variables={"name": "Ada"}, idempotency_key="checkout-42")
+        retry = p.run("greet", variables={"name": "Ada"}, idempotency_key="checkout-42")
+        assert (first.replayed, retry.replayed) == (False, True)
+        assert retry.id == first.id and retry.output == first.output
+        with pytest.raises(PrompterError) as reused:
+            p.run("greet", variables={"name": "Grace"}, idempotency_key="checkout-42")
+        assert (reused.value.status, reused.value.code) == (422, "idempotency_key_reused")
+        assert p.run("greet", variables={"name": "Ada"}).id == first.id + 1  # without a key: a new run
