@@ -56,6 +56,7 @@ PROMPTER_CONFIGS: dict[str, str] = {
     "metrics": "metrics only",
     "full": "metrics + traces",
     "lean": "metrics + traces, no SQL/Redis statement spans",
+    "sampled": "metrics + traces sampled at 10 % (parentbased_traceidratio 0.1), statement spans on",
 }
 # The run endpoint beside the minimal reference app (bench/reference_app.py), both on SQLite; "reference" is the baseline.
 REFERENCE_CONFIGS: dict[str, str] = {"reference": "minimal Litestar + SQLAlchemy app", "off": "Prompter, telemetry off"}
@@ -240,6 +241,13 @@ def start_servers(
             if config in ("full", "lean"):
                 env.update(
                     OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint, OTEL_TRACES_SAMPLER="always_on", OTEL_SERVICE_NAME=name
+                )
+            if config == "sampled":
+                env.update(
+                    OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint,
+                    OTEL_TRACES_SAMPLER="parentbased_traceidratio",
+                    OTEL_TRACES_SAMPLER_ARG="0.1",
+                    OTEL_SERVICE_NAME=name,
                 )
             if config == "lean":
                 env["PROMPTER_TRACE_STATEMENTS"] = "false"

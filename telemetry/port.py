@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_INPUT_MESSAGES,
     GEN_AI_OPERATION_NAME,
@@ -97,7 +97,10 @@ class Telemetry:
         self._started_models: set[tuple[str, str]] = set()  # bounded by LabelBounds
         if meter is not None:
             for instrument in c.CONTRACT:
-                self._instruments[instrument.key] = _create(meter, instrument)
+                if instrument.kind == "counter" and not instrument.labels:
+                    self._instruments[instrument.key] = _LocalCounter.create(meter, instrument)
+                else:
+                    self._instruments[instrument.key] = _create(meter, instrument)
             self._initialise_counters()
 
     @classmethod
@@ -300,6 +303,29 @@ class Telemetry:
         """The W3C trace id (32 hex) of the active span, or None when tracing is off."""
         context = trace.get_current_span().get_span_context()
         return format(context.trace_id, "032x") if context.is_valid else None
+
+
+class _LocalCounter:
+    """A counter without labels, kept as a Python int and reported by an observable callback at collection time: an add
+    is one integer addition instead of an SDK measurement (attribute set, aggregation lock, exemplar check) on the
+    request path. Exposed exactly like a synchronous counter (a monotonic cumulative sum: `<name>_total`)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    @classmethod
+    def create(cls, meter: Meter, instrument: c.Instrument) -> _LocalCounter:
+        counter = cls()
+        meter.create_observable_counter(
+            instrument.otel_name, callbacks=[counter.observe], unit=instrument.unit, description=instrument.description
+        )
+        return counter
+
+    def add(self, amount: float, attributes: dict[str, str] | None = None) -> None:
+        self.value += amount
+
+    def observe(self, _options: CallbackOptions) -> list[Observation]:
+        return [Observation(self.value)]
 
 
 def _create(meter: Meter, instrument: c.Instrument) -> Any:

@@ -7,6 +7,7 @@ readers and exporters. Each app gets its own Prometheus registry, so several app
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +135,9 @@ def setup_telemetry(
             readers.append(prometheus_reader)
         if config.otlp_metrics_endpoint:
             readers.append(_otlp_metric_reader(config))
-        meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=contract_views())
+        meter_provider = MeterProvider(
+            resource=resource, metric_readers=readers, views=contract_views(), exemplar_filter=_exemplar_filter()
+        )
 
     if tracer_provider is None and config.otlp_traces_endpoint:
         tracer_provider = TracerProvider(resource=resource)
@@ -147,6 +150,17 @@ def setup_telemetry(
         labels=LabelBounds(config.providers, allowed_models=config.metric_models),
     )
     return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry, prometheus_reader)
+
+
+def _exemplar_filter() -> Any:
+    """Exemplars off unless asked for with the standard OTEL_METRICS_EXEMPLAR_FILTER (the SDK then reads it itself):
+    the SDK's default, trace_based, samples an exemplar into every measurement made under a sampled span - work on
+    the request path that the Prometheus text format never shows."""
+    if os.environ.get("OTEL_METRICS_EXEMPLAR_FILTER"):
+        return None
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter
+
+    return AlwaysOffExemplarFilter()
 
 
 def contract_views() -> list[View]:
