@@ -100,9 +100,8 @@ def scenarios(connections: int, sqlite_connections: int) -> list[Scenario]:
     run = Request("POST", "/api/prompt-templates/1/run", json.dumps(RUN_BODY))
     ensure = Request("POST", "/api/prompt-templates/1/ensure-version", json.dumps(ENSURE_BODY))
     sqlite_note = (
-        f"-c{sqlite_connections}: SQLite has one writer and write transactions start with BEGIN "
-        "IMMEDIATE, so at -c8 writes queue in SQLite's sleeping busy handler and the numbers measure "
-        "its back-off, not the app"
+        f"-c{sqlite_connections}: SQLite has one writer; write transactions wait their turn in the app's FIFO writer "
+        "queue (service/db/transactions.py), and run_sqlite_c8 / run_sqlite_c64 show what concurrency costs"
     )
     return [
         Scenario(

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from service.db.sqlite_cursors import close_cursors_on_error
+from service.db.sqlite_cursors import begin_with_next_statement, forget_pending_begin, one_trip_cursors
 from service.db.transactions import (  # noqa: F401 - re-exported: the unit of work's public names
     READ_ONLY,
     READS_FIRST,
@@ -51,7 +51,14 @@ def async_url(url: str) -> str:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = async_url(settings.db.url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": settings.db.pool_timeout_s})
+        # pool_reset_on_return=None: the `reset` listener below rolls back only a connection that comes back inside a
+        # transaction, instead of a rollback trip to aiosqlite's thread after every commit.
+        engine = create_async_engine(
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": settings.db.pool_timeout_s},
+            pool_reset_on_return=None,
+        )
         _configure_sqlite(engine)
         return engine
     engine = create_async_engine(
@@ -78,7 +85,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        close_cursors_on_error(dbapi_connection.driver_connection)
+        one_trip_cursors(dbapi_connection.driver_connection)
         # WAL + synchronous=NORMAL roughly doubles insert throughput and lets readers run beside the writer.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -88,6 +95,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
         # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
         dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+        # Sessions end their transactions themselves (commit or rollback); a connection checked in while still inside
+        # one (a cancelled request) is rolled back here, so the next user never inherits a transaction or the lock.
+        if state.terminate_only or not state.asyncio_safe:
+            return  # being discarded, or outside the event loop (SQLAlchemy then terminates it)
+        forget_pending_begin(dbapi_connection.driver_connection)
+        if dbapi_connection.driver_connection._conn.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -101,17 +118,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def _begin(conn: Any, statement: str) -> None:
-    """BEGIN on the DBAPI cursor itself, not through `exec_driver_sql`: it is part of the transaction, not a statement
-    of the request, so it skips SQLAlchemy's execution machinery and the statement instrumentation (two spans per run,
-    ~100 µs each with tracing on). A failure still surfaces as SQLAlchemy's OperationalError (503 database_unavailable,
-    e.g. another process holding the lock past busy_timeout)."""
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(statement)
-    except Exception as exc:
-        raise sa_exc.OperationalError(statement, None, exc) from exc
-    finally:
-        cursor.close()
+    """BEGIN rides along with the transaction's first statement, in the same trip to aiosqlite's thread
+    (service/db/sqlite_cursors.py): one trip less per transaction, and no statement span or execution machinery for
+    what is not a statement of the request. A failing BEGIN (another process holding the lock past busy_timeout)
+    surfaces from that statement as SQLAlchemy's OperationalError (503 database_unavailable)."""
+    begin_with_next_statement(conn.connection.dbapi_connection.driver_connection, statement)
 
 
 class IntegrityConflict(Exception):
