@@ -101,8 +101,9 @@ async def test_a_malformed_body_is_provider_error(wire, make_adapter, provider, 
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_slow_provider_is_provider_timeout(wire, make_adapter, provider):
     wire.script(Reply(200, OK[provider](), delay_s=2.0))
+    short = HTTPPolicy(timeout_s=0.5, max_retries=2, max_retry_after_s=2.0)
     with pytest.raises(ProviderTimeout) as caught:
-        await make_adapter(provider).complete(request(provider))
+        await make_adapter(provider, policy=short).complete(request(provider))
     assert (caught.value.status, caught.value.code) == (504, "provider_timeout")
     assert "0.5 s" in caught.value.detail and "PROMPTER_PROVIDER_TIMEOUT_S" in caught.value.detail
     assert_no_secret(caught.value)

@@ -22,7 +22,9 @@ from service.providers.http import HTTPPolicy
 # Looks like a real key on purpose: every test that fails a call also checks this string leaks nowhere.
 SECRET = "sk-test-Pr0mpt3rS3cr3tK3y-9f8e7d6c5b4a"
 # Fast policy for the adapter tests: short timeout, two retries, Retry-After waited out up to 2 s.
-FAST = HTTPPolicy(timeout_s=0.5, max_retries=2, max_retry_after_s=2.0)
+# Generous per-attempt timeout: on a loaded CI machine a local answer can take over 0.5 s. Tests of the timeout itself
+# build their own short policy.
+FAST = HTTPPolicy(timeout_s=5.0, max_retries=2, max_retry_after_s=2.0)
 
 
 @dataclass
