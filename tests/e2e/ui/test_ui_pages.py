@@ -301,3 +301,14 @@ def test_protected_labels_need_an_admin_in_the_ui_too(secured, sqlite_url):
         data={"label": "production", "version_id": version, "_csrf_token": csrf_token(page.text)},
     )
     assert refused.status_code == 403 and "protected" in refused.text
+
+
+def test_over_tls_the_session_cookie_is_secure(make_client, sqlite_url):
+    from litestar.testing import TestClient
+
+    plain = make_client(auth="required")
+    key = make_key(sqlite_url, "org-t", "ws-t", "read")
+    with TestClient(plain.app, base_url="https://testserver.local") as tls:
+        response = login(tls, key)
+        assert response.status_code == 303
+        assert "Secure" in response.headers["set-cookie"] and "HttpOnly" in response.headers["set-cookie"]
