@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import need
 from tests.support import haproxy, prometheus_server
-from tests.support.multi_replica import ProofConfig, run_proof
+from tests.support.multi_replica import run_proof
+from tests.support.multi_replica_report import ProofConfig
 
 pytestmark = pytest.mark.slow
 
