@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import keys
 from service.auth.principal import ROLES, Principal
+from service.auth.repository import KeyRepository
 from service.db.models import ApiKey, utcnow
 from service.http.errors import InvalidInput, NotFound, Unauthorized
 
@@ -23,7 +23,7 @@ class AuthFailure(Unauthorized):
 
 class KeyService:
     def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+        self.repository = KeyRepository(session)
 
     async def create(
         self, *, org_id: str, workspace_id: str, role: str, label: str | None = None
@@ -42,20 +42,18 @@ class KeyService:
             role=role,
             label=label,
         )
-        self.session.add(row)
-        await self.session.flush()
-        return token, row
+        return token, await self.repository.add(row)
 
     async def list(self) -> list[ApiKey]:
-        return list(await self.session.scalars(select(ApiKey).order_by(ApiKey.id)))
+        return await self.repository.all()
 
     async def revoke(self, key_id: str, *, at: datetime | None = None) -> ApiKey:
-        row = await self.session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+        row = await self.repository.by_key_id(key_id)
         if row is None:
             raise NotFound(f"No API key with id {key_id!r}.", code="key_not_found")
         if row.revoked_at is None:
             row.revoked_at = at or utcnow()
-            await self.session.flush()
+            await self.repository.flush()
         return row
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -66,7 +64,7 @@ class KeyService:
         parsed = keys.parse(token.strip()) if scheme.lower() == "bearer" else None
         if parsed is None:
             raise AuthFailure("malformed", "The Authorization header must be `Bearer pk_<id>_<secret>`.")
-        row = await self.session.scalar(select(ApiKey).where(ApiKey.key_id == parsed.key_id))
+        row = await self.repository.by_key_id(parsed.key_id)
         if row is None or not keys.secret_matches(parsed.secret, row.secret_hash):
             raise AuthFailure("unknown", "The API key is not valid. Create one with `prompter keys create`.")
         if row.revoked_at is not None:
