@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service.auth.guard import READ_METHODS, api_key_guard, current_principal
 from service.cache import RedisCache, RedisHealth
 from service.db import engine as db
-from service.db.migrate import upgrade
+from service.db.migrate import prepare_schema
 from service.diffs.handlers import DiffController
 from service.diffs.service import DiffService
 from service.health.handlers import healthz, readyz
@@ -193,8 +193,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
 def _lifespan(runtime: Runtime) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        if runtime.settings.db.auto_migrate:
-            await upgrade(runtime.engine)
+        await prepare_schema(runtime.settings, runtime.engine)  # migrate, or refuse a schema that is behind
         if not runtime.settings.auth.required:
             log.warning(
                 "PROMPTER_AUTH is off: the API is open to anyone who can reach it and tenants are not isolated. "

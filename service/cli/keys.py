@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 from service.auth.principal import ROLES
 from service.auth.service import KeyService
+from service.cli.preflight import describe_database_error
 from service.db.engine import create_engine, session_factory, unit_of_work
 from service.http.errors import PrompterError
 from service.settings import Settings
@@ -30,17 +32,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(_run(args, settings))
     except PrompterError as error:
-        print(f"error: {error.detail}")
+        print(f"prompter keys: {error.detail}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a database failure is one line with its cause, not a traceback
+        print(f"prompter keys: {describe_database_error(exc, settings.db.url)}", file=sys.stderr)
         return 1
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_engine(settings)
     try:
-        if settings.db.auto_migrate:
-            from service.db.migrate import upgrade
-
-            await upgrade(engine)
         async with unit_of_work(session_factory(engine)) as session:
             keys = KeyService(session)
             if args.keys_command == "create":

@@ -8,6 +8,7 @@ import signal
 import sys
 
 from service.cli import keys as auth_cli
+from service.cli import preflight
 from service.settings import Settings, SettingsError
 
 
@@ -47,14 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"prompter: configuration refused: {exc}", file=sys.stderr)
         return 2
-    if args.command == "serve":
-        return _serve(settings, args.host, args.port, args.workers)
-    if args.command == "migrate":
-        return _migrate(settings)
-    if args.command == "keys":
-        return auth_cli.run(args, settings)
     if args.command == "config":
         return _config(settings, markdown=args.markdown)
+    try:
+        if args.command == "serve":
+            return _serve(settings, args.host, args.port, args.workers)
+        if args.command == "migrate":
+            return _migrate(settings)
+        if args.command == "keys":
+            asyncio.run(preflight.check_database(settings))
+            return auth_cli.run(args, settings)
+    except preflight.StartupFailure as failure:
+        print(f"prompter {args.command}: {failure}", file=sys.stderr)
+        return 1
     return 2
 
 
@@ -72,6 +78,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
             file=sys.stderr,
         )
         return 2
+    # Everything that can fail before serving fails here, as one line: the same checks inside uvicorn's lifespan end
+    # in a traceback (Litestar hands uvicorn the formatted exception) and exit code 3.
+    preflight.check_port(host, port)
+    asyncio.run(preflight.check_database(settings))
     # uvicorn drains on SIGTERM, then re-raises the signal under the handler installed before it ran, so by default
     # the process dies "killed by SIGTERM" (143) even after a clean drain; orchestrators log that as a failure.
     signal.signal(signal.SIGTERM, _exit_after_drain)
@@ -112,17 +122,13 @@ def _exit_after_drain(_signum: int, _frame: object) -> None:
 
 
 def _migrate(settings: Settings) -> int:
-    from service.db.engine import create_engine
-    from service.db.migrate import upgrade
+    from service.db.migrate import migrate
 
-    async def run() -> None:
-        engine = create_engine(settings)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    preflight.check_sqlite_directory(settings.db.url)
+    try:
+        asyncio.run(migrate(settings))
+    except Exception as exc:  # noqa: BLE001 - one line with the driver's cause, not a traceback
+        raise preflight.StartupFailure(preflight.describe_database_error(exc, settings.db.url)) from None
     print("migrations applied")
     return 0
 

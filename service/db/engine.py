@@ -18,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
 
 from service.db.sqlite_cursors import begin_with_next_statement, forget_pending_begin, one_trip_cursors
 from service.db.transactions import (  # noqa: F401 - re-exported: the unit of work's public names
@@ -48,7 +49,9 @@ def async_url(url: str) -> str:
     raise ValueError(f"DB_URL {parsed.drivername!r} is not supported; use sqlite:///path or postgresql://...")
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, for_migrations: bool = False) -> AsyncEngine:
+    """The app's engine; `for_migrations`: one connection at a time, without the request timeouts (DDL on a large
+    table may rightly take minutes; service.db.migrate bounds its lock waits instead)."""
     url = async_url(settings.db.url)
     if url.startswith("sqlite"):
         # pool_reset_on_return=None: the `reset` listener below rolls back only a connection that comes back inside a
@@ -61,6 +64,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
+    if for_migrations:
+        return create_async_engine(
+            url, hide_parameters=True, poolclass=NullPool, connect_args={"timeout": settings.db.connect_timeout_s}
+        )
     engine = create_async_engine(
         url,
         # Statement parameters are customer data (prompts, outputs): keep them out of error messages and logs.
