@@ -3,8 +3,11 @@ import time."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -210,11 +213,51 @@ def _lifespan(runtime: Runtime) -> Any:
         try:
             yield
         finally:
+            # Each step is bounded: one that hangs (a Redis that stopped answering, a provider socket, a collector)
+            # is logged and skipped, so the process still exits. Telemetry last, so the others' spans are flushed.
+            limit = runtime.settings.limits.shutdown_step_timeout_s
             if redis is not None:
                 runtime.probe.cache = None
-                await redis.aclose()
-            await runtime.providers.aclose()
-            await runtime.engine.dispose()
-            runtime.telemetry_handle.shutdown()
+                await _bounded("Redis client close", redis.aclose(), limit)
+            await _bounded("LLM provider clients close", runtime.providers.aclose(), limit)
+            await _bounded("database pool dispose", runtime.engine.dispose(), limit)
+            await _bounded("telemetry flush and shutdown", _in_daemon_thread(runtime.telemetry_handle.shutdown), limit)
 
     return lifespan
+
+
+async def _bounded(step: str, work: Awaitable[Any], limit_s: float) -> None:
+    # asyncio.wait, not wait_for: wait_for waits for the cancelled work to unwind, which a truly stuck step never does.
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=limit_s)
+    if not done:
+        task.cancel()
+        log.error("shutdown step did not finish within %.1f s and was abandoned: %s", limit_s, step)
+    elif (error := task.exception()) is not None:
+        log.error("shutdown step failed: %s (%s: %s)", step, type(error).__name__, error)
+
+
+def _in_daemon_thread(blocking: Callable[[], None]) -> asyncio.Future[None]:
+    """Run a blocking call where a hang cannot keep the process alive (a daemon thread is not joined at exit)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            blocking()
+        except Exception as exc:  # noqa: BLE001 - handed to the awaiting step, which logs it
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop may be closed if the step was abandoned long ago
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=run, name="prompter-shutdown", daemon=True).start()
+    return future

@@ -164,6 +164,15 @@ class LimitsSettings(Section):
         le=64 * MiB,
     )
 
+    shutdown_step_timeout_s: float = setting(
+        "PROMPTER_SHUTDOWN_STEP_TIMEOUT_S",
+        12.0,
+        "Longest wait for each shutdown step (Redis, provider clients, DB pool, telemetry flush: up to two 5 s OTLP "
+        "exports); a hung step is logged and abandoned.",
+        gt=0,
+        le=300,
+    )
+
 
 class RedisSettings(Section):
     url: OptionalText = setting("REDIS_URL", None, "Redis for the probe cache, e.g. redis://127.0.0.1:6379/0.")
