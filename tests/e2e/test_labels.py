@@ -271,3 +271,24 @@ def drift_total(api: httpx.Client) -> float:
         for sample in family.samples
         if sample.name == "prompter_label_drift_total" and sample.labels.get("provider") == "openai"
     )
+
+
+def test_drift_shows_once_ensure_version_sees_a_new_identity(sqlite_url: str) -> None:
+    registry = ProviderRegistry.fakes()
+    with live_api(sqlite_url, registry) as api:
+        template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+        pinned = pin(api, template["id"])
+        other_params = pin(api, template["id"], temperature=1.0)  # another lineage: params differ
+        assert put_label(api, "greet", "production", pinned["id"]).status_code == 200
+        assert put_label(api, "greet", "staging", other_params["id"]).status_code == 200
+        assert resolve(api, "greet").json()["drift"] is False
+
+        registry.get("openai").set_identity("fp_rotated_build")
+        repinned = pin(api, template["id"], refresh=True)
+        assert repinned["drift"] is True and repinned["id"] != pinned["id"]
+
+        body = resolve(api, "greet").json()
+        assert body["drift"] is True and body["version"]["id"] == pinned["id"]
+        assert body["reported"] == repinned["captured"]
+        assert resolve(api, "greet", label="staging").json()["drift"] is False  # its lineage saw nothing new
+        assert drift_total(api) == 0  # label drift counts runs through a label, not pins
