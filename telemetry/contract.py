@@ -78,7 +78,8 @@ DB_UNIQUE_TABLES: tuple[str, ...] = ("prompt_templates",)
 # Label moves by kind; `protected` is "true" or "false". Every combination starts at 0.
 LABEL_MOVE_KINDS: tuple[str, ...] = ("move", "rollback", "delete")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# prompter_auth_failure_total{reason}: API keys (missing ... read_only_key) and /metrics basic auth (metrics_*).
+# prompter_auth_failure_total{reason}: API keys (missing ... read_only_key), a write key moving a protected label
+# (protected_label) and /metrics basic auth (metrics_*).
 AUTH_FAILURE_REASONS = frozenset(
     {
         "missing",
@@ -86,6 +87,7 @@ AUTH_FAILURE_REASONS = frozenset(
         "unknown",
         "revoked",
         "read_only_key",
+        "protected_label",
         "metrics_missing",
         "metrics_malformed",
         "metrics_wrong_credentials",

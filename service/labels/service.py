@@ -231,6 +231,7 @@ class LabelService:
         check_settable(label)
         tenant = self.tenant(org_id, workspace_id)
         if self.principal is not None and not self.principal.is_admin and self.is_protected(label):
+            self.telemetry.record_auth_failure("protected_label")
             raise Forbidden(
                 f"Label {label!r} is protected (PROMPTER_PROTECTED_LABELS): only an `admin` key may move, roll back "
                 "or delete it. Ask an admin, or use another label (e.g. `staging`).",

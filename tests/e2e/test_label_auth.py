@@ -48,6 +48,8 @@ def test_write_key_is_refused_on_protected_labels_admin_is_not(world) -> None:
     ):
         assert response.status_code == 403 and response.json()["error"] == "protected_label", response.text
     assert client.get("/api/prompts/greet", headers=bearer(write)).json()["version"]["id"] == v2  # unchanged
+    metrics = client.get("/metrics").text
+    assert 'prompter_auth_failure_total{env="dev",reason="protected_label",service="prompter-api"} 5.0' in metrics
 
     # unprotected labels: write keys may; read keys may only read
     assert put(client, "staging", v1, write).status_code == 200
