@@ -77,7 +77,12 @@ class RedisHealthCheck:
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._task.cancel()
+        task, self._task = self._task, None
+        # A cancel that lands while a check's asyncio.timeout is expiring can come out of it as TimeoutError (Python
+        # 3.11), which check() treats as "Redis does not answer": the loop would go on and `await task` would wait
+        # forever, hanging the app's shutdown. Cancel again until the task has really ended.
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
         with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+            await task
