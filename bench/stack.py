@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
-from bench.micro import FLUSH_EVERY, Call, compare, discarding_tracer_provider
+from bench.asgi_measure import FLUSH_EVERY, Call, compare, discarding_tracer_provider
 
 TEMPLATE = json.dumps(
     {"org_id": "m", "workspace_id": "m", "name": "greet", "body": "Hello {{ name }} from {{ team }}!"}

@@ -30,6 +30,7 @@ from service.http.errors import EXCEPTION_HANDLERS
 from service.http.methods import HeadAndAllow, allowed_methods
 from service.http.metrics_endpoint import metrics
 from service.http.openapi_errors import document_error_responses
+from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
 from service.idempotency import EXCEPTION_HANDLERS as IDEMPOTENCY_HANDLERS
@@ -121,7 +122,9 @@ def create_app(
         lifespan=[_lifespan(runtime)],
         request_max_body_size=settings.limits.max_body_bytes,
         request_class=BoundedJSONRequest,
-        openapi_config=OpenAPIConfig(title="Prompter", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Prompter", version="0.1.0", path="/schema", render_plugins=render_plugins()
+        ),
         debug=False,
         # Our own JSON logging (service/logging.py); Litestar's default would add a plain-text root handler.
         logging_config=None,

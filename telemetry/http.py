@@ -17,15 +17,11 @@ from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from telemetry.contract import HTTP_METHODS, UNMATCHED_ROUTE
-from telemetry.port import Telemetry
+from telemetry.contract import UNMATCHED_ROUTE
+from telemetry.port import Telemetry, bounded_method
 
 Scope = dict[str, Any]
 EXCLUDED_PATHS = frozenset({"/metrics"})
-
-
-def bounded_method(method: str) -> str:
-    return method if method in HTTP_METHODS else "OTHER"
 
 
 def _headers_carrier(scope: Scope) -> dict[str, str]:

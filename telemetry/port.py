@@ -76,6 +76,24 @@ class LLMCall:
         )
 
 
+class EnsureVersionStep:
+    """Handle given to the code inside `Telemetry.ensure_version`, to report how the step ended."""
+
+    __slots__ = ("_span", "_telemetry")
+
+    def __init__(self, span: trace.Span, telemetry: Telemetry) -> None:
+        self._span, self._telemetry = span, telemetry
+
+    def outcome(self, *, created: bool, drift: bool) -> None:
+        attributes = {"prompter.version.created": created, "prompter.version.drift": drift}
+        self._telemetry.guard("ensure-version span attributes", self._span.set_attributes, attributes)
+
+
+def bounded_method(method: str) -> str:
+    """The `method` label: the standard methods by name, anything else (PROPFIND, BREW, lowercase) as OTHER."""
+    return method if method in c.HTTP_METHODS else "OTHER"
+
+
 class Telemetry:
     """Metrics and spans for one app. `Telemetry.disabled()` does nothing at all (PROMPTER_TELEMETRY=off)."""
 
@@ -150,7 +168,7 @@ class Telemetry:
 
     # -- HTTP (called by the middleware) ----------------------------------------------------------------------------
     def record_http(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method if method in c.HTTP_METHODS else "OTHER"
+        method = bounded_method(method)
         self._record("http_requests", "add", 1, {"method": method, "route": route, "status": str(status)})
         self._record("http_duration", "record", seconds, {"method": method, "route": route})
 
@@ -220,6 +238,18 @@ class Telemetry:
 
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}
+
+    @contextmanager
+    def ensure_version(self, template_id: int, provider: str, model_id: str) -> Iterator[EnsureVersionStep]:
+        """The ensure-version step, explicit or inside a run: span `prompter.ensure_version` (with the GenAI provider and
+        model attributes) and the histogram prompter_ensure_version_seconds{provider}, failures included."""
+        attributes = {
+            "prompter.template_id": template_id,
+            GEN_AI_PROVIDER_NAME: provider,
+            GEN_AI_REQUEST_MODEL: model_id,
+        }
+        with self.ensure_version_timer(provider), self.span("prompter.ensure_version", **attributes) as span:
+            yield EnsureVersionStep(span, self)
 
     @contextmanager
     def ensure_version_timer(self, provider: str) -> Iterator[None]:

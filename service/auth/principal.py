@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.http.errors import Forbidden, InvalidInput
+from service.http.errors import Forbidden, Unprocessable
 
 # Ordered by power: each role may do everything the one before it may. `admin` may also move protected labels.
 ROLES = ("read", "write", "admin")
@@ -47,7 +47,10 @@ def request_tenant(principal: Principal | None, org_id: str | None, workspace_id
         principal.check_named_tenant(org_id, workspace_id)
         return principal.org_id, principal.workspace_id
     if org_id is None or workspace_id is None:
-        raise InvalidInput(
-            "org_id and workspace_id are required (non-empty, at most 64 characters).", code="missing_tenant"
+        # 422, not 400: the schema cannot require them (with auth on they come from the key), so a request without
+        # them is schema-valid and refused by this server's configuration (service/http/openapi_exact.py).
+        raise Unprocessable(
+            "org_id and workspace_id are required when PROMPTER_AUTH=off (non-empty, at most 64 characters).",
+            code="missing_tenant",
         )
     return org_id, workspace_id

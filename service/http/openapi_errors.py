@@ -42,7 +42,8 @@ ERROR_STATUSES: dict[int, str] = {
     415: "The body is not sent as JSON: `Content-Type` must be `application/json` or `application/*+json`, charset "
     "utf-8 if given (`unsupported_media_type`).",
     422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`, "
-    "`rendered_prompt_too_large` with `rendered_bytes` and `limit`, `not_comparable`).",
+    "`rendered_prompt_too_large` with `rendered_bytes` and `limit`, `not_comparable`, `label_and_version`, and "
+    "`missing_tenant` when PROMPTER_AUTH=off and org_id/workspace_id are not given).",
     429: "The LLM provider kept rate-limiting (`provider_rate_limited`, with Retry-After).",
     500: "A bug (`internal_error`); logged with its traceback, nothing internal in the body.",
     502: "The LLM provider failed or refused our key (`provider_error`, `provider_auth`).",
@@ -56,17 +57,16 @@ def _statuses(path: str, methods: Iterable[str]) -> set[int]:
         return {500}
     if not path.startswith("/api/"):
         return {500, 503}
-    statuses = {400, 401, 403, 500, 503}
+    # 422 everywhere under /api: with PROMPTER_AUTH=off any operation that names a tenant can answer `missing_tenant`.
+    statuses = {400, 401, 403, 422, 500, 503}
     if "{" in path:
         statuses.add(404)
     if "POST" in methods or "PUT" in methods:
         statuses |= {413, 415}
         if path == "/api/prompt-templates" or path.endswith("/rollback"):
             statuses.add(409)
-    if path.endswith("/diff"):
-        statuses.add(422)
     if path.endswith(("/ensure-version", "/run")):
-        statuses |= {422, 429, 502, 504}
+        statuses |= {429, 502, 504}
     return statuses
 
 

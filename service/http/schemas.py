@@ -6,9 +6,24 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
+from service.providers.base import PROVIDERS
+
 NO_NUL = r"^[^\x00]*$"  # for query parameters; JSON bodies are checked by reject_nul
-TenantId = Annotated[str, Meta(min_length=1, max_length=64, description="Non-empty, at most 64 characters.")]
-ProviderName = Annotated[str, Meta(min_length=1, max_length=64, description="One of: openai, anthropic, google.")]
+TENANT_DESCRIPTION = (
+    "1 to 64 characters. With PROMPTER_AUTH=off it is required (org_id and workspace_id together; without them: 422 "
+    "`missing_tenant`). With PROMPTER_AUTH=required it comes from the API key: omit it, or repeat the key's own "
+    "(another tenant: 403 `tenant_mismatch`)."
+)
+TenantId = Annotated[str, Meta(min_length=1, max_length=64, description=TENANT_DESCRIPTION)]
+ProviderName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description=f"The LLM provider: one of {', '.join(PROVIDERS)} (anything else: 422 `unknown_provider`).",
+        extra_json_schema={"enum": list(PROVIDERS)},
+    ),
+]
 ModelId = Annotated[str, Meta(min_length=1, max_length=200, description="The provider's model name.")]
 
 

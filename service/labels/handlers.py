@@ -12,6 +12,7 @@ from service.http.etag import conditional_json
 from service.http.pagination import DEFAULT_LIMIT
 from service.http.schemas import NO_NUL
 from service.idempotency import IdempotencyKeyHeader, IdempotencyService
+from service.labels.names import LABEL_PATTERN
 from service.labels.schemas import (
     LabelEventOut,
     LabelEventPage,
@@ -27,8 +28,11 @@ from service.runs.schemas import ResultOut
 from service.runs.service import RunService
 
 Name = Annotated[str, Parameter(min_length=1, max_length=200, pattern=NO_NUL, description="The template name.")]
+# The label rule itself as the documented pattern: a name the schema allows is one the service accepts.
+LABEL_NAME = f"^{LABEL_PATTERN.pattern}$"
 Label = Annotated[
-    str, Parameter(min_length=1, max_length=64, pattern=NO_NUL, description="Label name: [a-z0-9][a-z0-9_.-]{0,63}.")
+    str,
+    Parameter(min_length=1, max_length=64, pattern=LABEL_NAME, description="Label name: [a-z0-9][a-z0-9_.-]{0,63}."),
 ]
 OrgId = Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)]
 WorkspaceId = Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)]
@@ -53,7 +57,7 @@ class PromptController(Controller):
         labels: NamedDependency[LabelService],
         org_id: OrgId = None,
         workspace_id: WorkspaceId = None,
-        label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)] = None,
+        label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=LABEL_NAME)] = None,
         version_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
     ) -> Response[ResolvedPrompt]:
         target, resolved_label = await labels.resolve(
@@ -74,7 +78,7 @@ class PromptController(Controller):
         labels: NamedDependency[LabelService],
         runs: NamedDependency[RunService],
         idempotency: NamedDependency[IdempotencyService],
-        label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)] = None,
+        label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=LABEL_NAME)] = None,
         org_id: OrgId = None,
         workspace_id: WorkspaceId = None,
         idempotency_key: IdempotencyKeyHeader = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from service.http.errors import InvalidInput
+from service.http.errors import InvalidInput, Unprocessable
 
 LABEL_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 # `latest` is computed (the newest version of the newest revision), never stored: it cannot be set, moved or deleted.
@@ -25,7 +25,9 @@ def check_label(label: str) -> str:
 def check_settable(label: str) -> str:
     check_label(label)
     if label == LATEST:
-        raise InvalidInput(
+        # 422: `latest` is a valid label name (the pattern allows it); only setting, deleting or rolling it back is
+        # refused, which a schema cannot say.
+        raise Unprocessable(
             "`latest` is automatic (the newest version of the newest revision); it cannot be set, deleted or rolled "
             "back. Use another label name.",
             code="reserved_label",

@@ -20,7 +20,7 @@ from service.db.models import (
     is_storable_id,
     utcnow,
 )
-from service.http.errors import Duplicate, Forbidden, InvalidInput, NotFound
+from service.http.errors import Duplicate, Forbidden, NotFound, Unprocessable
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.labels.names import LATEST, check_label, check_settable
 from service.labels.repository import LabelRepository, Target
@@ -76,7 +76,8 @@ class LabelService:
         """(target, label): by label (default `production`), `latest`, or a version id of this name. One read."""
         org_id, workspace_id = self.tenant(org_id, workspace_id)
         if label is not None and version_id is not None:
-            raise InvalidInput("Pass either `label` or `version_id`, not both.", code="label_and_version")
+            # 422: each parameter is valid alone; only together are they refused, which a schema cannot say.
+            raise Unprocessable("Pass either `label` or `version_id`, not both.", code="label_and_version")
         if version_id is not None:
             with self.telemetry.span("prompter.label.resolve", **{"prompter.version_id": version_id}):
                 target = await self.repo.resolve_version(org_id, workspace_id, name, version_id)

@@ -101,21 +101,11 @@ class RunService:
 
         await begin_write(self.session)
         # The run's own ensure-version step: the same span and histogram as the explicit pin, minus the probe.
-        with (
-            self.telemetry.ensure_version_timer(spec.provider),
-            self.telemetry.span(
-                "prompter.ensure_version",
-                **{
-                    "prompter.template_id": template.id,
-                    "gen_ai.provider.name": spec.provider,
-                    "gen_ai.request.model": model_id,
-                },
-            ) as span,
-        ):
+        with self.telemetry.ensure_version(template.id, spec.provider, model_id) as step:
             version, created = await self.versions.find_or_create(
                 template, spec.provider, model_id, spec.params, completion.identity
             )
-            span.set_attributes({"prompter.version.created": created, "prompter.version.drift": version.drift})
+            step.outcome(created=created, drift=version.drift)
         result = PromptResult(
             template_id=template.id,
             version_id=version.id,

@@ -40,23 +40,13 @@ class VersionService:
         """Probe (or read the probe cache) and return (version, created)."""
         self.providers.get(provider)  # unknown provider -> 422 before any work
         model_id = canonical_model_id(provider, model_id)
-        with (
-            self.telemetry.ensure_version_timer(provider),
-            self.telemetry.span(
-                "prompter.ensure_version",
-                **{
-                    "prompter.template_id": template.id,
-                    "gen_ai.provider.name": provider,
-                    "gen_ai.request.model": model_id,
-                },
-            ) as span,
-        ):
+        with self.telemetry.ensure_version(template.id, provider, model_id) as step:
             # No transaction is held while the provider answers.
             await end_reads(self.session)
             identity = await self.probe.capture(provider, model_id, params, refresh=refresh)
             await begin_write(self.session)
             version, created = await self.find_or_create(template, provider, model_id, params, identity)
-            span.set_attributes({"prompter.version.created": created, "prompter.version.drift": version.drift})
+            step.outcome(created=created, drift=version.drift)
             return version, created
 
     async def find_or_create(

@@ -165,7 +165,8 @@ def test_latest_is_reserved_and_names_are_validated(api: httpx.Client) -> None:
         api.delete("/api/prompts/greet/labels/latest", params=TENANT),
         api.post("/api/prompts/greet/labels/latest/rollback", json=TENANT),
     ):
-        assert response.status_code == 400 and response.json()["error"] == "reserved_label", response.text
+        # 422: `latest` matches the documented label pattern; only changing it is refused
+        assert response.status_code == 422 and response.json()["error"] == "reserved_label", response.text
     for bad in ("Production", "-x", "a" * 65, "a b", "prod!"):
         response = put_label(api, "greet", bad, version["id"])
         assert response.status_code == 400, (bad, response.text)
@@ -200,11 +201,11 @@ def test_not_found_cases_and_missing_tenant(api: httpx.Client) -> None:
     assert put_label(api, "greet", "production", version["id"]).status_code == 200
     assert api.get("/api/prompts/greet", params=elsewhere).json()["error"] == "template_not_found"
 
-    # auth off: the tenant must be named
+    # auth off: the tenant must be named (422: schema-valid, refused by this server's configuration)
     missing = api.get("/api/prompts/greet")
-    assert missing.status_code == 400 and missing.json()["error"] == "missing_tenant"
+    assert missing.status_code == 422 and missing.json()["error"] == "missing_tenant"
     no_tenant_put = api.put("/api/prompts/greet/labels/staging", json={"version_id": version["id"]})
-    assert no_tenant_put.status_code == 400 and no_tenant_put.json()["error"] == "missing_tenant"
+    assert no_tenant_put.status_code == 422 and no_tenant_put.json()["error"] == "missing_tenant"
     extra = api.put("/api/prompts/greet/labels/staging", json={"version_id": version["id"], "nope": 1, **TENANT})
     assert extra.status_code == 400
 

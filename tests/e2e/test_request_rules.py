@@ -157,3 +157,57 @@ def test_options_and_405_list_every_method_the_path_accepts(client, tid, path, a
     wrong = client.request("DELETE", path)
     assert_error(wrong, 405, "method_not_allowed")
     assert wrong.headers["allow"] == allow
+
+
+# -- strict bodies and the exact OpenAPI ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"provider": "openai", "model_id": "m", "refresh": 0},
+        {"provider": "openai", "model_id": "m", "refresh": "true"},
+        {"provider": "openai", "model_id": "m", "params": {"seed": "1"}},
+        {"provider": "openai", "model_id": "m", "params": {"max_tokens": 1.5}},
+        {"provider": 1, "model_id": "m"},
+    ],
+)
+def test_bodies_are_held_to_their_schema_strictly(client, tid, body):
+    """Litestar would convert these leniently (0 -> false, "1" -> 1); the schema says they are invalid."""
+    response = client.post(f"/api/prompt-templates/{tid}/ensure-version", json=body)
+    assert_error(response, 400, "invalid_request")
+    assert client.get(f"/api/prompt-templates/{tid}/versions").json()["items"] == []
+
+
+def test_json_numbers_are_read_as_json_schema_reads_them(client, tid):
+    """107.0 is an integer and 1 is a number in JSON Schema: both are accepted where the schema says so."""
+    body = {"provider": "openai", "model_id": "m", "params": {"max_tokens": 100.0, "temperature": 1}}
+    response = client.post(f"/api/prompt-templates/{tid}/ensure-version", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["params"] == {"max_tokens": 100, "temperature": 1.0}
+
+
+def test_the_openapi_document_states_what_the_server_enforces(client):
+    document = client.get("/schema/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for name in ("TemplateCreate", "RunRequest", "EnsureVersionRequest", "Params", "LabelMove"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert schemas["RunRequest"]["properties"]["provider"]["enum"] == ["openai", "anthropic", "google"]
+    temperature = schemas["Params"]["properties"]["temperature"]["anyOf"][0]
+    assert temperature["minimum"] == 0 and temperature["maximum"] == 2  # Litestar drops a bound of 0
+    assert schemas["TemplateCreate"]["properties"]["name"]["pattern"] == "^[^\\x00]*$"
+    assert "PROMPTER_AUTH=off" in schemas["TemplateCreate"]["properties"]["org_id"]["anyOf"][0]["description"]
+    parameters = {
+        (path, p["name"]): p
+        for path, item in document["paths"].items()
+        for op in item.values()
+        for p in op.get("parameters", [])
+    }
+    cursor = parameters["/api/prompt-templates", "cursor"]
+    assert cursor["schema"]["pattern"] == "^([1-9][0-9]{0,17})?$" and "next_cursor" in cursor["description"]
+    template_id = parameters["/api/prompt-templates/{template_id}", "template_id"]["schema"]
+    assert template_id["minimum"] == 0 and template_id["maximum"] == 2**63 - 1
+    against = parameters["/api/prompt-templates/{template_id}/diff", "against"]["schema"]
+    assert against["maximum"] == 2**63 - 1 and isinstance(against["maximum"], int)
+    assert "422" in document["paths"]["/api/prompts/{name}"]["get"]["responses"]
+    assert "415" in document["paths"]["/api/prompt-templates"]["post"]["responses"]

@@ -289,6 +289,12 @@ def _b64(text: bytes) -> str:
         "A" * 199,
         "😀",
         _b64(os.urandom(48)),
+        "0",
+        "-5",
+        "007",
+        "1e3",
+        "１",
+        "9" * 19,
     ],
 )
 def test_forged_cursors_are_400(client, template_id, cursor):
