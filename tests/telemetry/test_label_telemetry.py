@@ -60,7 +60,7 @@ def test_label_moves_are_counted_by_kind_and_protection(make_client: Callable[..
         assert client.post(f"/api/prompts/greet/labels/{label}/rollback", json=TENANT).status_code == 200
     assert client.delete("/api/prompts/greet/labels/canary-7", params=TENANT).status_code == 204
     # refused and no-op moves count nothing
-    assert client.put("/api/prompts/greet/labels/latest", json={**TENANT, "version_id": first}).status_code == 400
+    assert client.put("/api/prompts/greet/labels/latest", json={**TENANT, "version_id": first}).status_code == 422
     assert client.put("/api/prompts/greet/labels/production", json={**TENANT, "version_id": first}).status_code == 200
 
     after = parse(client.get("/metrics").text)
