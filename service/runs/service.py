@@ -4,7 +4,6 @@ identity that really produced it; no probe is paid (ensure-version is the explic
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,6 +181,4 @@ class RunService:
         (nearest rank), both computed in the database."""
         ids = [template.id for template in templates]
         counts = await self.repo.hourly_counts(ids, since)
-        # Nearest rank: the ceil(0.95 n)-th fastest is, counted from the slowest, at offset n - ceil(0.95 n).
-        offsets = {hour: count - math.ceil(0.95 * count) for hour, count in counts.items() if count > 0}
-        return counts, await self.repo.hourly_latency_ranks(ids, since, offsets)
+        return counts, await self.repo.hourly_p95(ids, since, counts)
