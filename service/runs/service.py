@@ -179,6 +179,4 @@ class RunService:
     ) -> tuple[dict[int, int], dict[int, float]]:
         """Runs per whole hour since `since` of these (already tenant-checked) templates, and each hour's p95 latency
         (nearest rank), both computed in the database."""
-        ids = [template.id for template in templates]
-        counts = await self.repo.hourly_counts(ids, since)
-        return counts, await self.repo.hourly_p95(ids, since, counts)
+        return await self.repo.hourly_activity([template.id for template in templates], since)

@@ -81,7 +81,7 @@ def test_hour_buckets_and_last_runs(db_url):
                 )
                 await session.flush()
                 runs = ResultRepository(session)
-                counts = await runs.hourly_counts([a.id], start)
+                counts, _ = await runs.hourly_activity([a.id], start)
                 p95s = await RunService(session, None, None, None, None).hourly_activity([a], start)  # type: ignore[arg-type]
                 last = await TemplateRepository(session).last_runs("o", "w", ["a", "b", "c"])
             return counts, p95s, last
