@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -258,7 +259,11 @@ def markdown(document: dict[str, Any], *, level: int = 1) -> str:
                 f"| {label} | {stats['median_ms']}{mark} | {stats['p95_ms']} | {stats['max_ms']} | "
                 f"{stats['cpu_median_ms']} | {without[label]['median_ms']} |"
             )
-        lines += ["", f"Seeding took {variants['seed_s']} s.", ""]
+        load = variants.get("load_average_1m")
+        busy = (
+            f" The machine's 1-minute load average after this backend's measurements: {load} (2 cores)." if load else ""
+        )
+        lines += ["", f"Seeding took {variants['seed_s']} s.{busy}", ""]
     return "\n".join(lines)
 
 
@@ -287,7 +292,12 @@ def main(argv: list[str] | None = None) -> int:
             with_index = asyncio.run(measure(db_url, seeded["key"], paths, args.warmup, args.rounds))
             asyncio.run(drop_ui_index(db_url))
             without = asyncio.run(measure(db_url, seeded["key"], paths, args.warmup, args.rounds))
-            document["backends"][backend] = {"with_index": with_index, "without_index": without, "seed_s": seed_s}
+            document["backends"][backend] = {
+                "with_index": with_index,
+                "without_index": without,
+                "seed_s": seed_s,
+                "load_average_1m": round(os.getloadavg()[0], 1),
+            }
     finally:
         if args.pg is not None:
             args.pg.drop_all()
