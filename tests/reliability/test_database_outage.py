@@ -28,7 +28,9 @@ from tests.reliability.live import LiveServer
 from tests.support.postgres import ThrowawayPostgres
 
 TEMPLATE = {"org_id": "acme", "workspace_id": "ops", "name": "greet", "body": "Hello {{ who }}"}
-UNAVAILABLE_WITHIN_S = 2.0
+# A hang detector, not a latency target: the connect and pool timeouts are 1-2 s (defaults or set below), a naive app waits for TCP's
+# own timeouts (minutes). The slack is for a loaded 2-core CI machine (4.15 s was measured once against a 4 s bound).
+UNAVAILABLE_WITHIN_S = 4.0
 
 
 @pytest.fixture
