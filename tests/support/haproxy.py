@@ -26,9 +26,13 @@ from tests.support.ports import free_port
 CONFIG = """\
 global
     maxconn 2000
+    # One line per request in haproxy.log (termination state, retries, server): what a failed request met.
+    log stderr format raw local0 info
 
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 1s
     timeout client 60s
     timeout server 60s

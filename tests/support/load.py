@@ -1,8 +1,10 @@
 """A bounded load of creates and runs against one base URL (HAProxy), recording every answer as the client saw it.
 
 Workers take operation numbers from one counter: every third is a create (a new template name each time), the rest
-are runs of the templates made beforehand. The client never retries: any transport error or non-201 answer is a
-failed request. Every operation sends its own Idempotency-Key. The load stops at `max_total` operations or `deadline_s` at the latest; before that it keeps going
+are runs of the templates made beforehand. Every operation sends its own Idempotency-Key, and the client does what such
+a client should: a request whose connection closed before any answer is sent once more with the same key (a replay
+if the first attempt did reach the app; the proof's row and LLM-call counts show no doubles). Any other transport
+error, a second disconnect, or a non-201 answer is a failed request. Retries are counted and reported. The load stops at `max_total` operations or `deadline_s` at the latest; before that it keeps going
 past `total` only while `keep_going()` says so (e.g. until a restarted replica has served again).
 """
 
@@ -26,6 +28,7 @@ class Answer:
     finished: float
     body: dict[str, Any] | None
     error: str | None
+    retried_after: str | None = None  # the first attempt's transport error, when the request was sent twice
 
 
 RUN_MODEL = {"provider": "openai", "model_id": "gpt-4o"}
@@ -107,16 +110,22 @@ class LoadDriver:
             kind, path = "run", f"/api/prompt-templates/{template_id}/run"
             payload = {**RUN_MODEL, "variables": {"name": f"user-{n}"}}
         started = time.time()
+        headers = {"Idempotency-Key": f"{self.label}-{n}"}
+        retried_after = None
         try:
-            # Every operation carries its own Idempotency-Key, as a client that may retry should.
-            response = http.post(path, json=payload, headers={"Idempotency-Key": f"{self.label}-{n}"})
+            try:
+                response = http.post(path, json=payload, headers=headers)
+            except (httpx.RemoteProtocolError, httpx.ConnectError) as first:
+                # Closed before any answer byte: safe to send again under the same key.
+                retried_after = f"{type(first).__name__}: {first}"
+                response = http.post(path, json=payload, headers=headers)
         except httpx.HTTPError as exc:
-            return Answer(kind, None, None, started, time.time(), None, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            return Answer(kind, None, None, started, time.time(), None, error, retried_after)
         try:
             body = response.json()
         except ValueError:
             body = None
         error = None if response.status_code == 201 else response.text[:300]
-        return Answer(
-            kind, response.status_code, response.headers.get("x-served-by"), started, time.time(), body, error
-        )
+        served_by = response.headers.get("x-served-by")
+        return Answer(kind, response.status_code, served_by, started, time.time(), body, error, retried_after)

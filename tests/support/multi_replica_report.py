@@ -75,6 +75,7 @@ class ProofReport:
             f"SIGTERM {self.victim}: in-flight requests it finished {self.drained_by_victim()}, exit code "
             f"{self.victim_exit_code} after {self.drain_s:.2f}s; restarted, UP in haproxy {self.back_up_s:.1f}s "
             f"after the SIGTERM",
+            f"client retries under the same Idempotency-Key: {sum(1 for a in self.answers if a.retried_after)}",
             "haproxy retries/redispatches per replica: "
             + ", ".join(f"{k} {v['wretr']}/{v['wredis']}" for k, v in sorted(self.haproxy.items())),
             f"postgres rows: prompt_templates {self.rows['prompt_templates']} (201 creates {creates}), "
@@ -85,6 +86,7 @@ class ProofReport:
             f"scrape interval), result inserts {self.inserts_panel:.1f}, 5xx ratio {self.error_ratio}",
         ]
         out += [f"  failed: {a.kind} -> {a.status} via {a.served_by}: {a.error}" for a in self.failed[:5]]
+        out += [f"  retried: {a.kind} after {a.retried_after}" for a in self.answers if a.retried_after][:5]
         return out + self.notes
 
 
