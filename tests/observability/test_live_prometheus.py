@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +43,7 @@ from service.cli.dashboard_check import (
 from service.settings import Settings
 from tests.conftest import need
 from tests.support.ports import free_port
+from tests.support.processes import tail, wait_until
 from tests.support.redis_server import RedisServer
 
 METRICS_USER, METRICS_PASSWORD = "prometheus", "live-test-metrics"
@@ -57,21 +58,6 @@ def _prompter_command() -> list[str]:
     found = shutil.which("prompter")
     assert found, "the `prompter` console script is not installed (pip install -e .)"
     return [found]
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
-
-
-def _wait_until(condition: Callable[[], Any], what: str, timeout_s: float, logs: Path | None = None) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}\n{_tail(logs) if logs else ''}")
-        time.sleep(0.1)
 
 
 class PrompterServe:
@@ -99,13 +85,13 @@ class PrompterServe:
             )
 
         def healthy() -> bool:
-            assert self.process is not None and self.process.poll() is None, f"prompter serve exited\n{_tail(self.log)}"
+            assert self.process is not None and self.process.poll() is None, f"prompter serve exited\n{tail(self.log)}"
             try:
                 return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        _wait_until(healthy, "prompter serve /healthz", 30, self.log)
+        wait_until(healthy, "prompter serve /healthz", 30, self.log)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -137,7 +123,7 @@ class LivePrometheus:
             started = self.value('timestamp(up{job="prompter"})')
             return started is not None and started > moment and self.value('up{job="prompter"}') == 1
 
-        _wait_until(scraped, "a successful scrape of prompter serve", 30, self.log)
+        wait_until(scraped, "a successful scrape of prompter serve", 30, self.log)
 
     def rules(self) -> list[dict[str, Any]]:
         body = httpx.get(f"{self.url}/api/v1/rules", timeout=5).json()
@@ -245,7 +231,7 @@ def prometheus(prometheus_binary: str, app: PrompterServe, repo_root: Path, tmp_
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
-        assert process.poll() is None, f"prometheus exited\n{_tail(log)}"
+        assert process.poll() is None, f"prometheus exited\n{tail(log)}"
         try:
             return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
         except httpx.HTTPError:
@@ -253,7 +239,7 @@ def prometheus(prometheus_binary: str, app: PrompterServe, repo_root: Path, tmp_
 
     client = PrometheusClient(url)
     try:
-        _wait_until(ready, "prometheus /-/ready", 30, log)
+        wait_until(ready, "prometheus /-/ready", 30, log)
         yield LivePrometheus(url, log, client)
     finally:
         client.close()
@@ -398,7 +384,7 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
         done = groups and all(_rfc3339(g["lastEvaluation"]) > traffic_done for g in groups)
         return [rule for group in groups for rule in group["rules"]] if done else None
 
-    rules = _wait_until(evaluated_after_traffic, "an evaluation of every rule group after the traffic", 30)
+    rules = wait_until(evaluated_after_traffic, "an evaluation of every rule group after the traffic", 30)
     assert {rule["name"] for rule in rules} == expected
     broken = {
         rule["name"]: (rule["health"], rule.get("lastError"))
