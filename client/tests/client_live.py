@@ -3,7 +3,6 @@ and started again on the same port and database), seeding prompts over HTTP, and
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -52,36 +51,15 @@ def seed(
 
 def make_key(db_url: str, role: str, org_id: str = TENANT["org_id"], workspace_id: str = TENANT["workspace_id"]) -> str:
     """An API key straight into the database (what `prompter keys create` does)."""
-    from service.auth.service import KeyService
-    from service.db.engine import create_engine, session_factory, unit_of_work
-    from service.settings import Settings
+    from tests.support.keys import make_key as create
 
-    async def create() -> str:
-        engine = create_engine(Settings(db_url=db_url))
-        try:
-            async with unit_of_work(session_factory(engine)) as session:
-                token, _ = await KeyService(session).create(org_id=org_id, workspace_id=workspace_id, role=role)
-                return token
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(create())
+    return create(db_url, org_id, workspace_id, role)
 
 
 def revoke_key(db_url: str, token: str) -> None:
-    from service.auth.service import KeyService
-    from service.db.engine import create_engine, session_factory, unit_of_work
-    from service.settings import Settings
+    from tests.support.keys import revoke
 
-    async def revoke() -> None:
-        engine = create_engine(Settings(db_url=db_url))
-        try:
-            async with unit_of_work(session_factory(engine)) as session:
-                await KeyService(session).revoke(token.split("_")[1])
-        finally:
-            await engine.dispose()
-
-    asyncio.run(revoke())
+    revoke(db_url, token)
 
 
 def free_port() -> int:

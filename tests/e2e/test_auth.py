@@ -3,7 +3,6 @@ tenant's ids) for every endpoint."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -11,38 +10,11 @@ import sys
 import pytest
 from sqlalchemy import event
 
-from service.auth.service import KeyService
-from service.db.engine import create_engine, session_factory, unit_of_work
-from service.settings import Settings
+from tests.support.keys import make_key, revoke  # noqa: F401 - other tests import them from here
 
 BODY = {"name": "greet", "body": "Hi {{ who }}"}
 RUN = {"provider": "openai", "model_id": "gpt-4o", "variables": {"who": "Ada"}}
 ENSURE = {"provider": "openai", "model_id": "gpt-4o"}
-
-
-def make_key(db_url: str, org: str, workspace: str, role: str) -> str:
-    async def create() -> str:
-        engine = create_engine(Settings(db_url=db_url))
-        try:
-            async with unit_of_work(session_factory(engine)) as session:
-                token, _ = await KeyService(session).create(org_id=org, workspace_id=workspace, role=role)
-                return token
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(create())
-
-
-def revoke(db_url: str, token: str) -> None:
-    async def run() -> None:
-        engine = create_engine(Settings(db_url=db_url))
-        try:
-            async with unit_of_work(session_factory(engine)) as session:
-                await KeyService(session).revoke(token.split("_")[1])
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
 
 
 def bearer(token: str) -> dict[str, str]:
