@@ -33,12 +33,10 @@ from service.http.openapi_errors import document_error_responses
 from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
-from service.idempotency import EXCEPTION_HANDLERS as IDEMPOTENCY_HANDLERS
 from service.idempotency import IdempotencyService
 from service.labels.handlers import PromptController
 from service.labels.service import LabelService
 from service.providers import ProviderRegistry
-from service.providers.base import PROVIDERS
 from service.runs.handlers import RunController
 from service.runs.service import RunService
 from service.settings import Settings
@@ -48,6 +46,7 @@ from service.ui import template_config, ui_routers
 from service.versions.handlers import VersionController
 from service.versions.probe import IdentityProbe
 from service.versions.service import VersionService
+from service.vocabulary import PROVIDERS
 from telemetry import Telemetry, TelemetryHandle, setup_telemetry
 from telemetry.http import HTTPTelemetryMiddleware
 from telemetry.json_logs import configure_logging
@@ -116,7 +115,7 @@ def create_app(
         ],
         template_config=template_config(settings),
         dependencies=_dependencies(runtime),
-        exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS, **IDEMPOTENCY_HANDLERS},
+        exception_handlers=EXCEPTION_HANDLERS,
         guards=[api_key_guard],
         before_request=check_request,
         lifespan=[_lifespan(runtime)],
@@ -126,7 +125,7 @@ def create_app(
             title="Prompter", version="0.1.0", path="/schema", render_plugins=render_plugins()
         ),
         debug=False,
-        # Our own JSON logging (service/logging.py); Litestar's default would add a plain-text root handler.
+        # Our own JSON logging (telemetry/json_logs.py); Litestar's default would add a plain-text root handler.
         logging_config=None,
     )
     app.state.runtime = runtime
@@ -140,7 +139,7 @@ def create_app(
 def _dependencies(runtime: Runtime) -> dict[str, Provide]:
     async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
         # No error mapping here: an exception this generator raises while the handler's own error unwinds through it
-        # reaches Litestar wrapped in an ExceptionGroup (a 500). DB errors are mapped by db.EXCEPTION_HANDLERS.
+        # reaches Litestar wrapped in an ExceptionGroup (a 500). DB errors are mapped by service/http/errors.py.
         # GETs only read. Other requests write from the start, or (routes flagged READS_FIRST: run, ensure-version)
         # read first and open their one write transaction themselves, after the provider answered.
         if request.method in READ_METHODS:

@@ -11,7 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 from service.auth.principal import Principal
 from service.auth.service import AuthFailure, KeyService
 from service.db import engine as db
-from service.http.errors import Forbidden
+from service.errors import Forbidden
 
 log = logging.getLogger("prompter.auth")
 

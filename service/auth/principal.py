@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.http.errors import Forbidden, Unprocessable
+from service.errors import Forbidden, Unprocessable
 
 # Ordered by power: each role may do everything the one before it may. `admin` may also move protected labels.
 ROLES = ("read", "write", "admin")

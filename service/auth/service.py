@@ -10,7 +10,7 @@ from service.auth import keys
 from service.auth.principal import ROLES, Principal
 from service.auth.repository import KeyRepository
 from service.db.models import ApiKey, utcnow
-from service.http.errors import InvalidInput, NotFound, Unauthorized
+from service.errors import InvalidInput, NotFound, Unauthorized
 
 
 class AuthFailure(Unauthorized):

@@ -11,7 +11,7 @@ from service.auth.principal import ROLES
 from service.auth.service import KeyService
 from service.cli.preflight import describe_database_error
 from service.db.engine import create_engine, session_factory, unit_of_work
-from service.http.errors import PrompterError
+from service.errors import PrompterError
 from service.settings import Settings
 
 

@@ -2,8 +2,8 @@
 service/db/transactions.py (re-exported here).
 
 "The database cannot serve right now" (refused or timed-out connect, a dropped connection, pool exhaustion, a server
-shutting down, statement_timeout) is answered 503 `database_unavailable` with Retry-After by `EXCEPTION_HANDLERS`,
-never a 500; everything else from the database is a bug and stays a 500.
+shutting down, statement_timeout) is recognised here (`is_unavailable`) and answered 503 `database_unavailable` with
+Retry-After by service/http/errors.py, never a 500; everything else from the database is a bug and stays a 500.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 import asyncpg
-from litestar import Request, Response
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
@@ -27,12 +26,11 @@ from service.db.transactions import (  # noqa: F401 - re-exported: the unit of w
     WRITE,
     WriteQueue,
     begin_write,
-    checkpoint,
     end_reads,
     on_commit,
     unit_of_work,
 )
-from service.http.errors import DependencyUnavailable, prompter_error_handler, unexpected_error_handler
+from service.errors import DependencyUnavailable
 from service.settings import Settings
 
 log = logging.getLogger("prompter.db")
@@ -284,19 +282,3 @@ def unavailable_because(exc: BaseException) -> DependencyUnavailable:
     """The 503 for an error `is_unavailable` accepted, logged with the driver's error so operators see the cause."""
     log.warning("database unavailable, answering 503 database_unavailable: %s", driver_error(exc))
     return unavailable_error()
-
-
-def database_error_handler(request: Request, exc: Exception) -> Response[dict[str, Any]]:
-    """Exception handler for SQLAlchemy errors and raw OS/timeout errors: 503 `database_unavailable` when the database
-    cannot serve (pool timeout, dropped connection, shutdown, statement timeout, frozen server), else a bug (500)."""
-    if is_unavailable(exc):
-        return prompter_error_handler(request, unavailable_because(exc))
-    return unexpected_error_handler(request, exc)
-
-
-# Register with `exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS}`.
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
-    sa_exc.SQLAlchemyError: database_error_handler,
-    OSError: database_error_handler,
-    TimeoutError: database_error_handler,
-}

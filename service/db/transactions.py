@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.http.errors import DependencyUnavailable
+from service.errors import DependencyUnavailable
 
 log = logging.getLogger("prompter.db")
 
@@ -83,9 +83,6 @@ async def end_reads(session: AsyncSession) -> None:
         _leave_queue(session)
     _run_on_commit(session)
 
-
-# The name services have used since before the phases existed.
-checkpoint = end_reads
 
 
 async def begin_write(session: AsyncSession) -> None:

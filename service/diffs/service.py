@@ -14,7 +14,7 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import PromptTemplate, PromptVersion, is_storable_id
-from service.http.errors import NotFound, Unprocessable
+from service.errors import NotFound, Unprocessable
 from service.templates.service import TemplateService
 
 

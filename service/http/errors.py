@@ -1,6 +1,7 @@
-"""One error hierarchy and the one place that renders errors as HTTP.
+"""The one place that renders errors as HTTP: each family of the domain's errors (service/errors.py) gets one status,
+and every error leaves the service as `{"error": "<code>", "detail": "<what went wrong and how to fix it>", ...}`.
 
-Every error leaves the service as `{"error": "<code>", "detail": "<what went wrong and how to fix it>", ...}`.
+The error classes are re-exported here for the modules that imported them from this path before they moved down.
 """
 
 from __future__ import annotations
@@ -11,77 +12,71 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy import exc as sa_exc
+
+from service.db.engine import is_unavailable, unavailable_because
+from service.errors import (
+    DependencyUnavailable,
+    Duplicate,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PrompterError,
+    ProviderAuth,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderTimeout,
+    Unauthorized,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+from service.idempotency.service import IdempotentReplay
+
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "DependencyUnavailable",
+    "Duplicate",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "PrompterError",
+    "ProviderAuth",
+    "ProviderError",
+    "ProviderRateLimited",
+    "ProviderTimeout",
+    "Unauthorized",
+    "Unprocessable",
+    "UnsupportedMediaType",
+    "error_body",
+    "status_of",
+]
 
 log = logging.getLogger("prompter.errors")
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+# One status per family; a subclass answers its nearest listed ancestor's.
+STATUS: dict[type[PrompterError], int] = {
+    PrompterError: 400,
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Duplicate: 409,
+    UnsupportedMediaType: 415,
+    Unprocessable: 422,
+    ProviderError: 502,
+    ProviderAuth: 502,
+    ProviderRateLimited: 429,
+    ProviderTimeout: 504,
+    DependencyUnavailable: 503,
+}
 
 
-class PrompterError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any):
-        super().__init__(detail)
-        self.detail = detail
-        if code:
-            self.code = code
-        self.headers = headers or {}
-        self.extra = extra
-
-
-class InvalidInput(PrompterError):
-    status, code = 400, "invalid_request"
-
-
-class Unauthorized(PrompterError):
-    status, code = 401, "unauthorized"
-
-
-class Forbidden(PrompterError):
-    status, code = 403, "forbidden"
-
-
-class NotFound(PrompterError):
-    status, code = 404, "not_found"
-
-
-class Duplicate(PrompterError):
-    status, code = 409, "duplicate"
-
-
-class UnsupportedMediaType(PrompterError):
-    status, code = 415, "unsupported_media_type"
-
-
-class Unprocessable(PrompterError):
-    """The request is well-formed but the domain rejects it (unknown provider, missing variables)."""
-
-    status, code = 422, "unprocessable"
-
-
-class ProviderError(PrompterError):
-    """The LLM provider failed: 5xx, a malformed body, a refused connection or a rejected request."""
-
-    status, code = 502, "provider_error"
-
-
-class ProviderAuth(ProviderError):
-    """The provider refused our key (401/403). The detail never repeats the key or the provider's message about it."""
-
-    status, code = 502, "provider_auth"
-
-
-class ProviderRateLimited(ProviderError):
-    """The provider kept answering 429 after the bounded retries; carries a Retry-After header."""
-
-    status, code = 429, "provider_rate_limited"
-
-
-class ProviderTimeout(ProviderError):
-    status, code = 504, "provider_timeout"
-
-
-class DependencyUnavailable(PrompterError):
-    status, code = 503, "dependency_unavailable"
+def status_of(exc: PrompterError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
 
 
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -93,7 +88,7 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 
 def prompter_error_handler(_: Request, exc: PrompterError) -> Response[dict[str, Any]]:
-    return _json(exc.status, error_body(exc.code, exc.detail, **exc.extra), exc.headers)
+    return _json(status_of(exc), error_body(exc.code, exc.detail, **exc.extra), exc.headers)
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
@@ -129,6 +124,19 @@ def unexpected_error_handler(_: Request, exc: Exception) -> Response[dict[str, A
     )
 
 
+def database_error_handler(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    """SQLAlchemy errors and raw OS/timeout errors: 503 `database_unavailable` when the database cannot serve (pool
+    timeout, dropped connection, shutdown, statement timeout, frozen server), else a bug (500)."""
+    if is_unavailable(exc):
+        return prompter_error_handler(request, unavailable_because(exc))
+    return unexpected_error_handler(request, exc)
+
+
+def replay_handler(_: Request[Any, Any, Any], exc: IdempotentReplay) -> Response[Any]:
+    """The stored first answer of an idempotent request (service/idempotency/service.py)."""
+    return Response(exc.body, status_code=exc.status, headers={REPLAYED_HEADER: "true"})
+
+
 def _describe_validation(exc: ValidationException) -> str:
     extra = exc.extra if isinstance(exc.extra, list) else []
     parts = []
@@ -143,7 +151,11 @@ def _describe_validation(exc: ValidationException) -> str:
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     PrompterError: prompter_error_handler,
+    IdempotentReplay: replay_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    sa_exc.SQLAlchemyError: database_error_handler,
+    OSError: database_error_handler,
+    TimeoutError: database_error_handler,
     Exception: unexpected_error_handler,
 }

@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder, generate_latest
 
-from service.http.errors import Unauthorized
+from service.errors import Unauthorized
 from service.settings import Settings
 
 log = logging.getLogger("prompter.auth")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from service.http.errors import InvalidInput
+from service.errors import InvalidInput
 
 # 1 to 18 digits without a leading zero: every match is an id between 1 and 10**18 - 1, inside the 64-bit range.
 # Empty is the first page, like no cursor at all.

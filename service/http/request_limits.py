@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Request
 
-from service.http.errors import InvalidInput
+from service.errors import InvalidInput
 
 MAX_JSON_DEPTH = 64
 

@@ -20,7 +20,7 @@ from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import SerializationException
 
-from service.http.errors import InvalidInput, NotFound, UnsupportedMediaType
+from service.errors import InvalidInput, NotFound, UnsupportedMediaType
 
 JSON_MEDIA_TYPE = "application/json"
 

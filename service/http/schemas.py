@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
-from service.providers.base import PROVIDERS
+from service.vocabulary import PROVIDERS
 
 NO_NUL = r"^[^\x00]*$"  # for query parameters; JSON bodies are checked by reject_nul
 TENANT_DESCRIPTION = (

@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar import Request, Response
+from litestar import Request
 from litestar.params import HeaderParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,11 +32,10 @@ from service.auth.principal import Principal
 from service.db.engine import IntegrityConflict
 from service.db.hashing import sha256_key
 from service.db.models import IdempotencyKey, utcnow
-from service.http.errors import Duplicate, PrompterError, Unprocessable
+from service.errors import Duplicate, PrompterError, Unprocessable
 from service.idempotency.repository import IdempotencyRepository
 
 RETENTION = timedelta(hours=24)
-REPLAYED_HEADER = "Idempotent-Replayed"
 
 # The request header, documented in the OpenAPI of every operation that honours it. Printable ASCII only: a key is an
 # opaque token the client generates (a UUID is the usual choice).
@@ -63,13 +62,6 @@ class IdempotentReplay(Exception):
         super().__init__(record.key)
         self.status = record.status
         self.body = record.response
-
-
-def replay_handler(_: Request[Any, Any, Any], exc: IdempotentReplay) -> Response[Any]:
-    return Response(exc.body, status_code=exc.status, headers={REPLAYED_HEADER: "true"})
-
-
-EXCEPTION_HANDLERS: dict[Any, Any] = {IdempotentReplay: replay_handler}
 
 
 class IdempotencyService:

@@ -12,7 +12,6 @@ from service.http.etag import conditional_json
 from service.http.pagination import DEFAULT_LIMIT
 from service.http.schemas import NO_NUL
 from service.idempotency import IdempotencyKeyHeader, IdempotencyService
-from service.labels.names import LABEL_PATTERN
 from service.labels.schemas import (
     LabelEventOut,
     LabelEventPage,
@@ -26,6 +25,7 @@ from service.labels.schemas import (
 from service.labels.service import LabelService
 from service.runs.schemas import ResultOut
 from service.runs.service import RunService
+from service.vocabulary import LABEL_PATTERN
 
 Name = Annotated[str, Parameter(min_length=1, max_length=200, pattern=NO_NUL, description="The template name.")]
 # The label rule itself as the documented pattern: a name the schema allows is one the service accepts.

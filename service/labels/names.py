@@ -1,15 +1,11 @@
-"""Label names: the allowed shape and the reserved automatic label."""
+"""Label names: the checks of the allowed shape (service/vocabulary.py) and of the reserved automatic label."""
 
 from __future__ import annotations
 
-import re
+from service.errors import InvalidInput, Unprocessable
+from service.vocabulary import DEFAULT_LABEL, LABEL_PATTERN, LATEST
 
-from service.http.errors import InvalidInput, Unprocessable
-
-LABEL_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
-# `latest` is computed (the newest version of the newest revision), never stored: it cannot be set, moved or deleted.
-LATEST = "latest"
-DEFAULT_LABEL = "production"
+__all__ = ["DEFAULT_LABEL", "LABEL_PATTERN", "LATEST", "check_label", "check_settable"]
 
 
 def check_label(label: str) -> str:

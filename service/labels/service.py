@@ -20,19 +20,20 @@ from service.db.models import (
     is_storable_id,
     utcnow,
 )
-from service.http.errors import Duplicate, Forbidden, NotFound, Unprocessable
+from service.errors import Duplicate, Forbidden, NotFound, Unprocessable
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
-from service.labels.names import LATEST, check_label, check_settable
+from service.labels.names import check_label, check_settable
 from service.labels.repository import LabelRepository, Target
 from service.providers.base import GenerationParams
 from service.runs.service import RunOutcome, RunService, RunSpec
+from service.vocabulary import DEFAULT_LABEL, LATEST
 from telemetry import Telemetry
 
 ANONYMOUS = "anonymous"
 
 
 class NothingToRollBack(Duplicate):
-    status, code = 409, "nothing_to_roll_back"
+    code = "nothing_to_roll_back"
 
 
 def stack_top(event: PromptLabelEvent | None) -> int | None:
@@ -84,7 +85,7 @@ class LabelService:
             if target is None:
                 raise await self._not_found(org_id, workspace_id, name, f"version {version_id}", "version_not_found")
             return target, None
-        label = check_label(label or "production")
+        label = check_label(label or DEFAULT_LABEL)
         with self.telemetry.span("prompter.label.resolve", **{"prompter.label": label}):
             if label == LATEST:
                 target = await self.repo.resolve_latest(org_id, workspace_id, name)

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from service.http.errors import Unprocessable
+from service.errors import Unprocessable
 from service.providers.base import PROVIDERS, ProviderAdapter
 from service.providers.fake import FakeProvider
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from service.providers.identity import Captured
+from service.vocabulary import PROVIDERS
 
-# The allow-list of provider names.
-PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "google")
+__all__ = ["PROVIDERS", "Completion", "CompletionRequest", "GenerationParams", "ProviderAdapter"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from service.http.errors import ProviderAuth, ProviderError, ProviderRateLimited, ProviderTimeout
+from service.errors import ProviderAuth, ProviderError, ProviderRateLimited, ProviderTimeout
 from service.settings import Settings
 
 log = logging.getLogger("prompter.providers")

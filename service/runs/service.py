@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import begin_write, end_reads, on_commit
 from service.db.models import PromptResult, PromptTemplate, PromptVersion, is_storable_id
-from service.http.errors import NotFound, Unprocessable
+from service.errors import NotFound, Unprocessable
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.providers import ProviderRegistry
 from service.providers.base import CompletionRequest, GenerationParams

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from service.vocabulary import DEFAULT_LABEL, LABEL_PATTERN
 from telemetry.labels import parse_model_list
 from telemetry.setup import TelemetryConfig
 
@@ -107,7 +108,7 @@ class AuthSettings(Section):
     )
     protected_labels: str = setting(
         "PROMPTER_PROTECTED_LABELS",
-        "production",
+        DEFAULT_LABEL,
         "Comma-separated labels only an `admin` key may move or delete (e.g. `production,prod`).",
         allowed="comma-separated label names (a-z, 0-9, `_` `.` `-`, up to 64 characters); empty = none",
     )
@@ -119,8 +120,6 @@ class AuthSettings(Section):
     @field_validator("protected_labels")
     @classmethod
     def _label_names(cls, value: str) -> str:
-        from service.labels.names import LABEL_PATTERN
-
         bad = sorted(name for name in _comma_list(value) if not LABEL_PATTERN.fullmatch(name))
         if bad:
             raise ValueError(f"{', '.join(bad)} is not a label name")

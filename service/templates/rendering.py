@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from service.http.errors import Unprocessable
+from service.errors import Unprocessable
 
 # A variable name: letters, digits, underscores, dots and dashes, starting with a letter or underscore.
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.principal import Principal, request_tenant
 from service.db.engine import IntegrityConflict
 from service.db.models import PromptTemplate, is_storable_id
-from service.http.errors import Duplicate, InvalidInput, NotFound
+from service.errors import Duplicate, InvalidInput, NotFound
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.settings import Settings
 from service.templates.rendering import content_hash, parse_variables, render

@@ -12,7 +12,8 @@ from litestar.response import Redirect, Template
 
 from service.auth.guard import current_principal
 from service.auth.service import AuthFailure
-from service.http.errors import PrompterError
+from service.errors import PrompterError
+from service.http.errors import status_of
 from service.ui.security import SECURITY_HEADERS
 from service.ui.session import LoginRequired, cleared_session_cookie
 
@@ -60,7 +61,7 @@ def prompter_error_page(request: Request[Any, Any, Any], exc: PrompterError) -> 
             status_code=401,
             headers=SECURITY_HEADERS,
         )
-    return _error_page(request, exc.status, exc.detail)
+    return _error_page(request, status_of(exc), exc.detail)
 
 
 def http_error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

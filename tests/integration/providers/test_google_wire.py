@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.http.errors import ProviderError
+from service.http.errors import ProviderError, status_of
 from service.providers.base import CompletionRequest, GenerationParams
 from tests.integration.providers.wire_server import SECRET, Reply, gemini_response
 
@@ -59,4 +59,4 @@ async def test_a_blocked_prompt_is_a_provider_error(wire, make_adapter):
     wire.script(Reply(200, {"promptFeedback": {"blockReason": "SAFETY"}, "modelVersion": "gemini-2.0-flash-001"}))
     with pytest.raises(ProviderError, match="SAFETY") as caught:
         await make_adapter("google").complete(CompletionRequest("gemini-2.0-flash", "hi"))
-    assert (caught.value.status, caught.value.code) == (502, "provider_error")
+    assert (status_of(caught.value), caught.value.code) == (502, "provider_error")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.http.errors import ProviderAuth, ProviderError, ProviderRateLimited, ProviderTimeout
+from service.http.errors import ProviderAuth, ProviderError, ProviderRateLimited, ProviderTimeout, status_of
 from service.providers.base import CompletionRequest, GenerationParams
 from service.providers.http import HTTPPolicy
 from tests.integration.providers.observed import LogCollector
@@ -57,7 +57,7 @@ async def test_auth_failures_are_provider_auth_without_the_providers_text(wire, 
     wire.script(Reply(status, ERROR[provider](f"Incorrect API key provided: {SECRET}. You can find your key ...")))
     with pytest.raises(ProviderAuth) as caught:
         await make_adapter(provider).complete(request(provider))
-    assert (caught.value.status, caught.value.code) == (502, "provider_auth")
+    assert (status_of(caught.value), caught.value.code) == (502, "provider_auth")
     assert "Incorrect API key" not in caught.value.detail and f"HTTP {status}" in caught.value.detail
     assert_no_secret(caught.value)
     assert len(wire.requests) == 1  # auth failures are not retried
@@ -70,7 +70,7 @@ async def test_server_errors_are_provider_error(wire, make_adapter, provider, st
     with pytest.raises(ProviderError) as caught:
         await make_adapter(provider).probe(MODELS[provider], GenerationParams())
     assert type(caught.value) is ProviderError
-    assert (caught.value.status, caught.value.code) == (502, "provider_error")
+    assert (status_of(caught.value), caught.value.code) == (502, "provider_error")
     assert f"HTTP {status}" in caught.value.detail and "server had an error" in caught.value.detail
     assert_no_secret(caught.value)
 
@@ -93,7 +93,7 @@ async def test_a_malformed_body_is_provider_error(wire, make_adapter, provider, 
     wire.script(Reply(200, body))
     with pytest.raises(ProviderError) as caught:
         await make_adapter(provider).complete(request(provider))
-    assert type(caught.value) is ProviderError and caught.value.status == 502
+    assert type(caught.value) is ProviderError and status_of(caught.value) == 502
     assert "malformed" in caught.value.detail
     assert_no_secret(caught.value)
 
@@ -104,7 +104,7 @@ async def test_a_slow_provider_is_provider_timeout(wire, make_adapter, provider)
     short = HTTPPolicy(timeout_s=0.5, max_retries=2, max_retry_after_s=2.0)
     with pytest.raises(ProviderTimeout) as caught:
         await make_adapter(provider, policy=short).complete(request(provider))
-    assert (caught.value.status, caught.value.code) == (504, "provider_timeout")
+    assert (status_of(caught.value), caught.value.code) == (504, "provider_timeout")
     assert "0.5 s" in caught.value.detail and "PROMPTER_PROVIDER_TIMEOUT_S" in caught.value.detail
     assert_no_secret(caught.value)
 
@@ -114,7 +114,7 @@ async def test_a_refused_connection_is_provider_error(make_adapter, provider):
     adapter = make_adapter(provider, url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ProviderError) as caught:
         await adapter.complete(request(provider))
-    assert type(caught.value) is ProviderError and caught.value.status == 502
+    assert type(caught.value) is ProviderError and status_of(caught.value) == 502
     assert "Could not reach" in caught.value.detail and "ConnectError" in caught.value.detail
     assert_no_secret(caught.value)
 
@@ -127,7 +127,7 @@ async def test_a_dropped_connection_is_reported_as_dropped_not_unreachable(wire,
     wire.script(Reply(200, OK[provider]("never delivered " * 50), drop=drop))
     with pytest.raises(ProviderError) as caught:
         await make_adapter(provider).complete(request(provider))
-    assert type(caught.value) is ProviderError and caught.value.status == 502
+    assert type(caught.value) is ProviderError and status_of(caught.value) == 502
     detail = caught.value.detail
     assert "dropped the connection" in detail and "Could not reach" not in detail, detail
     assert "127.0.0.1" in detail
@@ -161,7 +161,7 @@ async def test_429_forever_gives_up_after_the_retries_with_retry_after(wire, mak
     wire.script(default=Reply(429, ERROR[provider]("Rate limit reached"), headers={"Retry-After": "0"}))
     with pytest.raises(ProviderRateLimited) as caught:
         await make_adapter(provider).complete(request(provider))
-    assert (caught.value.status, caught.value.code) == (429, "provider_rate_limited")
+    assert (status_of(caught.value), caught.value.code) == (429, "provider_rate_limited")
     assert caught.value.headers["Retry-After"] == "1"  # at least 1 s is always advertised
     assert len(wire.requests) == 3  # the first attempt + max_retries=2
     assert_no_secret(caught.value)

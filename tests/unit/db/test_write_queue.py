@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from service.db.transactions import WriteQueue
-from service.http.errors import DependencyUnavailable
+from service.http.errors import DependencyUnavailable, status_of
 
 
 async def test_writers_enter_one_at_a_time_in_arrival_order():
@@ -44,7 +44,7 @@ async def test_a_wait_longer_than_the_limit_is_database_unavailable():
     await queue.enter()
     with pytest.raises(DependencyUnavailable) as caught:
         await queue.enter()
-    assert caught.value.code == "database_unavailable" and caught.value.status == 503
+    assert caught.value.code == "database_unavailable" and status_of(caught.value) == 503
     assert "PROMPTER_DB_WRITE_WAIT_S" in caught.value.detail
     queue.leave()
     await queue.enter()  # the timed-out waiter left nothing behind
