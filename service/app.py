@@ -34,10 +34,11 @@ from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
 from service.idempotency import IdempotencyService
+from service.idempotency.dependencies import provide_idempotency as idempotency_dependency
 from service.labels.handlers import PromptController
 from service.labels.service import LabelService
 from service.providers import ProviderRegistry
-from service.runs.handlers import RunController
+from service.runs.handlers import LabelRunController, RunController
 from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.handlers import TemplateController
@@ -107,6 +108,7 @@ def create_app(
             VersionController,
             RunController,
             PromptController,
+            LabelRunController,
             DiffController,
             healthz,
             readyz,
@@ -161,8 +163,9 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         session: NamedDependency[AsyncSession],
         versions: NamedDependency[VersionService],
         templates: NamedDependency[TemplateService],
+        labels: NamedDependency[LabelService],
     ) -> RunService:
-        return RunService(session, runtime.providers, versions, templates, runtime.telemetry)
+        return RunService(session, runtime.providers, versions, templates, runtime.telemetry, labels)
 
     def provide_labels(session: NamedDependency[AsyncSession], request: Request) -> LabelService:
         protected = runtime.settings.auth.protected_label_set
@@ -174,7 +177,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         return DiffService(session, templates)
 
     def provide_idempotency(session: NamedDependency[AsyncSession], request: Request) -> IdempotencyService:
-        return IdempotencyService(session, current_principal(request), request)
+        return idempotency_dependency(session, request)
 
     def constant(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)

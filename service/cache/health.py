@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.asyncio import Redis
 
 from telemetry import Telemetry
+from telemetry.quiet import untraced
 
 log = logging.getLogger("prompter.cache")
 
@@ -55,7 +55,7 @@ class RedisHealthCheck:
     async def check(self) -> bool:
         try:
             # A PING every few seconds would be a root span of its own each time: keep it out of the traces.
-            with suppress_instrumentation():
+            with untraced():
                 # The socket timeouts bound each step already; this also bounds a connect followed by a slow reply.
                 async with asyncio.timeout(self.timeout_s * 2):
                     await self.client.ping()

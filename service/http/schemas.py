@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
+from service.providers.base import GenerationParams
 from service.vocabulary import PROVIDERS
 
 NO_NUL = r"^[^\x00]*$"  # for query parameters; JSON bodies are checked by reject_nul
@@ -64,3 +65,10 @@ class Params(Struct, forbid_unknown_fields=True):
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
     max_tokens: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
     seed: Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | None = None
+
+
+def generation_params(params: Params | None) -> GenerationParams:
+    """The request's params as the domain's one shape (service/providers/base.py)."""
+    if params is None:
+        return GenerationParams()
+    return GenerationParams(params.temperature, params.top_p, params.max_tokens, params.seed)

@@ -20,12 +20,11 @@ Only successful answers are stored: an error changes nothing, so retrying it sim
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
-from litestar import Request
-from litestar.params import HeaderParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal
@@ -36,20 +35,6 @@ from service.errors import Duplicate, PrompterError, Unprocessable
 from service.idempotency.repository import IdempotencyRepository
 
 RETENTION = timedelta(hours=24)
-
-# The request header, documented in the OpenAPI of every operation that honours it. Printable ASCII only: a key is an
-# opaque token the client generates (a UUID is the usual choice).
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        pattern=r"^[\x20-\x7e]+$",
-        description="Retry-safe: the same key with the same request returns the first answer without repeating the "
-        "work (24 h, per tenant); with a different request → 422 idempotency_key_reused.",
-    ),
-]
 
 Answer = TypeVar("Answer")
 
@@ -64,8 +49,19 @@ class IdempotentReplay(Exception):
         self.body = record.response
 
 
+@dataclass(frozen=True, slots=True)
+class RequestShape:
+    """What makes two requests "the same request" for a key, and the status a success answers with. The HTTP layer
+    reads it off the request (service/idempotency/dependencies.py); this service never sees the request itself."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    success_status: int
+
+
 class IdempotencyService:
-    def __init__(self, session: AsyncSession, principal: Principal | None, request: Request[Any, Any, Any]) -> None:
+    def __init__(self, session: AsyncSession, principal: Principal | None, request: RequestShape) -> None:
         self.repo = IdempotencyRepository(session)
         self.org_id, self.workspace_id = (principal.org_id, principal.workspace_id) if principal else ("", "")
         self.request = request
@@ -87,7 +83,7 @@ class IdempotencyService:
             workspace_id=self.workspace_id,
             key=key,
             request_hash=request_hash,
-            status=self.request.route_handler.status_code or 200,
+            status=self.request.success_status,
             response=msgspec.to_builtins(answer),
             created_at=now,
         )
@@ -117,12 +113,11 @@ class IdempotencyService:
         raise IdempotentReplay(stored)
 
     def _request_hash(self, body: Any) -> str:
-        url = self.request.url
         return sha256_key(
             {
                 "method": self.request.method,
-                "path": url.path,
-                "query": sorted(self.request.query_params.multi_items()),
+                "path": self.request.path,
+                "query": sorted(self.request.query),
                 "body": msgspec.to_builtins(body),
             }
         )

@@ -7,11 +7,9 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, JSONBody, Parameter
 
-from service.db.transactions import READS_FIRST
 from service.http.etag import conditional_json
 from service.http.pagination import DEFAULT_LIMIT
 from service.http.schemas import NO_NUL
-from service.idempotency import IdempotencyKeyHeader, IdempotencyService
 from service.labels.schemas import (
     LabelEventOut,
     LabelEventPage,
@@ -19,12 +17,9 @@ from service.labels.schemas import (
     LabelMove,
     LabelOut,
     LabelRollback,
-    LabelRun,
     ResolvedPrompt,
 )
 from service.labels.service import LabelService
-from service.runs.schemas import ResultOut
-from service.runs.service import RunService
 from service.vocabulary import LABEL_PATTERN
 
 Name = Annotated[str, Parameter(min_length=1, max_length=200, pattern=NO_NUL, description="The template name.")]
@@ -64,37 +59,6 @@ class PromptController(Controller):
             name, org_id=org_id, workspace_id=workspace_id, label=label, version_id=version_id
         )
         return conditional_json(ResolvedPrompt.of(target, resolved_label), request.headers.get("if-none-match"))
-
-    @post(
-        "/{name:str}/run",
-        status_code=201,
-        summary="Run the version a label points at (default production): its provider, model and params",
-        opt={READS_FIRST: True},
-    )
-    async def run_label(
-        self,
-        name: Name,
-        data: JSONBody[LabelRun],
-        labels: NamedDependency[LabelService],
-        runs: NamedDependency[RunService],
-        idempotency: NamedDependency[IdempotencyService],
-        label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=LABEL_NAME)] = None,
-        org_id: OrgId = None,
-        workspace_id: WorkspaceId = None,
-        idempotency_key: IdempotencyKeyHeader = None,
-    ) -> ResultOut:
-        async def run() -> ResultOut:
-            outcome = await labels.run(
-                runs,
-                name,
-                label=label,
-                variables=data.variables,
-                org_id=data.org_id or org_id,
-                workspace_id=data.workspace_id or workspace_id,
-            )
-            return ResultOut.of(outcome.result)
-
-        return await idempotency.once(idempotency_key, data, run)
 
     @get("/{name:str}/labels", summary="Every label of a prompt with its target (`latest` included)")
     async def list_labels(

@@ -1,4 +1,5 @@
-"""Labels, whole: resolve a name + label to a version, move, delete and roll back labels, and their history.
+"""Labels, whole: resolve a name + label to a version, move, delete and roll back labels, and their history. Running
+through a label is the run service's job (service/runs/service.py: `run_label`); this one only resolves.
 
 Usable without HTTP (the web UI calls it directly): give it a session, the telemetry port, the protected label names
 and the caller (a Principal, or None with auth off). Like every service it flushes and never commits.
@@ -6,26 +7,15 @@ and the caller (a Principal, or None with auth off). Like every service it flush
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal, request_tenant
 from service.db.engine import on_commit
-from service.db.models import (
-    PromptLabel,
-    PromptLabelEvent,
-    PromptResult,
-    PromptVersion,
-    is_storable_id,
-    utcnow,
-)
+from service.db.models import PromptLabel, PromptLabelEvent, is_storable_id, utcnow
+from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, Forbidden, NotFound, Unprocessable
-from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.labels.names import check_label, check_settable
 from service.labels.repository import LabelRepository, Target
-from service.providers.base import GenerationParams
-from service.runs.service import RunOutcome, RunService, RunSpec
 from service.vocabulary import DEFAULT_LABEL, LATEST
 from telemetry import Telemetry
 
@@ -107,6 +97,24 @@ class LabelService:
     def is_protected(self, label: str) -> bool:
         return label in self.protected
 
+    def move_refusal(self, label: str) -> str | None:
+        """Who may move, roll back or delete this label, as one rule: None when the caller may, else why not
+        (`latest` is automatic; a read key writes nothing; a protected label needs an `admin` key). With auth off
+        there is no caller to refuse."""
+        if label == LATEST:
+            return "reserved_label"
+        if self.principal is None:
+            return None
+        if self.is_protected(label) and not self.principal.is_admin:
+            return "protected_label"
+        if not self.principal.can_write:
+            return "insufficient_role"
+        return None
+
+    def may_change(self, label: str) -> bool:
+        """Whether the caller may move, roll back or delete this label (the UI shows its buttons only then)."""
+        return self.move_refusal(label) is None
+
     async def history(
         self,
         name: str,
@@ -126,34 +134,6 @@ class LabelService:
         if not rows and before_id is None:
             raise await self._not_found(org_id, workspace_id, name, f"label {label!r}", "label_not_found")
         return page_of(rows, limit)
-
-    async def run(
-        self,
-        runs: RunService,
-        name: str,
-        *,
-        label: str | None,
-        variables: dict[str, Any],
-        org_id: str | None,
-        workspace_id: str | None,
-    ) -> RunOutcome:
-        """Run the labelled version's template with its provider, model and params (one provider call, the run path
-        of service/runs). The result records the label and whether the identity the provider reported is the one the
-        labelled version was pinned to; a mismatch is label drift (counted, and shown by resolve from now on, since
-        the run pinned a new version of the same lineage)."""
-        target, resolved_label = await self.resolve(name, org_id=org_id, workspace_id=workspace_id, label=label)
-        pinned = target.version
-        spec = RunSpec(target.template, pinned.provider, pinned.model_id, GenerationParams(**pinned.params), variables)
-
-        def annotate(result: PromptResult, version: PromptVersion) -> None:
-            result.label = resolved_label
-            result.identity_matches_label = version.captured == pinned.captured
-
-        outcome = await runs.execute(spec, annotate=annotate)
-        if not outcome.result.identity_matches_label:
-            provider = pinned.provider
-            on_commit(self.session, lambda: self.telemetry.record_label_drift(provider))
-        return outcome
 
     # -- moves -----------------------------------------------------------------------------------------------------
     async def move(
@@ -232,7 +212,7 @@ class LabelService:
     def _writable(self, label: str, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
         check_settable(label)
         tenant = self.tenant(org_id, workspace_id)
-        if self.principal is not None and not self.principal.is_admin and self.is_protected(label):
+        if self.move_refusal(label) == "protected_label":
             self.telemetry.record_auth_failure("protected_label")
             raise Forbidden(
                 f"Label {label!r} is protected (PROMPTER_PROTECTED_LABELS): only an `admin` key may move, roll back "
@@ -308,30 +288,3 @@ class LabelService:
             "/api/prompt-templates.",
             code="template_not_found",
         )
-
-    # -- the web UI's overviews ------------------------------------------------------------------------------------
-    def may_change(self, label: str) -> bool:
-        """Whether the caller may move, roll back or delete this label (the UI shows its buttons only then)."""
-        if label == LATEST:
-            return False
-        if self.principal is None:
-            return True
-        return self.principal.can_write and (self.principal.is_admin or not self.is_protected(label))
-
-    async def labels_of_names(
-        self, names: list[str], *, org_id: str, workspace_id: str
-    ) -> dict[str, list[tuple[Target, str]]]:
-        """Stored labels (not `latest`) of several names of one workspace, by name."""
-        org_id, workspace_id = self.tenant(org_id, workspace_id)
-        found: dict[str, list[tuple[Target, str]]] = {}
-        for target in await self.repo.list_labels_of_names(org_id, workspace_id, names) if names else []:
-            assert target.label is not None
-            found.setdefault(target.label.name, []).append((target, target.label.label))
-        return found
-
-    async def name_history(
-        self, name: str, *, org_id: str | None, workspace_id: str | None, limit: int
-    ) -> list[PromptLabelEvent]:
-        """The newest moves, rollbacks and deletes of every label of one name."""
-        org_id, workspace_id = self.tenant(org_id, workspace_id)
-        return await self.repo.name_history(org_id, workspace_id, name, limit=check_limit(limit))

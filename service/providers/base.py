@@ -23,6 +23,11 @@ class GenerationParams:
     max_tokens: int | None = None
     seed: int | None = None
 
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> GenerationParams:
+        """The params a version was pinned with (its `params` column, as `as_dict` wrote it)."""
+        return cls(**stored)
+
     def as_dict(self) -> dict[str, Any]:
         """Only the params that were set, in a canonical form (floats as floats), for hashing and storage."""
         out: dict[str, Any] = {}

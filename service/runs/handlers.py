@@ -9,6 +9,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 from service.db.transactions import READS_FIRST
 from service.http.pagination import DEFAULT_LIMIT
 from service.idempotency import IdempotencyKeyHeader, IdempotencyService
+from service.labels.handlers import LABEL_NAME, Name, OrgId, WorkspaceId
+from service.labels.schemas import LabelRun
 from service.runs.schemas import ResultOut, ResultPage, RunRequest
 from service.runs.service import RunService
 from service.templates.service import TemplateService
@@ -34,7 +36,7 @@ class RunController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> ResultOut:
         async def run() -> ResultOut:
-            return ResultOut.of(await runs.run(await templates.get(template_id), data))
+            return ResultOut.of(await runs.run(data.command(await templates.get(template_id))))
 
         return await idempotency.once(idempotency_key, data, run)
 
@@ -53,3 +55,39 @@ class RunController(Controller):
     @get("/prompt-results/{result_id:int}", summary="Get one result")
     async def get_result(self, result_id: FromPath[int], runs: NamedDependency[RunService]) -> ResultOut:
         return ResultOut.of(await runs.get(result_id))
+
+
+class LabelRunController(Controller):
+    """Running through a label: the label service resolves it, the run service runs it (its URL is the label's)."""
+
+    path = "/api/prompts"
+    tags = ["labels"]
+
+    @post(
+        "/{name:str}/run",
+        status_code=201,
+        summary="Run the version a label points at (default production): its provider, model and params",
+        opt={READS_FIRST: True},
+    )
+    async def run_label(
+        self,
+        name: Name,
+        data: JSONBody[LabelRun],
+        runs: NamedDependency[RunService],
+        idempotency: NamedDependency[IdempotencyService],
+        label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=LABEL_NAME)] = None,
+        org_id: OrgId = None,
+        workspace_id: WorkspaceId = None,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> ResultOut:
+        async def run() -> ResultOut:
+            result = await runs.run_label(
+                name,
+                label=label,
+                variables=data.variables,
+                org_id=data.org_id or org_id,
+                workspace_id=data.workspace_id or workspace_id,
+            )
+            return ResultOut.of(result)
+
+        return await idempotency.once(idempotency_key, data, run)

@@ -5,8 +5,9 @@ from typing import Any
 
 from msgspec import Struct
 
-from service.db.models import PromptResult
-from service.http.schemas import ModelId, Params, ProviderName, reject_nul
+from service.db.models import PromptResult, PromptTemplate
+from service.http.schemas import ModelId, Params, ProviderName, generation_params, reject_nul
+from service.runs.service import RunCommand
 
 
 class RunRequest(Struct, forbid_unknown_fields=True):
@@ -17,6 +18,9 @@ class RunRequest(Struct, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         reject_nul(provider=self.provider, model_id=self.model_id, variables=self.variables)
+
+    def command(self, template: PromptTemplate) -> RunCommand:
+        return RunCommand(template, self.provider, self.model_id, generation_params(self.params), self.variables)
 
 
 class Usage(Struct):

@@ -5,7 +5,6 @@ identity that really produced it; no probe is paid (ensure-version is the explic
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -14,24 +13,24 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import begin_write, end_reads, on_commit
-from service.db.models import PromptResult, PromptTemplate, PromptVersion, is_storable_id
+from service.db.models import PromptResult, PromptTemplate, is_storable_id
+from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import NotFound, Unprocessable
-from service.http.pagination import Page, check_limit, decode_cursor, page_of
+from service.labels.service import LabelService
 from service.providers import ProviderRegistry
 from service.providers.base import CompletionRequest, GenerationParams
-from service.providers.identity import Captured, canonical_model_id
+from service.providers.identity import canonical_model_id
 from service.providers.observed import observed_call
 from service.runs.repository import ResultRepository, ResultSummary
-from service.runs.schemas import RunRequest
 from service.templates.rendering import missing_variables
 from service.templates.service import TemplateService
-from service.versions.service import VersionService, generation_params
+from service.versions.service import VersionService
 from telemetry import Telemetry
 
 
 @dataclass(frozen=True, slots=True)
-class RunSpec:
-    """What to run. A caller that resolved the provider, model and params elsewhere (a label) builds one itself."""
+class RunCommand:
+    """What to run: a template (already read and tenant-checked) with a provider, model, params and variables."""
 
     template: PromptTemplate
     provider: str
@@ -39,21 +38,17 @@ class RunSpec:
     params: GenerationParams
     variables: dict[str, Any]
 
-    @classmethod
-    def of(cls, template: PromptTemplate, data: RunRequest) -> RunSpec:
-        return cls(template, data.provider, data.model_id, generation_params(data.params), data.variables)
+
+# The name this command had before; kept for callers that still use it.
+RunSpec = RunCommand
 
 
 @dataclass(frozen=True, slots=True)
-class RunOutcome:
-    result: PromptResult
-    version: PromptVersion  # the version of the identity the provider reported for this very call
-    identity: Captured  # that identity (service/providers/identity.py)
-    version_created: bool
+class ThroughLabel:
+    """A run that went through a label: the label, and the identity its version was pinned to."""
 
-
-# Called inside the write transaction, before the result row is inserted: set extra result columns from the version.
-Annotate = Callable[[PromptResult, PromptVersion], None]
+    label: str | None
+    pinned: dict[str, Any]
 
 
 class RunService:
@@ -64,18 +59,45 @@ class RunService:
         versions: VersionService,
         templates: TemplateService,
         telemetry: Telemetry,
+        labels: LabelService | None = None,
     ) -> None:
         self.session = session
         self.templates = templates
+        self.labels = labels
         self.repo = ResultRepository(session)
         self.providers = providers
         self.versions = versions
         self.telemetry = telemetry
 
-    async def run(self, template: PromptTemplate, data: RunRequest) -> PromptResult:
-        return (await self.execute(RunSpec.of(template, data))).result
+    async def run(self, command: RunCommand) -> PromptResult:
+        return await self.execute(command)
 
-    async def execute(self, spec: RunSpec, *, annotate: Annotate | None = None) -> RunOutcome:
+    async def run_label(
+        self,
+        name: str,
+        *,
+        label: str | None,
+        variables: dict[str, Any],
+        org_id: str | None,
+        workspace_id: str | None,
+    ) -> PromptResult:
+        """Run the labelled version's template with its provider, model and params (one provider call, as `run`). The
+        result records the label and whether the identity the provider reported is the one the labelled version was
+        pinned to; a mismatch is label drift (counted, and shown by resolve from now on, since the run pinned a new
+        version of the same lineage)."""
+        assert self.labels is not None, "RunService needs the label service to run through a label"
+        target, resolved_label = await self.labels.resolve(name, org_id=org_id, workspace_id=workspace_id, label=label)
+        pinned = target.version
+        command = RunCommand(
+            target.template, pinned.provider, pinned.model_id, GenerationParams.from_stored(pinned.params), variables
+        )
+        result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured))
+        if not result.identity_matches_label:
+            provider = pinned.provider
+            on_commit(self.session, lambda: self.telemetry.record_label_drift(provider))
+        return result
+
+    async def execute(self, spec: RunCommand, *, through: ThroughLabel | None = None) -> PromptResult:
         """One provider call, then one write transaction. The request's session must start reading (route flag
         READS_FIRST): the template was read before, nothing is held during the call."""
         adapter = self.providers.get(spec.provider)
@@ -121,12 +143,13 @@ class RunService:
             latency_ms=round(latency_ms, 3),
             trace_id=self.telemetry.current_trace_id(),
         )
-        if annotate is not None:
-            annotate(result, version)
+        if through is not None:
+            result.label = through.label
+            result.identity_matches_label = version.captured == through.pinned
         await self.repo.insert(result)
         fingerprint_present = bool(completion.system_fingerprint)
         on_commit(self.session, lambda: self.telemetry.record_result_insert(fingerprint_present=fingerprint_present))
-        return RunOutcome(result, version, completion.identity, created)
+        return result
 
     async def get(self, result_id: int) -> PromptResult:
         result = await self.repo.get(result_id) if is_storable_id(result_id) else None

@@ -26,7 +26,7 @@ class TemplateController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> TemplateOut:
         async def create() -> TemplateOut:
-            return TemplateOut.of(await templates.create(data))
+            return TemplateOut.of(await templates.create(data.draft()))
 
         return await idempotency.once(idempotency_key, data, create)
 

@@ -7,6 +7,7 @@ from msgspec import Meta, Struct
 
 from service.db.models import PromptTemplate
 from service.http.schemas import TenantId, reject_nul
+from service.templates.service import TemplateDraft
 
 
 class TemplateCreate(Struct, forbid_unknown_fields=True):
@@ -25,6 +26,9 @@ class TemplateCreate(Struct, forbid_unknown_fields=True):
             body=self.body,
             description=self.description,
         )
+
+    def draft(self) -> TemplateDraft:
+        return TemplateDraft(self.name, self.body, self.description, self.org_id, self.workspace_id)
 
 
 class TemplateOut(Struct):

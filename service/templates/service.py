@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,15 +11,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.principal import Principal, request_tenant
 from service.db.engine import IntegrityConflict
 from service.db.models import PromptTemplate, is_storable_id
+from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, InvalidInput, NotFound
-from service.http.pagination import Page, check_limit, decode_cursor, page_of
 from service.settings import Settings
 from service.templates.rendering import content_hash, parse_variables, render
 from service.templates.repository import NameSummary, TemplateRepository
-from service.templates.schemas import TemplateCreate
 from telemetry import Telemetry
 
 TABLE = "prompt_templates"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateDraft:
+    """A template to create, as the handler read it from the request (the tenant it names, if any)."""
+
+    name: str
+    body: str
+    description: str | None = None
+    org_id: str | None = None
+    workspace_id: str | None = None
 # Two concurrent creates of new bodies under one name can pick the same revision number; the loser retries.
 REVISION_ATTEMPTS = 5
 
@@ -46,7 +57,7 @@ class TemplateService:
         PROMPTER_MAX_RENDERED_BYTES."""
         return render(template.body, values, max_bytes=self.settings.limits.max_rendered_bytes)
 
-    async def create(self, data: TemplateCreate) -> PromptTemplate:
+    async def create(self, data: TemplateDraft) -> PromptTemplate:
         org_id, workspace_id = self._tenant(data.org_id, data.workspace_id)
         variables = self._validated_variables(data.body)
         digest = content_hash(data.body)

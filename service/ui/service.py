@@ -13,7 +13,7 @@ from anyio import to_thread
 from service.auth.principal import Principal
 from service.auth.service import AuthFailure, KeyService
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
-from service.http.pagination import Page
+from service.db.pagination import Page
 from service.labels.schemas import LabelEventOut, LabelOut
 from service.labels.service import LabelService
 from service.runs.repository import ResultSummary
@@ -21,6 +21,7 @@ from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.service import TemplateService
 from service.ui import chart, diff
+from service.ui.queries import LabelReads
 from service.versions.service import VersionService
 from telemetry import Telemetry
 
@@ -124,6 +125,7 @@ class UIService:
         self.versions = versions
         self.runs = runs
         self.labels = labels
+        self.label_reads = LabelReads(labels)
         self.keys = keys
         self.settings = settings
         self.telemetry = telemetry
@@ -163,7 +165,7 @@ class UIService:
         for row in rows:
             by_tenant[row.org_id, row.workspace_id].append(row)
         for (org_id, workspace_id), tenant_rows in by_tenant.items():
-            found = await self.labels.labels_of_names(
+            found = await self.label_reads.labels_of_names(
                 [row.name for row in tenant_rows], org_id=org_id, workspace_id=workspace_id
             )
             for row in tenant_rows:
@@ -186,7 +188,7 @@ class UIService:
             LabelOut.of(target, label, protected=self.labels.is_protected(label))
             for target, label in await self.labels.list(name, **tenant)
         ]
-        history = await self.labels.name_history(name, **tenant, limit=HISTORY_SHOWN)
+        history = await self.label_reads.name_history(name, **tenant, limit=HISTORY_SHOWN)
         return PromptView(
             org_id=revisions[0].org_id,
             workspace_id=revisions[0].workspace_id,

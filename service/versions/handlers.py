@@ -6,9 +6,10 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from service.db.transactions import READS_FIRST
+from service.http.schemas import generation_params
 from service.templates.service import TemplateService
 from service.versions.schemas import EnsureVersionRequest, VersionList, VersionOut
-from service.versions.service import VersionService, generation_params
+from service.versions.service import VersionService
 
 
 class VersionController(Controller):

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import IntegrityConflict, begin_write, end_reads, on_commit
 from service.db.models import PromptTemplate, PromptVersion
-from service.http.schemas import Params
 from service.providers import ProviderRegistry
 from service.providers.base import GenerationParams
 from service.providers.identity import Captured, canonical_model_id
@@ -16,12 +15,6 @@ from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
 from telemetry import Telemetry
-
-
-def generation_params(params: Params | None) -> GenerationParams:
-    if params is None:
-        return GenerationParams()
-    return GenerationParams(params.temperature, params.top_p, params.max_tokens, params.seed)
 
 
 class VersionService:
