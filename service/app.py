@@ -33,6 +33,7 @@ from service.http.openapi_errors import document_error_responses
 from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
+from service.http.tenant import provide_tenant
 from service.idempotency import IdempotencyService
 from service.idempotency.dependencies import provide_idempotency as idempotency_dependency
 from service.labels.handlers import PromptController
@@ -190,6 +191,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "labels": Provide(provide_labels, sync_to_thread=False),
         "diffs": Provide(provide_diffs, sync_to_thread=False),
         "idempotency": Provide(provide_idempotency, sync_to_thread=False),
+        "tenant": Provide(provide_tenant, sync_to_thread=False),
         "settings": constant(runtime.settings),
         "db_engine": constant(runtime.engine),
         "redis_health": constant(runtime.redis_health),

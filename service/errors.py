@@ -75,4 +75,3 @@ class ProviderTimeout(ProviderError):
 
 class DependencyUnavailable(PrompterError):
     code = "dependency_unavailable"
-

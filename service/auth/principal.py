@@ -40,17 +40,52 @@ class Principal:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """The (org, workspace) a request acts in."""
+
+    org_id: str
+    workspace_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScope:
+    """The caller and the tenant the request names (query or body), resolved by one rule (`resolve`) where a service
+    needs it. The HTTP layer provides one per request (service/http/tenant.py); with auth on the tenant is the key's and
+    the request may only repeat it, with auth off the request must name it."""
+
+    principal: Principal | None = None
+    org_id: str | None = None
+    workspace_id: str | None = None
+
+    def named(self, org_id: str | None, workspace_id: str | None) -> TenantScope:
+        """The scope with a body's tenant fields, which win over the query's."""
+        return TenantScope(self.principal, org_id or self.org_id, workspace_id or self.workspace_id)
+
+    def resolve(self) -> Tenant:
+        if self.principal is not None:
+            self.principal.check_named_tenant(self.org_id, self.workspace_id)
+            return Tenant(self.principal.org_id, self.principal.workspace_id)
+        if self.org_id is None or self.workspace_id is None:
+            # 422, not 400: the schema cannot require them (with auth on they come from the key), so a request
+            # without them is schema-valid and refused by this server's configuration (service/http/openapi_exact.py).
+            raise Unprocessable(
+                "org_id and workspace_id are required when PROMPTER_AUTH=off (non-empty, at most 64 characters).",
+                code="missing_tenant",
+            )
+        return Tenant(self.org_id, self.workspace_id)
+
+    def pair(self) -> tuple[str, str]:
+        tenant = self.resolve()
+        return tenant.org_id, tenant.workspace_id
+
+    def optional(self) -> tuple[str | None, str | None]:
+        """For listings: the key's tenant with auth on; with auth off whatever was named (None = every tenant)."""
+        if self.principal is not None:
+            return self.pair()
+        return self.org_id, self.workspace_id
+
+
 def request_tenant(principal: Principal | None, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
-    """The (org, workspace) a request acts in: the key's with auth on (the request may only repeat it), else the one
-    the request names (required)."""
-    if principal is not None:
-        principal.check_named_tenant(org_id, workspace_id)
-        return principal.org_id, principal.workspace_id
-    if org_id is None or workspace_id is None:
-        # 422, not 400: the schema cannot require them (with auth on they come from the key), so a request without
-        # them is schema-valid and refused by this server's configuration (service/http/openapi_exact.py).
-        raise Unprocessable(
-            "org_id and workspace_id are required when PROMPTER_AUTH=off (non-empty, at most 64 characters).",
-            code="missing_tenant",
-        )
-    return org_id, workspace_id
+    """The (org, workspace) a request acts in (TenantScope.resolve, the one rule)."""
+    return TenantScope(principal, org_id, workspace_id).pair()

@@ -84,7 +84,6 @@ async def end_reads(session: AsyncSession) -> None:
     _run_on_commit(session)
 
 
-
 async def begin_write(session: AsyncSession) -> None:
     """Start this session's write transaction: end any read transaction, wait for the writer queue (SQLite), then
     `BEGIN IMMEDIATE`. It lasts until the request's unit of work commits or rolls back."""

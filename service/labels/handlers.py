@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, JSONBody, Parameter
 
+from service.auth.principal import TenantScope
 from service.http.etag import conditional_json
 from service.http.pagination import DEFAULT_LIMIT
 from service.http.schemas import NO_NUL
@@ -29,8 +30,6 @@ Label = Annotated[
     str,
     Parameter(min_length=1, max_length=64, pattern=LABEL_NAME, description="Label name: [a-z0-9][a-z0-9_.-]{0,63}."),
 ]
-OrgId = Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)]
-WorkspaceId = Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=NO_NUL)]
 
 
 class PromptController(Controller):
@@ -50,14 +49,11 @@ class PromptController(Controller):
         request: Request[Any, Any, Any],
         name: Name,
         labels: NamedDependency[LabelService],
-        org_id: OrgId = None,
-        workspace_id: WorkspaceId = None,
+        tenant: NamedDependency[TenantScope],
         label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=LABEL_NAME)] = None,
         version_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
     ) -> Response[ResolvedPrompt]:
-        target, resolved_label = await labels.resolve(
-            name, org_id=org_id, workspace_id=workspace_id, label=label, version_id=version_id
-        )
+        target, resolved_label = await labels.resolve(name, tenant=tenant, label=label, version_id=version_id)
         return conditional_json(ResolvedPrompt.of(target, resolved_label), request.headers.get("if-none-match"))
 
     @get("/{name:str}/labels", summary="Every label of a prompt with its target (`latest` included)")
@@ -65,10 +61,9 @@ class PromptController(Controller):
         self,
         name: Name,
         labels: NamedDependency[LabelService],
-        org_id: OrgId = None,
-        workspace_id: WorkspaceId = None,
+        tenant: NamedDependency[TenantScope],
     ) -> LabelList:
-        found = await labels.list(name, org_id=org_id, workspace_id=workspace_id)
+        found = await labels.list(name, tenant=tenant)
         return LabelList([LabelOut.of(target, label, protected=labels.is_protected(label)) for target, label in found])
 
     @put("/{name:str}/labels/{label:str}", summary="Point a label at a version of this prompt (records an event)")
@@ -78,15 +73,13 @@ class PromptController(Controller):
         label: Label,
         data: JSONBody[LabelMove],
         labels: NamedDependency[LabelService],
-        org_id: OrgId = None,
-        workspace_id: WorkspaceId = None,
+        tenant: NamedDependency[TenantScope],
     ) -> LabelOut:
         target = await labels.move(
             name,
             label,
             data.version_id,
-            org_id=data.org_id or org_id,
-            workspace_id=data.workspace_id or workspace_id,
+            tenant=tenant.named(data.org_id, data.workspace_id),
             reason=data.reason,
         )
         return LabelOut.of(target, label, protected=labels.is_protected(label))
@@ -97,11 +90,10 @@ class PromptController(Controller):
         name: Name,
         label: Label,
         labels: NamedDependency[LabelService],
-        org_id: OrgId = None,
-        workspace_id: WorkspaceId = None,
+        tenant: NamedDependency[TenantScope],
         reason: Annotated[str | None, Parameter(max_length=1000, pattern=NO_NUL)] = None,
     ) -> None:
-        await labels.delete(name, label, org_id=org_id, workspace_id=workspace_id, reason=reason)
+        await labels.delete(name, label, tenant=tenant, reason=reason)
 
     @get("/{name:str}/labels/{label:str}/history", summary="A label's moves, rollbacks and deletes, newest first")
     async def label_history(
@@ -109,12 +101,11 @@ class PromptController(Controller):
         name: Name,
         label: Label,
         labels: NamedDependency[LabelService],
-        org_id: OrgId = None,
-        workspace_id: WorkspaceId = None,
+        tenant: NamedDependency[TenantScope],
         limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> LabelEventPage:
-        page = await labels.history(name, label, org_id=org_id, workspace_id=workspace_id, limit=limit, cursor=cursor)
+        page = await labels.history(name, label, tenant=tenant, limit=limit, cursor=cursor)
         return LabelEventPage([LabelEventOut.of(row) for row in page.items], page.next_cursor)
 
     @post(
@@ -127,16 +118,14 @@ class PromptController(Controller):
         name: Name,
         label: Label,
         labels: NamedDependency[LabelService],
+        tenant: NamedDependency[TenantScope],
         data: Annotated[LabelRollback | None, Body()] = None,
-        org_id: OrgId = None,
-        workspace_id: WorkspaceId = None,
     ) -> LabelOut:
         data = data or LabelRollback()
         target = await labels.rollback(
             name,
             label,
-            org_id=data.org_id or org_id,
-            workspace_id=data.workspace_id or workspace_id,
+            tenant=tenant.named(data.org_id, data.workspace_id),
             reason=data.reason,
         )
         return LabelOut.of(target, label, protected=labels.is_protected(label))

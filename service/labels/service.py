@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.principal import Principal, request_tenant
+from service.auth.principal import Principal, TenantScope
 from service.db.engine import on_commit
 from service.db.models import PromptLabel, PromptLabelEvent, is_storable_id, utcnow
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
@@ -47,9 +47,6 @@ class LabelService:
         self.protected = protected
         self.principal = principal
 
-    def tenant(self, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
-        return request_tenant(self.principal, org_id, workspace_id)
-
     @property
     def actor(self) -> str:
         return self.principal.key_id if self.principal is not None else ANONYMOUS
@@ -59,13 +56,12 @@ class LabelService:
         self,
         name: str,
         *,
-        org_id: str | None,
-        workspace_id: str | None,
+        tenant: TenantScope,
         label: str | None = None,
         version_id: int | None = None,
     ) -> tuple[Target, str | None]:
         """(target, label): by label (default `production`), `latest`, or a version id of this name. One read."""
-        org_id, workspace_id = self.tenant(org_id, workspace_id)
+        org_id, workspace_id = tenant.pair()
         if label is not None and version_id is not None:
             # 422: each parameter is valid alone; only together are they refused, which a schema cannot say.
             raise Unprocessable("Pass either `label` or `version_id`, not both.", code="label_and_version")
@@ -85,9 +81,9 @@ class LabelService:
             raise await self._not_found(org_id, workspace_id, name, f"label {label!r}", "label_not_found")
         return target, label
 
-    async def list(self, name: str, *, org_id: str | None, workspace_id: str | None) -> list[tuple[Target, str]]:
+    async def list(self, name: str, *, tenant: TenantScope) -> list[tuple[Target, str]]:
         """Every label of the name with its target, `latest` first (absent while no revision has a version)."""
-        org_id, workspace_id = self.tenant(org_id, workspace_id)
+        org_id, workspace_id = tenant.pair()
         latest = await self.repo.resolve_latest(org_id, workspace_id, name)
         if latest is None and not await self.repo.name_exists(org_id, workspace_id, name):
             raise self._no_name(name, workspace_id)
@@ -120,12 +116,11 @@ class LabelService:
         name: str,
         label: str,
         *,
-        org_id: str | None,
-        workspace_id: str | None,
+        tenant: TenantScope,
         limit: int,
         cursor: str | None,
     ) -> Page[PromptLabelEvent]:
-        org_id, workspace_id = self.tenant(org_id, workspace_id)
+        org_id, workspace_id = tenant.pair()
         check_settable(label)
         before_id = decode_cursor(cursor)
         rows = await self.repo.history(
@@ -142,12 +137,11 @@ class LabelService:
         label: str,
         version_id: int,
         *,
-        org_id: str | None,
-        workspace_id: str | None,
+        tenant: TenantScope,
         reason: str | None = None,
     ) -> Target:
         """Point the label at a version of a revision of this name. A move to the current target records nothing."""
-        org_id, workspace_id = self._writable(label, org_id, workspace_id)
+        org_id, workspace_id = self._writable(label, tenant)
         with self.telemetry.span("prompter.label.move", **{"prompter.label": label, "prompter.label.kind": "move"}):
             target = await self._version_of_name(org_id, workspace_id, name, version_id)
             await self.repo.lock_label(org_id, workspace_id, name, label)
@@ -161,10 +155,8 @@ class LabelService:
             await self._record(key, "move", previous, version_id, stack_top(latest), reason)
             return Target(target.version, target.template, row, target.newest_id, target.newest_captured)
 
-    async def delete(
-        self, name: str, label: str, *, org_id: str | None, workspace_id: str | None, reason: str | None = None
-    ) -> None:
-        org_id, workspace_id = self._writable(label, org_id, workspace_id)
+    async def delete(self, name: str, label: str, *, tenant: TenantScope, reason: str | None = None) -> None:
+        org_id, workspace_id = self._writable(label, tenant)
         with self.telemetry.span("prompter.label.move", **{"prompter.label": label, "prompter.label.kind": "delete"}):
             await self.repo.lock_label(org_id, workspace_id, name, label)
             current = await self.repo.get_label(org_id, workspace_id, name, label)
@@ -176,13 +168,11 @@ class LabelService:
             key = (org_id, workspace_id, name, label)
             await self._record(key, "delete", previous, None, stack_top(latest), reason)
 
-    async def rollback(
-        self, name: str, label: str, *, org_id: str | None, workspace_id: str | None, reason: str | None = None
-    ) -> Target:
+    async def rollback(self, name: str, label: str, *, tenant: TenantScope, reason: str | None = None) -> Target:
         """Undo the latest move not undone yet: back to the target the label had before it. A second rollback in a
         row undoes the move before that one (it goes further back; it never re-applies what the first one undid);
         when the undone move created the label there is no earlier target: 409 nothing_to_roll_back."""
-        org_id, workspace_id = self._writable(label, org_id, workspace_id)
+        org_id, workspace_id = self._writable(label, tenant)
         kind = {"prompter.label": label, "prompter.label.kind": "rollback"}
         with self.telemetry.span("prompter.label.move", **kind):
             await self.repo.lock_label(org_id, workspace_id, name, label)
@@ -209,9 +199,9 @@ class LabelService:
             return Target(target.version, target.template, row, target.newest_id, target.newest_captured)
 
     # -- helpers ---------------------------------------------------------------------------------------------------
-    def _writable(self, label: str, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
+    def _writable(self, label: str, tenant: TenantScope) -> tuple[str, str]:
         check_settable(label)
-        tenant = self.tenant(org_id, workspace_id)
+        resolved = tenant.pair()
         if self.move_refusal(label) == "protected_label":
             self.telemetry.record_auth_failure("protected_label")
             raise Forbidden(
@@ -219,7 +209,7 @@ class LabelService:
                 "or delete it. Ask an admin, or use another label (e.g. `staging`).",
                 code="protected_label",
             )
-        return tenant
+        return resolved
 
     async def _version_of_name(self, org_id: str, workspace_id: str, name: str, version_id: int) -> Target:
         target = (

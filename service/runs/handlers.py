@@ -6,10 +6,11 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
+from service.auth.principal import TenantScope
 from service.db.transactions import READS_FIRST
 from service.http.pagination import DEFAULT_LIMIT
 from service.idempotency import IdempotencyKeyHeader, IdempotencyService
-from service.labels.handlers import LABEL_NAME, Name, OrgId, WorkspaceId
+from service.labels.handlers import LABEL_NAME, Name
 from service.labels.schemas import LabelRun
 from service.runs.schemas import ResultOut, ResultPage, RunRequest
 from service.runs.service import RunService
@@ -75,9 +76,8 @@ class LabelRunController(Controller):
         data: JSONBody[LabelRun],
         runs: NamedDependency[RunService],
         idempotency: NamedDependency[IdempotencyService],
+        tenant: NamedDependency[TenantScope],
         label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=LABEL_NAME)] = None,
-        org_id: OrgId = None,
-        workspace_id: WorkspaceId = None,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> ResultOut:
         async def run() -> ResultOut:
@@ -85,8 +85,7 @@ class LabelRunController(Controller):
                 name,
                 label=label,
                 variables=data.variables,
-                org_id=data.org_id or org_id,
-                workspace_id=data.workspace_id or workspace_id,
+                tenant=tenant.named(data.org_id, data.workspace_id),
             )
             return ResultOut.of(result)
 

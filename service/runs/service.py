@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth.principal import TenantScope
 from service.db.engine import begin_write, end_reads, on_commit
 from service.db.models import PromptResult, PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
@@ -78,15 +79,14 @@ class RunService:
         *,
         label: str | None,
         variables: dict[str, Any],
-        org_id: str | None,
-        workspace_id: str | None,
+        tenant: TenantScope,
     ) -> PromptResult:
         """Run the labelled version's template with its provider, model and params (one provider call, as `run`). The
         result records the label and whether the identity the provider reported is the one the labelled version was
         pinned to; a mismatch is label drift (counted, and shown by resolve from now on, since the run pinned a new
         version of the same lineage)."""
         assert self.labels is not None, "RunService needs the label service to run through a label"
-        target, resolved_label = await self.labels.resolve(name, org_id=org_id, workspace_id=workspace_id, label=label)
+        target, resolved_label = await self.labels.resolve(name, tenant=tenant, label=label)
         pinned = target.version
         command = RunCommand(
             target.template, pinned.provider, pinned.model_id, GenerationParams.from_stored(pinned.params), variables
@@ -173,18 +173,17 @@ class RunService:
         self,
         *,
         name: str | None,
-        org_id: str | None,
-        workspace_id: str | None,
+        tenant: TenantScope,
         limit: int,
         cursor: str | None,
         label: str | None = None,
     ) -> Page[ResultSummary]:
         """Newest results of the workspace, or of every revision of one prompt name; optionally only the runs that went
         through one label."""
-        org_id, workspace_id = self.templates.optional_tenant(org_id, workspace_id)
+        org_id, workspace_id = tenant.optional()
         template_ids = None
         if name is not None:
-            template_ids = await self.templates.ids_of_name(name, org_id=org_id, workspace_id=workspace_id)
+            template_ids = await self.templates.ids_of_name(name, tenant=tenant)
             if not template_ids:
                 return Page([], None)
         rows = await self.repo.list_recent(

@@ -6,6 +6,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
+from service.auth.principal import TenantScope
 from service.http.pagination import DEFAULT_LIMIT
 from service.http.schemas import NO_NUL
 from service.idempotency import IdempotencyKeyHeader, IdempotencyService
@@ -23,10 +24,13 @@ class TemplateController(Controller):
         data: JSONBody[TemplateCreate],
         templates: NamedDependency[TemplateService],
         idempotency: NamedDependency[IdempotencyService],
+        tenant: NamedDependency[TenantScope],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> TemplateOut:
         async def create() -> TemplateOut:
-            return TemplateOut.of(await templates.create(data.draft()))
+            return TemplateOut.of(
+                await templates.create(data.draft(), tenant=tenant.named(data.org_id, data.workspace_id))
+            )
 
         return await idempotency.once(idempotency_key, data, create)
 
@@ -34,13 +38,12 @@ class TemplateController(Controller):
     async def list_templates(
         self,
         templates: NamedDependency[TemplateService],
-        org_id: Annotated[str | None, Parameter(max_length=64, pattern=NO_NUL)] = None,
-        workspace_id: Annotated[str | None, Parameter(max_length=64, pattern=NO_NUL)] = None,
+        tenant: NamedDependency[TenantScope],
         name: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> TemplatePage:
-        page = await templates.list(org_id=org_id, workspace_id=workspace_id, name=name, limit=limit, cursor=cursor)
+        page = await templates.list(tenant=tenant, name=name, limit=limit, cursor=cursor)
         return TemplatePage([TemplateOut.of(row) for row in page.items], page.next_cursor)
 
     @get("/{template_id:int}", summary="Get one template")

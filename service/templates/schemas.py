@@ -28,7 +28,7 @@ class TemplateCreate(Struct, forbid_unknown_fields=True):
         )
 
     def draft(self) -> TemplateDraft:
-        return TemplateDraft(self.name, self.body, self.description, self.org_id, self.workspace_id)
+        return TemplateDraft(self.name, self.body, self.description)
 
 
 class TemplateOut(Struct):

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.principal import Principal, request_tenant
+from service.auth.principal import Principal, TenantScope
 from service.db.engine import IntegrityConflict
 from service.db.models import PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
@@ -23,13 +23,13 @@ TABLE = "prompt_templates"
 
 @dataclass(frozen=True, slots=True)
 class TemplateDraft:
-    """A template to create, as the handler read it from the request (the tenant it names, if any)."""
+    """A template to create, as the handler read it from the request."""
 
     name: str
     body: str
     description: str | None = None
-    org_id: str | None = None
-    workspace_id: str | None = None
+
+
 # Two concurrent creates of new bodies under one name can pick the same revision number; the loser retries.
 REVISION_ATTEMPTS = 5
 
@@ -43,22 +43,13 @@ class TemplateService:
         self.settings = settings
         self.principal = principal
 
-    def optional_tenant(self, org_id: str | None, workspace_id: str | None) -> tuple[str | None, str | None]:
-        """The key's tenant with auth on; with auth off whatever was named (None = every tenant)."""
-        if self.principal is not None:
-            return self._tenant(org_id, workspace_id)
-        return org_id, workspace_id
-
-    def _tenant(self, org_id: str | None, workspace_id: str | None) -> tuple[str, str]:
-        return request_tenant(self.principal, org_id, workspace_id)
-
     def render(self, template: PromptTemplate, values: dict[str, Any]) -> str:
         """The prompt for `values`, refused (422 rendered_prompt_too_large) before it is built when it would exceed
         PROMPTER_MAX_RENDERED_BYTES."""
         return render(template.body, values, max_bytes=self.settings.limits.max_rendered_bytes)
 
-    async def create(self, data: TemplateDraft) -> PromptTemplate:
-        org_id, workspace_id = self._tenant(data.org_id, data.workspace_id)
+    async def create(self, data: TemplateDraft, *, tenant: TenantScope) -> PromptTemplate:
+        org_id, workspace_id = tenant.pair()
         variables = self._validated_variables(data.body)
         digest = content_hash(data.body)
         for _ in range(REVISION_ATTEMPTS):
@@ -116,10 +107,9 @@ class TemplateService:
         return template
 
     async def list(
-        self, *, org_id: str | None, workspace_id: str | None, name: str | None, limit: int, cursor: str | None
+        self, *, tenant: TenantScope, name: str | None, limit: int, cursor: str | None
     ) -> Page[PromptTemplate]:
-        if self.principal is not None:
-            org_id, workspace_id = self._tenant(org_id, workspace_id)
+        org_id, workspace_id = tenant.optional()
         rows = await self.repo.list(
             org_id=org_id,
             workspace_id=workspace_id,
@@ -130,26 +120,24 @@ class TemplateService:
         return page_of(rows, limit)
 
     async def list_names(
-        self, *, org_id: str | None, workspace_id: str | None, search: str | None, after: str | None, limit: int
+        self, *, tenant: TenantScope, search: str | None, after: str | None, limit: int
     ) -> tuple[list[NameSummary], dict[tuple, datetime]]:
         """A page of prompt names (limit + 1 rows fetched: the caller learns whether more exist) and their last runs."""
-        org_id, workspace_id = self.optional_tenant(org_id, workspace_id)
+        org_id, workspace_id = tenant.optional()
         names = await self.repo.list_names(
             org_id=org_id, workspace_id=workspace_id, search=search, after=after, limit=check_limit(limit) + 1
         )
         last_runs = await self.repo.last_runs(org_id, workspace_id, [row.name for row in names]) if names else {}
         return names, last_runs
 
-    async def revisions(
-        self, name: str, *, org_id: str | None, workspace_id: str | None, limit: int
-    ) -> list[PromptTemplate]:
+    async def revisions(self, name: str, *, tenant: TenantScope, limit: int) -> list[PromptTemplate]:
         """The newest revisions of one name, newest first; an unknown name (or another tenant's) is a 404."""
-        org_id, workspace_id = self._tenant(org_id, workspace_id)
+        org_id, workspace_id = tenant.pair()
         rows = await self.repo.revisions(org_id, workspace_id, name, limit=limit)
         if not rows:
             raise NotFound(f"No prompt named {name!r} in this workspace.", code="template_not_found")
         return rows
 
-    async def ids_of_name(self, name: str, *, org_id: str | None, workspace_id: str | None) -> list[int]:
-        org_id, workspace_id = self.optional_tenant(org_id, workspace_id)
+    async def ids_of_name(self, name: str, *, tenant: TenantScope) -> list[int]:
+        org_id, workspace_id = tenant.optional()
         return await self.repo.ids_of_name(org_id, workspace_id, name)

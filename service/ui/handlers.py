@@ -13,11 +13,10 @@ from litestar.response import Redirect, Template
 from msgspec import Struct
 
 from service.auth.guard import current_principal
+from service.auth.principal import TenantScope
 from service.http.schemas import NO_NUL
 from service.ui.service import UIService
 from service.ui.session import PUBLIC, cleared_session_cookie, session_cookie
-
-TenantParam = Annotated[str | None, Parameter(max_length=64, pattern=NO_NUL)]
 
 
 class LoginForm(Struct):
@@ -61,12 +60,11 @@ class UIController(Controller):
         self,
         request: Request[Any, Any, Any],
         ui: NamedDependency[UIService],
+        tenant: NamedDependency[TenantScope],
         q: Annotated[str, Parameter(max_length=200, pattern=NO_NUL)] = "",
         after: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
-        org_id: TenantParam = None,
-        workspace_id: TenantParam = None,
     ) -> Template:
-        listing = await ui.prompt_list(search=q, after=after, org_id=org_id, workspace_id=workspace_id)
+        listing = await ui.prompt_list(search=q, after=after, tenant=tenant)
         return page(request, "prompts.html", listing=listing)
 
     @get("/prompts/{name:str}", name="ui:prompt")
@@ -75,25 +73,21 @@ class UIController(Controller):
         request: Request[Any, Any, Any],
         name: FromPath[str],
         ui: NamedDependency[UIService],
-        org_id: TenantParam = None,
-        workspace_id: TenantParam = None,
+        tenant: NamedDependency[TenantScope],
     ) -> Template:
-        return page(request, "prompt.html", view=await ui.prompt(name, org_id=org_id, workspace_id=workspace_id))
+        return page(request, "prompt.html", view=await ui.prompt(name, tenant=tenant))
 
     @get("/results", name="ui:results")
     async def results(
         self,
         request: Request[Any, Any, Any],
         ui: NamedDependency[UIService],
+        tenant: NamedDependency[TenantScope],
         prompt: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
         label: Annotated[str | None, Parameter(max_length=64, pattern=NO_NUL)] = None,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-        org_id: TenantParam = None,
-        workspace_id: TenantParam = None,
     ) -> Template:
-        listing = await ui.results(
-            name=prompt or None, label=label or None, org_id=org_id, workspace_id=workspace_id, cursor=cursor
-        )
+        listing = await ui.results(name=prompt or None, label=label or None, tenant=tenant, cursor=cursor)
         return page(request, "results.html", listing=listing, prompt=prompt or "", label=label or "")
 
     @post("/prompts/{name:str}/labels", status_code=303)
@@ -103,12 +97,9 @@ class UIController(Controller):
         name: FromPath[str],
         data: Annotated[MoveForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         ui: NamedDependency[UIService],
-        org_id: TenantParam = None,
-        workspace_id: TenantParam = None,
+        tenant: NamedDependency[TenantScope],
     ) -> Redirect:
-        await ui.move_label(
-            name, data.label, data.version_id, reason=data.reason, org_id=org_id, workspace_id=workspace_id
-        )
+        await ui.move_label(name, data.label, data.version_id, reason=data.reason, tenant=tenant)
         return back_to_prompt(request, name)
 
     @post("/prompts/{name:str}/labels/{label:str}/rollback", status_code=303)
@@ -119,10 +110,9 @@ class UIController(Controller):
         label: FromPath[str],
         data: Annotated[RollbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         ui: NamedDependency[UIService],
-        org_id: TenantParam = None,
-        workspace_id: TenantParam = None,
+        tenant: NamedDependency[TenantScope],
     ) -> Redirect:
-        await ui.roll_back_label(name, label, reason=data.reason, org_id=org_id, workspace_id=workspace_id)
+        await ui.roll_back_label(name, label, reason=data.reason, tenant=tenant)
         return back_to_prompt(request, name)
 
     @get("/results/{result_id:int}", name="ui:result")

@@ -10,7 +10,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from service.auth.principal import Principal
+from service.auth.principal import Principal, TenantScope
 from service.auth.service import AuthFailure, KeyService
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
 from service.db.pagination import Page
@@ -138,11 +138,9 @@ class UIService:
             self.telemetry.record_auth_failure(failure.reason)
             raise
 
-    async def prompt_list(
-        self, *, search: str, after: str | None, org_id: str | None, workspace_id: str | None
-    ) -> PromptList:
+    async def prompt_list(self, *, search: str, after: str | None, tenant: TenantScope) -> PromptList:
         names, last_runs = await self.templates.list_names(
-            org_id=org_id, workspace_id=workspace_id, search=search or None, after=after, limit=PAGE_SIZE
+            tenant=tenant, search=search or None, after=after, limit=PAGE_SIZE
         )
         more = len(names) > PAGE_SIZE
         names = names[:PAGE_SIZE]
@@ -166,7 +164,7 @@ class UIService:
             by_tenant[row.org_id, row.workspace_id].append(row)
         for (org_id, workspace_id), tenant_rows in by_tenant.items():
             found = await self.label_reads.labels_of_names(
-                [row.name for row in tenant_rows], org_id=org_id, workspace_id=workspace_id
+                [row.name for row in tenant_rows], tenant=self._scope(org_id, workspace_id)
             )
             for row in tenant_rows:
                 row.labels.extend(
@@ -174,21 +172,21 @@ class UIService:
                     for target, label in found.get(row.name, [])
                 )
 
-    async def prompt(
-        self, name: str, *, org_id: str | None, workspace_id: str | None, now: datetime | None = None
-    ) -> PromptView:
-        revisions = await self.templates.revisions(
-            name, org_id=org_id, workspace_id=workspace_id, limit=REVISIONS_SHOWN
-        )
+    def _scope(self, org_id: str, workspace_id: str) -> TenantScope:
+        """The tenant of rows this page already read (they are the caller's, or any with auth off)."""
+        return TenantScope(self.labels.principal, org_id, workspace_id)
+
+    async def prompt(self, name: str, *, tenant: TenantScope, now: datetime | None = None) -> PromptView:
+        revisions = await self.templates.revisions(name, tenant=tenant, limit=REVISIONS_SHOWN)
         versions = await self.versions.list_for_templates(revisions)
         now = now or datetime.now(UTC)
         counts, p95s = await self.runs.hourly_activity(revisions, chart.window_start(now))
-        tenant = {"org_id": revisions[0].org_id, "workspace_id": revisions[0].workspace_id}
+        found_in = self._scope(revisions[0].org_id, revisions[0].workspace_id)
         labels = [
             LabelOut.of(target, label, protected=self.labels.is_protected(label))
-            for target, label in await self.labels.list(name, **tenant)
+            for target, label in await self.labels.list(name, tenant=found_in)
         ]
-        history = await self.label_reads.name_history(name, **tenant, limit=HISTORY_SHOWN)
+        history = await self.label_reads.name_history(name, tenant=found_in, limit=HISTORY_SHOWN)
         return PromptView(
             org_id=revisions[0].org_id,
             workspace_id=revisions[0].workspace_id,
@@ -209,28 +207,22 @@ class UIService:
         version_id: int,
         *,
         reason: str | None,
-        org_id: str | None,
-        workspace_id: str | None,
+        tenant: TenantScope,
     ) -> None:
-        await self.labels.move(name, label, version_id, org_id=org_id, workspace_id=workspace_id, reason=reason or None)
+        await self.labels.move(name, label, version_id, tenant=tenant, reason=reason or None)
 
-    async def roll_back_label(
-        self, name: str, label: str, *, reason: str | None, org_id: str | None, workspace_id: str | None
-    ) -> None:
-        await self.labels.rollback(name, label, org_id=org_id, workspace_id=workspace_id, reason=reason or None)
+    async def roll_back_label(self, name: str, label: str, *, reason: str | None, tenant: TenantScope) -> None:
+        await self.labels.rollback(name, label, tenant=tenant, reason=reason or None)
 
     async def results(
         self,
         *,
         name: str | None,
         label: str | None,
-        org_id: str | None,
-        workspace_id: str | None,
+        tenant: TenantScope,
         cursor: str | None,
     ) -> Page[ResultSummary]:
-        return await self.runs.recent(
-            name=name, label=label, org_id=org_id, workspace_id=workspace_id, limit=PAGE_SIZE, cursor=cursor
-        )
+        return await self.runs.recent(name=name, label=label, tenant=tenant, limit=PAGE_SIZE, cursor=cursor)
 
     async def result(self, result_id: int) -> ResultView:
         result = await self.runs.get(result_id)  # 404 for another tenant's result, as in the API
