@@ -50,6 +50,7 @@ from service.versions.probe import IdentityProbe
 from service.versions.service import VersionService
 from service.vocabulary import PROVIDERS
 from telemetry import Telemetry, TelemetryHandle, setup_telemetry
+from telemetry.events import publisher
 from telemetry.http import HTTPTelemetryMiddleware
 from telemetry.json_logs import configure_logging
 
@@ -140,6 +141,8 @@ def create_app(
 
 
 def _dependencies(runtime: Runtime) -> dict[str, Provide]:
+    publish = publisher(runtime.telemetry)
+
     async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
         # No error mapping here: an exception this generator raises while the handler's own error unwinds through it
         # reaches Litestar wrapped in an ExceptionGroup (a 500). DB errors are mapped by service/http/errors.py.
@@ -151,7 +154,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
             factory, writes_first = runtime.read_sessions, False
         else:
             factory, writes_first = runtime.sessions, True
-        async with db.unit_of_work(factory, runtime.write_queue, writes_first=writes_first) as session:
+        async with db.unit_of_work(factory, runtime.write_queue, writes_first=writes_first, publish=publish) as session:
             yield session
 
     def provide_templates(session: NamedDependency[AsyncSession], request: Request) -> TemplateService:

@@ -26,6 +26,7 @@ from service.db.transactions import (  # noqa: F401 - re-exported: the unit of w
     WRITE,
     WriteQueue,
     begin_write,
+    emit,
     end_reads,
     on_commit,
     unit_of_work,

@@ -1,8 +1,10 @@
 """The request-scoped unit of work, its read and write phases, and SQLite's in-process writer queue.
 
 The request owns the transaction: services `flush()`, `unit_of_work` commits when the handler returns and rolls back when
-it raises. Work that must happen only once the data is durable (counting a committed result) is registered with
-`on_commit(session, fn)` and runs after the commit succeeds.
+it raises. What happened (a result stored, a label moved) a service adds as a domain event with `emit(session, event)`:
+the unit of work collects them and publishes them once the commit succeeded (never after a rollback), as
+cosmicpython's message bus does; telemetry/events.py decides how each is measured. `on_commit(session, fn)` is the
+general hook beneath it.
 
 Phases. A session is either reading (on SQLite: `BEGIN` DEFERRED, any number in parallel under WAL) or writing (`BEGIN
 IMMEDIATE`, SQLite's single write lock). A write request starts writing at once (`writes_first=True`), unless its
@@ -30,6 +32,7 @@ from service.errors import DependencyUnavailable
 log = logging.getLogger("prompter.db")
 
 _ON_COMMIT = "prompter_on_commit"
+_PUBLISH = "prompter_publish"
 _QUEUE = "prompter_write_queue"
 _HOLDS_QUEUE = "prompter_holds_write_queue"
 # Execution options the SQLite `begin` listener reads (service/db/engine.py).
@@ -71,6 +74,14 @@ def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_ON_COMMIT, []).append(callback)
 
 
+def emit(session: AsyncSession, event: object) -> None:
+    """Publish `event` once this session's transaction committed (dropped if it rolls back, or when the unit of work
+    was opened without a publisher)."""
+    publish: Callable[[object], None] | None = session.info.get(_PUBLISH)
+    if publish is not None:
+        on_commit(session, lambda: publish(event))
+
+
 async def end_reads(session: AsyncSession) -> None:
     """End the current transaction (committing what was flushed) and hand the connection back to the pool.
 
@@ -97,14 +108,20 @@ async def begin_write(session: AsyncSession) -> None:
 
 @asynccontextmanager
 async def unit_of_work(
-    factory: async_sessionmaker[AsyncSession], queue: WriteQueue | None = None, *, writes_first: bool = True
+    factory: async_sessionmaker[AsyncSession],
+    queue: WriteQueue | None = None,
+    *,
+    writes_first: bool = True,
+    publish: Callable[[object], None] | None = None,
 ) -> AsyncIterator[AsyncSession]:
-    """Commit on success, roll back on error, then run the on-commit callbacks. Used by requests and jobs alike.
+    """Commit on success, roll back on error, then run the on-commit callbacks and publish the domain events. Used by
+    requests and jobs alike.
 
     `queue` (SQLite): write transactions wait their turn in it. `writes_first=False`: the session starts reading and the
-    service calls `begin_write` for its write transaction."""
+    service calls `begin_write` for its write transaction. `publish`: where the committed events go (telemetry)."""
     async with factory() as session:
         session.info[_QUEUE] = queue
+        session.info[_PUBLISH] = publish
         try:
             if writes_first:
                 await _enter_queue(session)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal, TenantScope
-from service.db.engine import on_commit
+from service.db.engine import emit
 from service.db.models import PromptLabel, PromptLabelEvent, is_storable_id, utcnow
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, Forbidden, NotFound, Unprocessable
@@ -18,6 +18,7 @@ from service.labels.names import check_label, check_settable
 from service.labels.repository import LabelRepository, Target
 from service.vocabulary import DEFAULT_LABEL, LATEST
 from telemetry import Telemetry
+from telemetry.events import LabelMoved, label_move_span, label_resolve_span
 
 ANONYMOUS = "anonymous"
 
@@ -40,8 +41,9 @@ class LabelService:
         telemetry: Telemetry,
         protected: frozenset[str],
         principal: Principal | None = None,
+        repo: LabelRepository | None = None,
     ) -> None:
-        self.repo = LabelRepository(session)
+        self.repo = repo or LabelRepository(session)
         self.session = session
         self.telemetry = telemetry
         self.protected = protected
@@ -66,13 +68,13 @@ class LabelService:
             # 422: each parameter is valid alone; only together are they refused, which a schema cannot say.
             raise Unprocessable("Pass either `label` or `version_id`, not both.", code="label_and_version")
         if version_id is not None:
-            with self.telemetry.span("prompter.label.resolve", **{"prompter.version_id": version_id}):
+            with label_resolve_span(self.telemetry, version_id=version_id):
                 target = await self.repo.resolve_version(org_id, workspace_id, name, version_id)
             if target is None:
                 raise await self._not_found(org_id, workspace_id, name, f"version {version_id}", "version_not_found")
             return target, None
         label = check_label(label or DEFAULT_LABEL)
-        with self.telemetry.span("prompter.label.resolve", **{"prompter.label": label}):
+        with label_resolve_span(self.telemetry, label=label):
             if label == LATEST:
                 target = await self.repo.resolve_latest(org_id, workspace_id, name)
             else:
@@ -142,7 +144,7 @@ class LabelService:
     ) -> Target:
         """Point the label at a version of a revision of this name. A move to the current target records nothing."""
         org_id, workspace_id = self._writable(label, tenant)
-        with self.telemetry.span("prompter.label.move", **{"prompter.label": label, "prompter.label.kind": "move"}):
+        with label_move_span(self.telemetry, label, "move"):
             target = await self._version_of_name(org_id, workspace_id, name, version_id)
             await self.repo.lock_label(org_id, workspace_id, name, label)
             current = await self.repo.get_label(org_id, workspace_id, name, label)
@@ -157,7 +159,7 @@ class LabelService:
 
     async def delete(self, name: str, label: str, *, tenant: TenantScope, reason: str | None = None) -> None:
         org_id, workspace_id = self._writable(label, tenant)
-        with self.telemetry.span("prompter.label.move", **{"prompter.label": label, "prompter.label.kind": "delete"}):
+        with label_move_span(self.telemetry, label, "delete"):
             await self.repo.lock_label(org_id, workspace_id, name, label)
             current = await self.repo.get_label(org_id, workspace_id, name, label)
             if current is None:
@@ -173,8 +175,7 @@ class LabelService:
         row undoes the move before that one (it goes further back; it never re-applies what the first one undid);
         when the undone move created the label there is no earlier target: 409 nothing_to_roll_back."""
         org_id, workspace_id = self._writable(label, tenant)
-        kind = {"prompter.label": label, "prompter.label.kind": "rollback"}
-        with self.telemetry.span("prompter.label.move", **kind):
+        with label_move_span(self.telemetry, label, "rollback"):
             await self.repo.lock_label(org_id, workspace_id, name, label)
             latest = await self.repo.latest_event(org_id, workspace_id, name, label)
             top_id = stack_top(latest)
@@ -263,8 +264,7 @@ class LabelService:
             reason=reason,
         )
         await self.repo.add_event(event)
-        protected = self.is_protected(label)
-        on_commit(self.session, lambda: self.telemetry.record_label_move(protected=protected, kind=kind))
+        emit(self.session, LabelMoved(kind=kind, protected=self.is_protected(label)))
 
     async def _not_found(self, org_id: str, workspace_id: str, name: str, what: str, code: str) -> NotFound:
         if not await self.repo.name_exists(org_id, workspace_id, name):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import TenantScope
-from service.db.engine import begin_write, end_reads, on_commit
+from service.db.engine import begin_write, emit, end_reads
 from service.db.models import PromptResult, PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import NotFound, Unprocessable
@@ -27,6 +27,7 @@ from service.templates.rendering import missing_variables
 from service.templates.service import TemplateService
 from service.versions.service import VersionService
 from telemetry import Telemetry
+from telemetry.events import LabelDrifted, ResultStored
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +94,7 @@ class RunService:
         )
         result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured))
         if not result.identity_matches_label:
-            provider = pinned.provider
-            on_commit(self.session, lambda: self.telemetry.record_label_drift(provider))
+            emit(self.session, LabelDrifted(pinned.provider))
         return result
 
     async def execute(self, spec: RunCommand, *, through: ThroughLabel | None = None) -> PromptResult:
@@ -147,8 +147,7 @@ class RunService:
             result.label = through.label
             result.identity_matches_label = version.captured == through.pinned
         await self.repo.insert(result)
-        fingerprint_present = bool(completion.system_fingerprint)
-        on_commit(self.session, lambda: self.telemetry.record_result_insert(fingerprint_present=fingerprint_present))
+        emit(self.session, ResultStored(fingerprint_present=bool(completion.system_fingerprint)))
         return result
 
     async def get(self, result_id: int) -> PromptResult:

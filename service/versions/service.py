@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import IntegrityConflict, begin_write, end_reads, on_commit
+from service.db.engine import IntegrityConflict, begin_write, emit, end_reads
 from service.db.models import PromptTemplate, PromptVersion
 from service.providers import ProviderRegistry
 from service.providers.base import GenerationParams
@@ -15,6 +15,7 @@ from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
 from telemetry import Telemetry
+from telemetry.events import ModelDrifted
 
 
 class VersionService:
@@ -81,7 +82,7 @@ class VersionService:
                 raise
             return winner, False
         if drift:
-            on_commit(self.session, lambda: self.telemetry.record_model_drift(provider, model_id))
+            emit(self.session, ModelDrifted(provider, model_id))
         return version, True
 
     async def list_for_template(self, template: PromptTemplate) -> list[PromptVersion]:

@@ -25,12 +25,22 @@ def literal_sets(path: Path) -> list[set[str]]:
     return found
 
 
-def test_domain_code_writes_no_span_attributes_itself():
-    """gen_ai.* keys and span.set_attribute(s) belong to telemetry/port.py, which guards every SDK call."""
+def test_domain_code_writes_no_span_names_or_attributes_itself():
+    """Span names, gen_ai.* keys and span.set_attribute(s) belong to telemetry/ (the port, telemetry/events.py), which
+    guards every SDK call. That domain code imports nothing from OpenTelemetry is a contract (tests/unit/test_layers.py);
+    this covers what an import check cannot see: names written as strings, spans opened by name."""
     offenders = []
     for path in sources("service"):
         text = path.read_text()
-        for needle in ('"gen_ai.', "'gen_ai.", ".set_attribute(", ".set_attributes("):
+        for needle in (
+            '"gen_ai.',
+            "'gen_ai.",
+            ".set_attribute(",
+            ".set_attributes(",
+            ".span(",
+            "start_span(",
+            '"prompter.label.',
+        ):
             if needle in text:
                 offenders.append(f"{path.relative_to(ROOT)}: {needle}")
     assert offenders == []
