@@ -1,5 +1,5 @@
-"""create_app(settings) -> Litestar: routes, dependencies, error mapping, telemetry and the lifespan. Nothing runs at
-import time."""
+"""create_app(settings) -> Litestar: mounts each noun package's router and dependencies, the error mapping, telemetry
+and the lifespan. Nothing runs at import time."""
 
 from __future__ import annotations
 
@@ -9,22 +9,22 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Litestar, Request
-from litestar.di import NamedDependency, Provide
+from litestar import Litestar
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from service.auth.guard import READ_METHODS, api_key_guard, current_principal
+from service.auth.guard import api_key_guard
 from service.cache import RedisCache, RedisHealth
 from service.db import engine as db
 from service.db.migrate import prepare_schema
-from service.diffs.handlers import DiffController
-from service.diffs.service import DiffService
+from service.diffs.dependencies import DEPENDENCIES as diff_dependencies
+from service.diffs.handlers import router as diffs_router
 from service.health.handlers import healthz, readyz
 from service.http.errors import EXCEPTION_HANDLERS
 from service.http.methods import HeadAndAllow, allowed_methods
@@ -33,28 +33,26 @@ from service.http.openapi_errors import document_error_responses
 from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
-from service.http.tenant import provide_tenant
-from service.idempotency import IdempotencyService
-from service.idempotency.dependencies import provide_idempotency as idempotency_dependency
-from service.labels.handlers import PromptController
-from service.labels.service import LabelService
+from service.http.session import DEPENDENCIES as session_dependencies
+from service.http.tenant import DEPENDENCIES as tenant_dependencies
+from service.idempotency.dependencies import DEPENDENCIES as idempotency_dependencies
+from service.labels.dependencies import DEPENDENCIES as label_dependencies
+from service.labels.handlers import router as labels_router
 from service.providers import ProviderRegistry
-from service.runs.handlers import LabelRunController, RunController
-from service.runs.service import RunService
+from service.runs.dependencies import DEPENDENCIES as run_dependencies
+from service.runs.handlers import router as runs_router
 from service.settings import Settings
-from service.templates.handlers import TemplateController
-from service.templates.service import TemplateService
+from service.templates.dependencies import DEPENDENCIES as template_dependencies
+from service.templates.handlers import router as templates_router
 from service.ui import template_config, ui_routers
-from service.versions.handlers import VersionController
+from service.versions.dependencies import DEPENDENCIES as version_dependencies
+from service.versions.handlers import router as versions_router
 from service.versions.probe import IdentityProbe
-from service.versions.service import VersionService
 from service.vocabulary import PROVIDERS
 from telemetry import Telemetry, TelemetryHandle, setup_telemetry
 from telemetry.events import publisher
 from telemetry.http import HTTPTelemetryMiddleware
 from telemetry.json_logs import configure_logging
-
-log = logging.getLogger("prompter")
 
 
 @dataclass(slots=True)
@@ -70,10 +68,18 @@ class Runtime:
     providers: ProviderRegistry
     probe: IdentityProbe
     redis_health: RedisHealth
+    # Where the request's unit of work publishes committed domain events (telemetry/events.py).
+    publish: Callable[[object], None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.publish = publisher(self.telemetry_handle.telemetry)
 
     @property
     def telemetry(self) -> Telemetry:
         return self.telemetry_handle.telemetry
+
+
+log = logging.getLogger("prompter")
 
 
 def create_app(
@@ -106,12 +112,11 @@ def create_app(
 
     app = Litestar(
         route_handlers=[
-            TemplateController,
-            VersionController,
-            RunController,
-            PromptController,
-            LabelRunController,
-            DiffController,
+            templates_router,
+            versions_router,
+            runs_router,
+            labels_router,
+            diffs_router,
             healthz,
             readyz,
             metrics,
@@ -141,60 +146,20 @@ def create_app(
 
 
 def _dependencies(runtime: Runtime) -> dict[str, Provide]:
-    publish = publisher(runtime.telemetry)
-
-    async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
-        # No error mapping here: an exception this generator raises while the handler's own error unwinds through it
-        # reaches Litestar wrapped in an ExceptionGroup (a 500). DB errors are mapped by service/http/errors.py.
-        # GETs only read. Other requests write from the start, or (routes flagged READS_FIRST: run, ensure-version)
-        # read first and open their one write transaction themselves, after the provider answered.
-        if request.method in READ_METHODS:
-            factory, writes_first = runtime.read_sessions, False
-        elif request.route_handler.opt.get(db.READS_FIRST):
-            factory, writes_first = runtime.read_sessions, False
-        else:
-            factory, writes_first = runtime.sessions, True
-        async with db.unit_of_work(factory, runtime.write_queue, writes_first=writes_first, publish=publish) as session:
-            yield session
-
-    def provide_templates(session: NamedDependency[AsyncSession], request: Request) -> TemplateService:
-        return TemplateService(session, runtime.telemetry, runtime.settings, current_principal(request))
-
-    def provide_versions(session: NamedDependency[AsyncSession]) -> VersionService:
-        return VersionService(session, runtime.providers, runtime.probe, runtime.telemetry)
-
-    def provide_runs(
-        session: NamedDependency[AsyncSession],
-        versions: NamedDependency[VersionService],
-        templates: NamedDependency[TemplateService],
-        labels: NamedDependency[LabelService],
-    ) -> RunService:
-        return RunService(session, runtime.providers, versions, templates, runtime.telemetry, labels)
-
-    def provide_labels(session: NamedDependency[AsyncSession], request: Request) -> LabelService:
-        protected = runtime.settings.auth.protected_label_set
-        return LabelService(session, runtime.telemetry, protected, current_principal(request))
-
-    def provide_diffs(
-        session: NamedDependency[AsyncSession], templates: NamedDependency[TemplateService]
-    ) -> DiffService:
-        return DiffService(session, templates)
-
-    def provide_idempotency(session: NamedDependency[AsyncSession], request: Request) -> IdempotencyService:
-        return idempotency_dependency(session, request)
+    """Each noun package provides its own services (its dependencies.py); the app adds what it owns itself."""
 
     def constant(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
     return {
-        "session": Provide(provide_session),
-        "templates": Provide(provide_templates, sync_to_thread=False),
-        "versions": Provide(provide_versions, sync_to_thread=False),
-        "runs": Provide(provide_runs, sync_to_thread=False),
-        "labels": Provide(provide_labels, sync_to_thread=False),
-        "diffs": Provide(provide_diffs, sync_to_thread=False),
-        "idempotency": Provide(provide_idempotency, sync_to_thread=False),
-        "tenant": Provide(provide_tenant, sync_to_thread=False),
+        **session_dependencies,
+        **tenant_dependencies,
+        **idempotency_dependencies,
+        **template_dependencies,
+        **version_dependencies,
+        **run_dependencies,
+        **label_dependencies,
+        **diff_dependencies,
         "settings": constant(runtime.settings),
         "db_engine": constant(runtime.engine),
         "redis_health": constant(runtime.redis_health),

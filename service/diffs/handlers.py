@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Router, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
@@ -27,3 +27,7 @@ class DiffController(Controller):
         self, version_id: FromPath[int], against: Against, diffs: NamedDependency[DiffService]
     ) -> VersionDiffOut:
         return VersionDiffOut.of(await diffs.versions_diff(version_id, against))
+
+
+# The package's routes, mounted by service/app.py (its dependencies: service/diffs/dependencies.py).
+router = Router(path="/", route_handlers=[DiffController])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from service.auth.guard import current_principal
@@ -22,3 +23,6 @@ def provide_tenant(
     request: Request[Any, Any, Any], org_id: TenantQuery = None, workspace_id: TenantQuery = None
 ) -> TenantScope:
     return TenantScope(current_principal(request), org_id, workspace_id)
+
+
+DEPENDENCIES = {"tenant": Provide(provide_tenant, sync_to_thread=False)}

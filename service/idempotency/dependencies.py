@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request
+from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,5 +36,8 @@ def request_shape(request: Request[Any, Any, Any]) -> RequestShape:
     )
 
 
-def provide_idempotency(session: AsyncSession, request: Request[Any, Any, Any]) -> IdempotencyService:
+def provide_idempotency(session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]) -> IdempotencyService:
     return IdempotencyService(session, current_principal(request), request_shape(request))
+
+
+DEPENDENCIES = {"idempotency": Provide(provide_idempotency, sync_to_thread=False)}

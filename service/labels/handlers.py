@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, JSONBody, Parameter
@@ -129,3 +129,7 @@ class PromptController(Controller):
             reason=data.reason,
         )
         return LabelOut.of(target, label, protected=labels.is_protected(label))
+
+
+# The package's routes, mounted by service/app.py (its dependencies: service/labels/dependencies.py).
+router = Router(path="/", route_handlers=[PromptController])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
@@ -90,3 +90,7 @@ class LabelRunController(Controller):
             return ResultOut.of(result)
 
         return await idempotency.once(idempotency_key, data, run)
+
+
+# The package's routes, mounted by service/app.py (its dependencies: service/runs/dependencies.py).
+router = Router(path="/", route_handlers=[RunController, LabelRunController])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
@@ -51,3 +51,7 @@ class TemplateController(Controller):
         self, template_id: FromPath[int], templates: NamedDependency[TemplateService]
     ) -> TemplateOut:
         return TemplateOut.of(await templates.get(template_id))
+
+
+# The package's routes, mounted by service/app.py (its dependencies: service/templates/dependencies.py).
+router = Router(path="/", route_handlers=[TemplateController])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
@@ -45,3 +45,7 @@ class VersionController(Controller):
     ) -> VersionList:
         rows = await versions.list_for_template(await templates.get(template_id))
         return VersionList([VersionOut.of(row) for row in rows])
+
+
+# The package's routes, mounted by service/app.py (its dependencies: service/versions/dependencies.py).
+router = Router(path="/", route_handlers=[VersionController])
