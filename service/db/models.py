@@ -1,4 +1,4 @@
-"""The tables. The schema itself is created by Alembic migrations (service/migrations), never create_all."""
+"""The tables. The schema itself is created by Alembic migrations (service/db/migrations), never create_all."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def is_storable_id(value: int) -> bool:
     return 0 < value < 2**63
 
 
-# Constraint names are part of the contract: the repository maps each to a domain error by name.
+# Constraint names are part of the schema the migrations create; keep them stable. A violation leaves a repository as
+# IntegrityConflict (service/db/engine.py: insert_guarded) and its service turns it into a domain error.
 UQ_TEMPLATE_IDENTITY = "uq_prompt_templates_identity"
 UQ_TEMPLATE_REVISION = "uq_prompt_templates_revision"
 UQ_VERSION_PVK = "uq_prompt_versions_template_pvk"

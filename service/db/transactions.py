@@ -38,7 +38,8 @@ _HOLDS_QUEUE = "prompter_holds_write_queue"
 # Execution options the SQLite `begin` listener reads (service/db/engine.py).
 READ_ONLY = "prompter_read_only"
 WRITE = "prompter_write"
-# A route handler's `opt` flag: its request session starts reading and the service calls `begin_write` itself.
+# A route handler's `opt` flag: its request session starts reading (service/http/session.py decides) and the service
+# calls `begin_write` itself.
 READS_FIRST = "prompter_reads_first"
 
 

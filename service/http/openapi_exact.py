@@ -10,7 +10,7 @@ the document is tightened once, the first time it is served (building it eagerly
   answers an unknown provider 422 `unknown_provider`), strings say they hold no NUL, integers that they fit int64;
 - integer parameters are bounded like msgspec's int64 (Litestar writes `le=2**63-1` as the float 9.223372036854776e18,
   which rounds up past the limit), path ids from 0: ids are ASCII digits (service/http/request_rules.py);
-- `cursor` parameters state their format (service/http/pagination.py), and `org_id` / `workspace_id` say when they
+- `cursor` parameters state their format (service/db/pagination.py), and `org_id` / `workspace_id` say when they
   are required: with PROMPTER_AUTH=off (else 422 `missing_tenant`); with auth on they come from the key.
 """
 

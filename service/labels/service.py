@@ -106,7 +106,7 @@ class LabelService:
         if self.is_protected(label) and not self.principal.is_admin:
             return "protected_label"
         if not self.principal.can_write:
-            return "insufficient_role"
+            return "forbidden_role"
         return None
 
     def may_change(self, label: str) -> bool:

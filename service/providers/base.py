@@ -1,4 +1,5 @@
-"""The adapter interface every LLM provider implements: the fake LLM today, real HTTP adapters later.
+"""The adapter interface every LLM provider implements: the built-in fake LLM and the HTTP adapters (openai.py,
+anthropic.py, google.py).
 
 A provider answers two calls: `complete` (a real generation) and `probe` (the cheapest call that still reveals the
 model identity the provider reports). Both return a `Completion`; its `identity` (service/providers/identity.py) is what

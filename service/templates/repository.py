@@ -1,4 +1,4 @@
-"""SQL for prompt_templates. Integrity errors leave here as `service.db.IntegrityConflict`."""
+"""SQL for prompt_templates. Integrity errors leave here as `service.db.engine.IntegrityConflict`."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ async def test_a_version_of_another_name_is_not_found(repo):
         ("admin", "production", None),
         ("write", "production", "protected_label"),
         ("write", "staging", None),
-        ("read", "staging", "insufficient_role"),
+        ("read", "staging", "forbidden_role"),
         ("admin", "latest", "reserved_label"),
     ],
 )
