@@ -76,6 +76,10 @@ def status_of(exc: PrompterError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS:
             return STATUS[kind]
+        # An error class written the older way, with its own `status`, keeps it until it is moved into STATUS.
+        own = kind.__dict__.get("status")
+        if isinstance(own, int):
+            return own
     return 400
 
 
