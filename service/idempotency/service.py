@@ -61,8 +61,14 @@ class RequestShape:
 
 
 class IdempotencyService:
-    def __init__(self, session: AsyncSession, principal: Principal | None, request: RequestShape) -> None:
-        self.repo = IdempotencyRepository(session)
+    def __init__(
+        self,
+        session: AsyncSession,
+        principal: Principal | None,
+        request: RequestShape,
+        repo: IdempotencyRepository | None = None,
+    ) -> None:
+        self.repo = repo or IdempotencyRepository(session)
         self.org_id, self.workspace_id = (principal.org_id, principal.workspace_id) if principal else ("", "")
         self.request = request
 
