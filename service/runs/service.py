@@ -62,11 +62,12 @@ class RunService:
         templates: TemplateService,
         telemetry: Telemetry,
         labels: LabelService | None = None,
+        repo: ResultRepository | None = None,
     ) -> None:
         self.session = session
         self.templates = templates
         self.labels = labels
-        self.repo = ResultRepository(session)
+        self.repo = repo or ResultRepository(session)
         self.providers = providers
         self.versions = versions
         self.telemetry = telemetry

@@ -20,10 +20,15 @@ from telemetry.events import ModelDrifted
 
 class VersionService:
     def __init__(
-        self, session: AsyncSession, providers: ProviderRegistry, probe: IdentityProbe, telemetry: Telemetry
+        self,
+        session: AsyncSession,
+        providers: ProviderRegistry,
+        probe: IdentityProbe,
+        telemetry: Telemetry,
+        repo: VersionRepository | None = None,
     ) -> None:
         self.session = session
-        self.repo = VersionRepository(session)
+        self.repo = repo or VersionRepository(session)
         self.providers = providers
         self.probe = probe
         self.telemetry = telemetry
