@@ -19,6 +19,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service import __version__
 from service.auth.guard import READ_METHODS, api_key_guard, current_principal
 from service.cache import RedisCache, RedisHealth
 from service.db import engine as db
@@ -123,7 +124,7 @@ def create_app(
         request_max_body_size=settings.limits.max_body_bytes,
         request_class=BoundedJSONRequest,
         openapi_config=OpenAPIConfig(
-            title="Prompter", version="0.1.0", path="/schema", render_plugins=render_plugins()
+            title="Prompter", version=__version__, path="/schema", render_plugins=render_plugins()
         ),
         debug=False,
         # Our own JSON logging (service/logging.py); Litestar's default would add a plain-text root handler.

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 
+from service import __version__
 from service.cli import keys as auth_cli
 from service.cli import preflight
 from service.settings import Settings, SettingsError
@@ -14,6 +15,7 @@ from service.settings import Settings, SettingsError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prompter", description="Prompter prompt-template registry")
+    parser.add_argument("--version", action="version", version=f"prompter {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the HTTP API (uvicorn, one process)")
