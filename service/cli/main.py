@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply database migrations (DB_URL) up to the newest")
     auth_cli.add_commands(commands)
     config = commands.add_parser("config", help="show the effective configuration (secrets masked)")
-    config.add_argument("--markdown", action="store_true", help="print the README's configuration table instead")
+    config.add_argument("--markdown", action="store_true", help="print the configuration table of the docs instead")
     check = commands.add_parser(
         "check-dashboard", help="show, panel by panel, which panels of the Grafana rollout dashboard have data"
     )
