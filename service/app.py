@@ -34,6 +34,7 @@ from service.http.openapi_errors import document_error_responses
 from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
+from service.http.swagger_ui import swagger_assets_router
 from service.idempotency import EXCEPTION_HANDLERS as IDEMPOTENCY_HANDLERS
 from service.idempotency import IdempotencyService
 from service.labels.handlers import PromptController
@@ -113,6 +114,7 @@ def create_app(
             healthz,
             readyz,
             metrics,
+            swagger_assets_router(),
             *ui_routers(settings, handle.telemetry),
         ],
         template_config=template_config(settings),
