@@ -19,6 +19,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service import __version__
 from service.auth.guard import api_key_guard
 from service.cache import RedisCache, RedisHealth
 from service.db import engine as db
@@ -38,6 +39,7 @@ from service.http.tenant import DEPENDENCIES as tenant_dependencies
 from service.idempotency.dependencies import DEPENDENCIES as idempotency_dependencies
 from service.labels.dependencies import DEPENDENCIES as label_dependencies
 from service.labels.handlers import router as labels_router
+from service.http.swagger_ui import swagger_assets_router
 from service.providers import ProviderRegistry
 from service.runs.dependencies import DEPENDENCIES as run_dependencies
 from service.runs.handlers import router as runs_router
@@ -120,6 +122,7 @@ def create_app(
             healthz,
             readyz,
             metrics,
+            swagger_assets_router(),
             *ui_routers(settings, handle.telemetry),
         ],
         template_config=template_config(settings),
@@ -131,7 +134,7 @@ def create_app(
         request_max_body_size=settings.limits.max_body_bytes,
         request_class=BoundedJSONRequest,
         openapi_config=OpenAPIConfig(
-            title="Prompter", version="0.1.0", path="/schema", render_plugins=render_plugins()
+            title="Prompter", version=__version__, path="/schema", render_plugins=render_plugins()
         ),
         debug=False,
         # Our own JSON logging (telemetry/json_logs.py); Litestar's default would add a plain-text root handler.

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 
+from service import __version__
 from service.cli import keys as auth_cli
 from service.cli import preflight
 from service.settings import Settings, SettingsError
@@ -14,6 +15,7 @@ from service.settings import Settings, SettingsError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prompter", description="Prompter prompt-template registry")
+    parser.add_argument("--version", action="version", version=f"prompter {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the HTTP API (uvicorn, one process)")
@@ -24,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply database migrations (DB_URL) up to the newest")
     auth_cli.add_commands(commands)
     config = commands.add_parser("config", help="show the effective configuration (secrets masked)")
-    config.add_argument("--markdown", action="store_true", help="print the README's configuration table instead")
+    config.add_argument("--markdown", action="store_true", help="print the configuration table of the docs instead")
     check = commands.add_parser(
         "check-dashboard", help="show, panel by panel, which panels of the Grafana rollout dashboard have data"
     )

@@ -6,13 +6,15 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service import __version__
 from service.cache import RedisHealth
 from service.db.migrate import schema_state
 
 
 @get("/healthz", tags=["health"], summary="The process is alive")
 async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+    # The version tells an operator which release a replica runs (a rolling update shows both for a while).
+    return {"status": "ok", "version": __version__}
 
 
 @get("/readyz", tags=["health"], summary="The database answers with a current schema (Redis is reported but optional)")

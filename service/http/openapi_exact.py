@@ -21,20 +21,22 @@ from typing import Any, get_args
 
 import msgspec
 from litestar import Litestar, Request
-from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, YamlRenderPlugin
 from litestar.routes import HTTPRoute
 
 from service.http.pagination import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from service.http.schemas import NO_NUL, TENANT_DESCRIPTION
+from service.http.swagger_ui import OfflineSwaggerRenderPlugin
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 
 
 def render_plugins() -> list[OpenAPIRenderPlugin]:
-    """Swagger UI at /schema (and /schema/swagger), the document at /schema/openapi.json and .yaml, all exact."""
+    """Swagger UI at /schema (and /schema/swagger, assets served locally), the document at /schema/openapi.json and
+    .yaml, all exact."""
     return [
-        SwaggerRenderPlugin(path=["/", "/swagger"]),
+        OfflineSwaggerRenderPlugin(path=["/", "/swagger"]),
         ExactJsonRenderPlugin(),
         ExactYamlRenderPlugin(path=["/openapi.yaml", "/openapi.yml"]),
     ]

@@ -28,12 +28,13 @@ from typing import Any
 
 import httpx
 
+from service import __version__
 from service.errors import ProviderAuth, ProviderError, ProviderRateLimited, ProviderTimeout
 from service.settings import Settings
 
 log = logging.getLogger("prompter.providers")
 
-USER_AGENT = "prompter/0.1.0"
+USER_AGENT = f"prompter/{__version__}"
 _MESSAGE_LIMIT = 300
 # The connection was made and then lost mid-exchange: the server closed it before (or while) sending its answer
 # (RemoteProtocolError: "Server disconnected without sending a response" / "peer closed connection without sending

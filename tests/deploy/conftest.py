@@ -34,7 +34,10 @@ def kustomize_build() -> Callable[[Path], list[Resource]]:
     """kustomize_build(dir) -> the rendered resources, exactly what `kubectl apply -k dir` would send."""
     command = _kustomize_command()
     if command is None:
-        need("neither kustomize nor kubectl (which embeds kustomize) is on PATH")
+        need(
+            "neither kustomize nor kubectl (which embeds kustomize) is on PATH: install kubectl >= 1.27 (the Kubernetes "
+            "project's release binary or package; Debian's kubernetes-client is too old) or kustomize"
+        )
     assert command is not None
 
     def build(directory: Path) -> list[Resource]:

@@ -74,9 +74,9 @@ def secret_template() -> Resource:
 
 
 def documented_settings() -> set[str]:
-    """Variable names of README.md's configuration table (itself kept equal to service/settings/ by a test)."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    table = readme.split("<!-- config-table:start -->")[1].split("<!-- config-table:end -->")[0]
+    """Variable names of the configuration reference's table (itself kept equal to service/settings/ by a test)."""
+    page = (REPO_ROOT / "docs" / "reference" / "configuration.md").read_text()
+    table = page.split("<!-- config-table:start -->")[1].split("<!-- config-table:end -->")[0]
     return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", table, flags=re.M))
 
 

@@ -44,14 +44,16 @@ def missing() -> str | None:
 
 
 @contextmanager
-def chromium(profile_dir: Path, *, width: int = 1280, height: int = 900) -> Iterator[Any]:
+def chromium(
+    profile_dir: Path, *, width: int = 1280, height: int = 900, extra_flags: tuple[str, ...] = ()
+) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile_dir.mkdir(parents=True, exist_ok=True)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile_dir}", f"--window-size={width},{height}"):
+    for flag in (*FLAGS, *extra_flags, f"--user-data-dir={profile_dir}", f"--window-size={width},{height}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(PAGE_LOAD_TIMEOUT_S)

@@ -47,7 +47,10 @@ class ThrowawayPostgres:
     def __init__(self) -> None:
         bin_dir = _bin_dir()
         if bin_dir is None:
-            raise RuntimeError("PostgreSQL binaries not found (apt-get install postgresql)")
+            raise RuntimeError(
+                "PostgreSQL binaries (pg_ctl) not found: install them (Debian: apt-get install postgresql; macOS: brew "
+                "install postgresql), or set PROMPTER_TEST_PG_URL to a server the tests may create databases on"
+            )
         self.bin_dir = bin_dir
         self.port = free_port()
         self.data_dir = tempfile.mkdtemp(prefix="prompter-pg-")

@@ -14,7 +14,9 @@ class RedisServer:
     def __init__(self, port: int | None = None) -> None:
         self.binary = shutil.which("redis-server")
         if self.binary is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+            raise RuntimeError(
+                "redis-server is not installed (Debian: apt-get install redis-server; macOS: brew install redis)"
+            )
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="prompter-redis-")
         self.process: subprocess.Popen[bytes] | None = None

@@ -1,5 +1,5 @@
 """telemetry/contract.py is the single source of metric names: it must map, through the real exporter, onto exactly the
-Prometheus names it promises, with no two instruments on one name - and the README's table must say the same."""
+Prometheus names it promises, with no two instruments on one name - and the metrics reference's table must say the same."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from telemetry import contract as c
 from telemetry.setup import contract_views
 from tests.telemetry.scrape import parse, promtool_check
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+METRICS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "metrics.md"
 FAMILY = {"counter": CounterMetricFamily, "histogram": HistogramMetricFamily, "gauge": GaugeMetricFamily}
 
 
@@ -151,11 +151,11 @@ def test_the_duplicate_name_guard_catches_a_collision() -> None:
     provider.shutdown()
 
 
-# -- the README's metric table ---------------------------------------------------------------------------------------
+# -- the documented metric table (docs/reference/metrics.md)-----------------------------------------------------------------------------
 def readme_table() -> dict[str, tuple[str, tuple[str, ...]]]:
-    text = README.read_text()
+    text = METRICS_PAGE.read_text()
     match = re.search(r"<!-- metrics-table:start -->(.*?)<!-- metrics-table:end -->", text, re.DOTALL)
-    assert match, "README.md lacks the metrics-table markers"
+    assert match, "docs/reference/metrics.md lacks the metrics-table markers"
     rows = [line for line in match.group(1).strip().splitlines() if line.startswith("|")]
     assert len(rows) > 2, "the metric table is empty"
     table: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -168,16 +168,16 @@ def readme_table() -> dict[str, tuple[str, tuple[str, ...]]]:
         for name in names:
             if name.startswith("_"):
                 continue  # the `_bucket/_sum/_count` note
-            assert name not in table, f"{name} listed twice in the README"
+            assert name not in table, f"{name} listed twice in docs/reference/metrics.md"
             table[name] = (kind, labels)
     return table
 
 
-def test_readme_metric_table_matches_the_contract() -> None:
+def test_documented_metric_table_matches_the_contract() -> None:
     documented = readme_table()
     expected = {i.prometheus: (i.kind, i.labels) for i in c.CONTRACT}
     assert set(documented) == set(expected), (
-        f"only in README: {sorted(set(documented) - set(expected))}; "
+        f"only in docs/reference/metrics.md: {sorted(set(documented) - set(expected))}; "
         f"only in contract.py: {sorted(set(expected) - set(documented))}"
     )
     for name, (kind, labels) in expected.items():

@@ -1,14 +1,16 @@
-"""The README's configuration table is generated from Settings (`prompter config --markdown`) and must match it."""
+"""The configuration reference's table is generated from Settings (`prompter config --markdown`) and must match it."""
 
 from pathlib import Path
 
 from service.settings import config_table_markdown
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CONFIGURATION_PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "configuration.md"
 
 
-def test_readme_configuration_table_matches_settings():
-    text = README.read_text()
+def test_documented_configuration_table_matches_settings():
+    text = CONFIGURATION_PAGE.read_text()
     start, end = "<!-- config-table:start -->", "<!-- config-table:end -->"
     table = text[text.index(start) + len(start) : text.index(end)].strip()
-    assert table == config_table_markdown(), "README configuration table is stale: run scripts/update-readme-config"
+    assert table == config_table_markdown(), (
+        "docs/reference/configuration.md's table is stale: run scripts/update-config-table"
+    )
