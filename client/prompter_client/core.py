@@ -1,6 +1,6 @@
 """The one core both clients share: keys, requests, response handling, the cache's freshness rules, single flight,
-back-off after failures and the outage warning. It does no I/O; `Prompter` and `AsyncPrompter` only send the requests
-it describes and run refreshes on a thread or a task.
+back-off after failures and the outage warning. It does no I/O; `AsyncPrompter` (and `Prompter`, generated from it)
+only send the requests it describes and run refreshes on a task or a thread.
 
 The rules (for one key = name + label or version):
 - fresh entry (younger than the TTL): served from memory, no request;
@@ -46,6 +46,9 @@ DEFAULT_LABEL = "production"
 # Marks a key whose stale entry is being refreshed in the background (cold fetches register their shared future).
 _REFRESHING = object()
 
+# Key(...) goes through NamedTuple's keyword-handling __new__; every get_prompt builds a key, so build it directly.
+_new_key = tuple.__new__
+
 _decode_prompt = msgspec.json.Decoder(Prompt).decode
 _decode_run = msgspec.json.Decoder(RunResult).decode
 _decode_label = msgspec.json.Decoder(Label).decode
@@ -84,9 +87,12 @@ class ClientCore:
         return {"base_url": self.config.base_url, "headers": headers, "timeout": self.config.timeout_s}
 
     def key(self, name: str, label: str | None, version_id: int | None) -> Key:
-        if label is not None and version_id is not None:
+        """The cache key of one `get_prompt` call: `label` defaults to `production` unless a version is asked for."""
+        if version_id is None:
+            return _new_key(Key, (name, DEFAULT_LABEL if label is None else label, None))
+        if label is not None:
             raise ValueError("pass label= or version_id=, not both")
-        return Key(name, DEFAULT_LABEL if label is None and version_id is None else label, version_id)
+        return _new_key(Key, (name, None, version_id))
 
     def _tenant(self) -> dict[str, str]:
         tenant = {}

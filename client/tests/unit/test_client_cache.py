@@ -7,7 +7,7 @@ import logging
 import threading
 
 import pytest
-from client_helpers import FakePrompter, expire, wait_until
+from client_helpers import FakePrompter, OffsetClock, expire, wait_until
 from prompter_client import PrompterUnavailable, PromptNotFound
 
 
@@ -211,3 +211,17 @@ def test_version_id_is_its_own_key(fake: FakePrompter, make_prompter) -> None:
     with pytest.raises(PromptNotFound):
         p.get_prompt("greet", version_id=3)
     assert fake.gets[0].url.params["version_id"] == "3" and "label" not in fake.gets[0].url.params
+
+
+def test_the_injected_clock_decides_freshness_for_reads_and_writes(fake: FakePrompter, make_prompter) -> None:
+    clock = OffsetClock()
+    fake.set("greet", "v1")
+    p = make_prompter(cache_ttl_s=60, clock=clock)
+    p.get_prompt("greet")
+    fake.set("greet", "v2")
+    clock.advance(59)
+    assert p.get_prompt("greet").body == "v1" and len(fake.gets) == 1  # still fresh on the injected clock
+    clock.advance(2)
+    assert p.get_prompt("greet").body == "v1"  # stale on the injected clock: served, and refreshed once
+    wait_until(lambda: p.get_prompt("greet").body == "v2", what="the refresh the injected clock started")
+    assert len(fake.gets) == 2
