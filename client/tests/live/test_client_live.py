@@ -129,3 +129,17 @@ def test_http_errors_are_typed(live_url: str) -> None:
             p.set_label("greet", "production", 999_999)
     with httpx.Client(base_url=live_url) as http:  # what the client parsed is what the server sent
         assert http.get("/api/prompts/greet", params={**TENANT, "label": "nope"}).json()["error"] == "label_not_found"
+
+
+def test_a_deleted_label_stops_being_served_after_one_revalidation(live_url: str) -> None:
+    seed(live_url, "greet", ["Hello {{ name }}!"])
+    with Prompter(**client_options(live_url)) as p:
+        assert p.get_prompt("greet").body == "Hello {{ name }}!"
+        with httpx.Client(base_url=live_url) as http:
+            assert http.delete("/api/prompts/greet/labels/production", params=TENANT).status_code == 204
+        expire(p)
+        assert p.get_prompt("greet").body == "Hello {{ name }}!"  # stale: served while the revalidation asks
+        wait_until(lambda: len(p.cache) == 0, what="the revalidation's 404 to evict the entry")
+        with pytest.raises(PromptNotFound) as raised:
+            p.get_prompt("greet")
+        assert raised.value.code == "label_not_found"
