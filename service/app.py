@@ -102,6 +102,7 @@ def create_app(
         redis_health=RedisHealth(handle.telemetry, configured=bool(settings.redis.url)),
     )
 
+    exception_handlers: dict[Any, Any] = {**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS, **IDEMPOTENCY_HANDLERS}
     app = Litestar(
         route_handlers=[
             TemplateController,
@@ -116,7 +117,7 @@ def create_app(
         ],
         template_config=template_config(settings),
         dependencies=_dependencies(runtime),
-        exception_handlers={**EXCEPTION_HANDLERS, **db.EXCEPTION_HANDLERS, **IDEMPOTENCY_HANDLERS},
+        exception_handlers=exception_handlers,
         guards=[api_key_guard],
         before_request=check_request,
         lifespan=[_lifespan(runtime)],
@@ -133,7 +134,8 @@ def create_app(
     document_error_responses(app)
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
     routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
-    app.asgi_handler = HTTPTelemetryMiddleware(routed, handle.telemetry, tracing=handle.tracing)
+    # Litestar types asgi_handler with its TypedDict scopes; the middleware takes any ASGI scope (a plain dict).
+    app.asgi_handler = HTTPTelemetryMiddleware(routed, handle.telemetry, tracing=handle.tracing)  # type: ignore[assignment]
     return app
 
 

@@ -18,6 +18,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+
 # Session hooks: a run that writes into the checkout fails (`git status --porcelain` must not change).
 from tests.support.checkout import pytest_sessionfinish, pytest_sessionstart  # noqa: F401
 from tests.support.postgres import ThrowawayPostgres, can_connect, shared_server_url

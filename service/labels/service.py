@@ -6,6 +6,8 @@ and the caller (a Principal, or None with auth off). Like every service it flush
 
 from __future__ import annotations
 
+# `builtins.list` in annotations: these classes have a method named `list`, which shadows the builtin inside them.
+import builtins
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,8 +102,8 @@ class LabelService:
         latest = await self.repo.resolve_latest(org_id, workspace_id, name)
         if latest is None and not await self.repo.name_exists(org_id, workspace_id, name):
             raise self._no_name(name, workspace_id)
-        stored = [(target, target.label.label) for target in await self.repo.list_labels(org_id, workspace_id, name)]
-        return ([(latest, LATEST)] if latest is not None else []) + stored  # type: ignore[union-attr]
+        stored = [(target, target.label.label) for target in await self.repo.list_labels(org_id, workspace_id, name)]  # type: ignore[union-attr]
+        return ([(latest, LATEST)] if latest is not None else []) + stored
 
     def is_protected(self, label: str) -> bool:
         return label in self.protected
@@ -318,8 +320,8 @@ class LabelService:
         return self.principal.can_write and (self.principal.is_admin or not self.is_protected(label))
 
     async def labels_of_names(
-        self, names: list[str], *, org_id: str, workspace_id: str
-    ) -> dict[str, list[tuple[Target, str]]]:
+        self, names: builtins.list[str], *, org_id: str, workspace_id: str
+    ) -> dict[str, builtins.list[tuple[Target, str]]]:
         """Stored labels (not `latest`) of several names of one workspace, by name."""
         org_id, workspace_id = self.tenant(org_id, workspace_id)
         found: dict[str, list[tuple[Target, str]]] = {}
@@ -330,7 +332,7 @@ class LabelService:
 
     async def name_history(
         self, name: str, *, org_id: str | None, workspace_id: str | None, limit: int
-    ) -> list[PromptLabelEvent]:
+    ) -> builtins.list[PromptLabelEvent]:
         """The newest moves, rollbacks and deletes of every label of one name."""
         org_id, workspace_id = self.tenant(org_id, workspace_id)
         return await self.repo.name_history(org_id, workspace_id, name, limit=check_limit(limit))

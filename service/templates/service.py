@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# `builtins.list` in annotations: these classes have a method named `list`, which shadows the builtin inside them.
+import builtins
 from datetime import datetime
 from typing import Any
 
@@ -120,7 +122,7 @@ class TemplateService:
 
     async def list_names(
         self, *, org_id: str | None, workspace_id: str | None, search: str | None, after: str | None, limit: int
-    ) -> tuple[list[NameSummary], dict[tuple, datetime]]:
+    ) -> tuple[builtins.list[NameSummary], dict[tuple, datetime]]:
         """A page of prompt names (limit + 1 rows fetched: the caller learns whether more exist) and their last runs."""
         org_id, workspace_id = self.optional_tenant(org_id, workspace_id)
         names = await self.repo.list_names(
@@ -131,7 +133,7 @@ class TemplateService:
 
     async def revisions(
         self, name: str, *, org_id: str | None, workspace_id: str | None, limit: int
-    ) -> list[PromptTemplate]:
+    ) -> builtins.list[PromptTemplate]:
         """The newest revisions of one name, newest first; an unknown name (or another tenant's) is a 404."""
         org_id, workspace_id = self._tenant(org_id, workspace_id)
         rows = await self.repo.revisions(org_id, workspace_id, name, limit=limit)
@@ -139,6 +141,6 @@ class TemplateService:
             raise NotFound(f"No prompt named {name!r} in this workspace.", code="template_not_found")
         return rows
 
-    async def ids_of_name(self, name: str, *, org_id: str | None, workspace_id: str | None) -> list[int]:
+    async def ids_of_name(self, name: str, *, org_id: str | None, workspace_id: str | None) -> builtins.list[int]:
         org_id, workspace_id = self.optional_tenant(org_id, workspace_id)
         return await self.repo.ids_of_name(org_id, workspace_id, name)
