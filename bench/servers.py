@@ -11,27 +11,24 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
+# The launchers the tests use too: one free_port, one wait_until, one redis-server.
+from tests.support.ports import free_port
+from tests.support.processes import wait_until
+from tests.support.redis_server import RedisServer
+
 HOST = "127.0.0.1"
 # Inherited settings that would change what is measured; the harness sets what each configuration needs.
 _SCRUBBED_PREFIXES = ("OTEL_", "PROMPTER_", "METRICS_")
 _SCRUBBED_NAMES = {"DB_URL", "REDIS_URL"}
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**values: str) -> dict[str, str]:
@@ -81,18 +78,15 @@ class Process:
             return ""
 
     def wait_http(self, url: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answers() -> bool:
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}")
             try:
-                status, _ = http("GET", url, timeout=2)
-                if status == 200:
-                    return
+                return http("GET", url, timeout=2)[0] == 200
             except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer {url} within {timeout}s:\n{self.log_tail()}")
+                return False
+
+        wait_until(answers, f"{self.name} to answer {url}", timeout, self.log_path)
 
     def stop(self, timeout: float = 20) -> None:
         if self.alive():
@@ -221,35 +215,12 @@ class OtlpSink:
 
 
 class Redis:
+    """The tests' throwaway redis-server (tests/support/redis_server.py), plus what the report reads from it."""
+
     def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server not installed")
-        self.port = free_port()
-        self.url = f"redis://{HOST}:{self.port}/0"
-        command = [
-            binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            HOST,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ]
-        self.process = Process("redis", command, clean_env(), workdir / "redis.log")
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection((HOST, self.port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or not self.process.alive():
-                    raise RuntimeError(f"redis-server did not start: {self.process.log_tail()}") from None
-                time.sleep(0.05)
+        self._server = RedisServer().start()  # RuntimeError when redis-server is missing or does not start
+        self.port = self._server.port
+        self.url = self._server.url
 
     def info(self) -> dict[str, Any]:
         import redis
@@ -267,7 +238,7 @@ class Redis:
             client.close()
 
     def stop(self) -> None:
-        self.process.stop()
+        self._server.stop()
 
 
 class PostgresDatabases:
