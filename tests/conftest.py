@@ -11,6 +11,7 @@ import os
 import signal
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.support import template_db
 
 # Session hooks: a run that writes into the checkout fails (`git status --porcelain` must not change).
 from tests.support.checkout import pytest_sessionfinish, pytest_sessionstart  # noqa: F401
@@ -79,6 +81,39 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     """A fresh, empty database per test (migrations are applied by the app or by the test)."""
     name = f"prompter_t_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(pg_server_url, name)
+    finally:
+        asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return template_db.migrate_sqlite_file(tmp_path_factory.mktemp("template") / "prompter.db")
+
+
+@pytest.fixture
+def migrated_sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
+    """A SQLite file already at the migrations' head: a copy of one migrated per session (see tests/support/template_db.py)."""
+    return template_db.copy_sqlite_file(_sqlite_template, tmp_path / "migrated.db")
+
+
+@pytest.fixture(scope="session")
+def _pg_template(pg_server_url: str) -> Iterator[str]:
+    name = f"prompter_tpl_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        template_db.migrate_pg_database(_with_database(pg_server_url, name))
+        yield name
+    finally:
+        asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def migrated_pg_url(pg_server_url: str, _pg_template: str) -> Iterator[str]:
+    """A PostgreSQL database already at the migrations' head: CREATE DATABASE ... TEMPLATE of one migrated per session."""
+    name = f"prompter_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"'))
     try:
         yield _with_database(pg_server_url, name)
     finally:
