@@ -157,12 +157,20 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_client(sqlite_url: str) -> Iterator[Callable[..., TestClient]]:
-    """Build a started app and its TestClient: make_client(db_url=..., **settings_overrides, app_kwargs={...})."""
+def make_client(sqlite_url: str, _sqlite_template: Path) -> Iterator[Callable[..., TestClient]]:
+    """Build a started app and its TestClient: make_client(db_url=..., **settings_overrides, app_kwargs={...}).
+
+    Without db_url it serves `sqlite_url`, which starts as a copy of the session's migrated template (no migrations
+    per test); a given db_url is migrated at startup as before."""
     clients: list[TestClient] = []
 
     def build(*, app_kwargs: dict[str, Any] | None = None, **overrides: Any) -> TestClient:
-        overrides.setdefault("db_url", sqlite_url)
+        if "db_url" not in overrides:
+            path = Path(sqlite_url.removeprefix("sqlite:///"))
+            if not path.exists():
+                template_db.copy_sqlite_file(_sqlite_template, path)
+            overrides["db_url"] = sqlite_url
+            overrides.setdefault("db_auto_migrate", False)  # at head already: startup only checks the revision
         overrides.setdefault("db_auto_migrate", True)
         app = create_app(Settings(**overrides), **(app_kwargs or {}))
         client = TestClient(app, raise_server_exceptions=False)
