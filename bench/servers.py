@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -20,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 # The launchers the tests use too: one free_port, one wait_until, one redis-server.
+from tests.support import processes, replicas
 from tests.support.ports import free_port
 from tests.support.processes import wait_until
 from tests.support.redis_server import RedisServer
+from tests.support.replicas import Replica
 
 HOST = "127.0.0.1"
 # Inherited settings that would change what is measured; the harness sets what each configuration needs.
@@ -53,15 +53,22 @@ def http(method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[
 
 
 class Process:
-    """A child process with its log file; stop() sends SIGTERM to its pid (graceful: flushes spans), then SIGKILL."""
+    """A child process with its log file; stop() sends SIGTERM to its pid (graceful: flushes spans), then SIGKILL.
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
+    Started through tests/support/processes.spawn (so it dies with the harness), or wrapping one already started
+    (`popen=`: a tests/support launcher's process, measured the same way)."""
+
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        popen: subprocess.Popen[bytes] | None = None,
+    ) -> None:
         self.name = name
         self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            command, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+        self.popen = popen if popen is not None else processes.spawn(command, log_path, env)
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -89,41 +96,26 @@ class Process:
         wait_until(answers, f"{self.name} to answer {url}", timeout, self.log_path)
 
     def stop(self, timeout: float = 20) -> None:
-        if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-        self._log.close()
-
-
-def _venv_script(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else (shutil.which(name) or name)
+        processes.stop(self.popen, timeout_s=timeout)
 
 
 class PrompterServer:
-    """`prompter serve` (uvicorn, one process) with the given environment."""
+    """`prompter serve` (uvicorn, one process) with the given environment: the tests' replica launcher
+    (tests/support/replicas.py), with the process measured for CPU."""
 
     def __init__(self, name: str, env: dict[str, str], logdir: Path) -> None:
         self.name = name
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.env = clean_env(**env)
-        self.process = Process(
-            name,
-            [_venv_script("prompter"), "serve", "--host", HOST, "--port", str(self.port)],
-            self.env,
-            logdir / f"{name}.log",
-        )
+        self.replica = Replica(name, self.port, self.env, logdir).spawn()
+        self.process = Process(name, [], self.env, self.replica.log, popen=self.replica.process)
 
     def wait_ready(self) -> None:
-        self.process.wait_http(self.base_url + "/readyz")
+        self.replica.wait_ready()
 
     def stop(self) -> None:
-        self.process.stop()
+        self.replica.stop()
 
 
 class LitestarServer:
@@ -282,14 +274,5 @@ class PostgresDatabases:
 
 
 def migrate(db_url: str, logdir: Path, name: str) -> None:
-    out = subprocess.run(
-        [_venv_script("prompter"), "migrate"],
-        env=clean_env(DB_URL=db_url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    (logdir / f"{name}-migrate.log").write_text(out.stdout + out.stderr)
-    if out.returncode != 0:
-        raise RuntimeError(f"prompter migrate failed for {name}: {out.stderr[-2000:]}")
+    """`prompter migrate`, as the tests' replicas run it (tests/support/replicas.migrate)."""
+    replicas.migrate(clean_env(DB_URL=db_url), logdir / f"{name}-migrate.log")
