@@ -48,7 +48,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line("the test run changed the checkout (git status --porcelain):", red=True)
+        reporter.ensure_newline()
+        reporter.write_sep("=", "the test run changed the checkout (git status --porcelain)", red=True)
         for line in added:
             reporter.write_line(f"  {line}", red=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
