@@ -48,7 +48,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.ensure_newline()
+        reporter.write("\n")  # the progress line is still open when session hooks run
         reporter.write_sep("=", "the test run changed the checkout (git status --porcelain)", red=True)
         for line in added:
             reporter.write_line(f"  {line}", red=True)
