@@ -49,9 +49,6 @@ DEFAULT_LABEL = "production"
 # Marks a key whose stale entry is being refreshed in the background (cold fetches register their shared future).
 _REFRESHING = object()
 
-# Key(...) goes through NamedTuple's keyword-handling __new__; every get_prompt builds a key, so build it directly.
-_new_key = tuple.__new__
-
 _decode_prompt = msgspec.json.Decoder(Prompt).decode
 _decode_run = msgspec.json.Decoder(RunResult).decode
 _decode_label = msgspec.json.Decoder(Label).decode
@@ -94,13 +91,19 @@ class ClientCore:
             headers["authorization"] = f"Bearer {self.config.api_key}"
         return {"base_url": self.config.base_url, "headers": headers, "timeout": self.config.timeout_s}
 
-    def key(self, name: str, label: str | None, version_id: int | None) -> Key:
-        """The cache key of one `get_prompt` call: `label` defaults to `production` unless a version is asked for."""
+    def lookup_key(self, name: str, label: str | None, version_id: int | None) -> Key:
+        """The cache key of one `get_prompt` call: `label` defaults to `production` unless a version is asked for.
+
+        A plain tuple (equal to, and hashed like, the `Key` it stands for) because every call builds one and a
+        NamedTuple costs twice as much to build; `key()` is the same rule as a `Key`."""
         if version_id is None:
-            return _new_key(Key, (name, DEFAULT_LABEL if label is None else label, None))
+            return (name, DEFAULT_LABEL if label is None else label, None)  # type: ignore[return-value]
         if label is not None:
             raise ValueError("pass label= or version_id=, not both")
-        return _new_key(Key, (name, None, version_id))
+        return (name, None, version_id)  # type: ignore[return-value]
+
+    def key(self, name: str, label: str | None, version_id: int | None) -> Key:
+        return Key._make(self.lookup_key(name, label, version_id))
 
     def _tenant(self) -> dict[str, str]:
         tenant = {}

@@ -65,8 +65,10 @@ class Prompter:
             retry_max_s=retry_max_s,
         )
         self._core = core = ClientCore(config, clock=clock)
+        # The fast path (a fresh entry) reads these directly: one bound-method call, one dict lookup, one clock read.
+        self._lookup_key = core.lookup_key
         self._clock = clock
-        self._entries = core.cache.entries  # the fast path reads this dict directly
+        self._entries = core.cache.entries
         self._http = httpx.Client(transport=transport, **core.client_options())
         self._background = Background(max_refresh_threads)
         self._tasks = self._background.pending  # the running refreshes (a live set)
@@ -81,11 +83,14 @@ class Prompter:
     ) -> Prompt:
         """The prompt `name` at `label` (default `production`) or at `version_id`. A cached prompt is returned at
         once, even a stale one (which starts one background refresh); only a first fetch waits for the server."""
-        key = self._core.key(name, label, version_id)
-        entry = self._entries.get(key)
+        found = self._lookup_key(name, label, version_id)
+        entry = self._entries.get(found)
+        if entry is not None and entry.fresh_until > self._clock():
+            return entry.prompt
+        key = Key._make(found)
         if entry is None:
             return self._fetch(key, fallback)
-        if entry.fresh_until <= self._clock() and not self._closed and self._core.claim_refresh(key):
+        if not self._closed and self._core.claim_refresh(key):
             if not self._background.submit(self._refresh, key, name=f"prompter-refresh:{name}"):
                 self._core.release(key)
         return entry.prompt
