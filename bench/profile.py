@@ -17,7 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 from bench.load import load_generator
-from bench.run import Bench, _seed, scenarios
+from bench.run import Bench, _seed
+from bench.scenarios import scenarios
 from bench.servers import OtlpSink, PostgresDatabases, PrompterServer, Redis, migrate
 
 # A sample (one stack, root to leaf) goes to the first category any of whose needles appears in one of its frames.

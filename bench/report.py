@@ -5,12 +5,9 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-TARGET_METRICS_RATIO = 0.97
-TARGET_FULL_RATIO = 0.90
-TARGET_SCRAPE_MS = 20.0
-TARGET_REFERENCE_RATIO = 0.60  # Prompter's run (telemetry off) vs the minimal reference app
-TARGET_P99_FACTOR = 10.0  # SQLite run: p99 at 8 connections <= this x p50 at 1 connection
-RUN_SCENARIOS = ("run_sqlite", "run_pg")
+from bench.scenarios import HEALTHZ, LITESTAR_HEALTHZ, judge, target_row
+
+TARGET_SCRAPE_MS = 20.0  # bench/micro.py's scrape; the load scenarios' targets are in bench/scenarios.py
 
 
 def _median(values: list[float]) -> float | None:
@@ -58,17 +55,11 @@ def summarize(scenario: Any, rounds_by_config: dict[str, list[dict[str, Any]]]) 
     }
 
 
-def _target(name: str, measured: str, met: bool | None, detail: str = "") -> dict[str, Any]:
-    return {
-        "target": name,
-        "measured": measured,
-        "status": "n/a" if met is None else ("met" if met else "missed"),
-        "detail": detail,
-    }
+_target = target_row
 
 
-def run_path_targets(table: dict[str, dict[str, Any]], calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Issue 13's run-path rows: provider calls per run, Prompter vs the reference app, SQLite under concurrency."""
+def provider_call_targets(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Provider calls per run (bench/provider_calls.py): one LLM call per run, with and without Redis."""
     out = []
     if calls:
         by = {"Redis" if row["redis"] else "no Redis": row for row in calls}
@@ -84,72 +75,16 @@ def run_path_targets(table: dict[str, dict[str, Any]], calls: list[dict[str, Any
                 ),
             )
         )
-    ref = table.get("run_vs_reference")
-    if ref:
-        c = ref["configs"]["off"]
-        out.append(
-            _target(
-                f"run RPS, telemetry off, >= {TARGET_REFERENCE_RATIO:.2f}x the minimal reference app (SQLite)",
-                f"{c['rps_ratio']:.3f} (rounds {c['rps_ratio_min']:.3f}-{c['rps_ratio_max']:.3f}); "
-                f"by server CPU {c['cpu_capacity_ratio']:.3f}",
-                c["rps_ratio"] >= TARGET_REFERENCE_RATIO,
-                f"reference {ref['configs']['reference']['rps']:,.0f} RPS, Prompter {c['rps']:,.0f} RPS; "
-                f"{c['cpu_added_us']:+} us CPU per request",
-            )
-        )
-    one, eight, many = (
-        table.get(k, {}).get("configs", {}).get("off") for k in ("run_sqlite", "run_sqlite_c8", "run_sqlite_c64")
-    )
-    if one and eight:
-        limit = TARGET_P99_FACTOR * one["p50_ms"]
-        out.append(
-            _target(
-                f"SQLite run p99 at 8 connections <= {TARGET_P99_FACTOR:.0f} x p50 at 1 connection",
-                f"p99 {eight['p99_ms']} ms at -c8; p50 {one['p50_ms']} ms at -c1 (limit {limit:.2f} ms)",
-                eight["p99_ms"] <= limit,
-                f"{eight['rps']:,.0f} RPS at -c8, {eight['errors']} errors",
-            )
-        )
-    if one and many:
-        out.append(
-            _target(
-                "SQLite run at 64 connections: 0 errors, RPS >= RPS at 1 connection",
-                f"{many['errors']} errors, {many['rps']:,.0f} RPS at -c64 vs {one['rps']:,.0f} at -c1",
-                many["errors"] == 0 and many["rps"] >= one["rps"],
-                f"p50 {many['p50_ms']} ms, p99 {many['p99_ms']} ms at -c64",
-            )
-        )
     return out
 
 
 def targets(table: dict[str, dict[str, Any]], micro: dict[str, Any]) -> list[dict[str, Any]]:
+    """The targets judged on bench/micro.py's in-process measurements (the scenarios' own are in bench/scenarios.py)."""
     out = []
-    for config, threshold, label in (
-        ("metrics", TARGET_METRICS_RATIO, "metrics only"),
-        ("full", TARGET_FULL_RATIO, "metrics + traces"),
-        ("lean", TARGET_FULL_RATIO, "metrics + traces without statement spans"),
-    ):
-        for key in RUN_SCENARIOS:
-            row = table.get(key)
-            if row is None:
-                out.append(_target(f"{label} >= {threshold:.0%} of telemetry-off RPS, {key}", "not measured", None))
-                continue
-            c = row["configs"][config]
-            straddles = c["rps_ratio_min"] < threshold <= c["rps_ratio_max"]
-            out.append(
-                _target(
-                    f"{label} >= {threshold:.0%} of telemetry-off RPS on {key}",
-                    f"{c['rps_ratio']:.3f} (rounds {c['rps_ratio_min']:.3f}-{c['rps_ratio_max']:.3f}); "
-                    f"by server CPU {c['cpu_capacity_ratio']:.3f}",
-                    c["rps_ratio"] >= threshold,
-                    f"{c['cpu_added_us']:+} us CPU per request"
-                    + ("; the rounds fall on both sides of the target: not resolved by this run" if straddles else ""),
-                )
-            )
     litestar = micro.get("litestar", {}).get("cpu", {}).get("us_added", {})
     ours, theirs = litestar.get("ours: metrics"), litestar.get("Litestar PrometheusPlugin")
-    e2e_ours = table.get("healthz", {}).get("configs", {}).get("metrics", {})
-    e2e_theirs = table.get("litestar_healthz", {}).get("configs", {}).get("prometheus", {})
+    e2e_ours = table.get(HEALTHZ, {}).get("configs", {}).get("metrics", {})
+    e2e_theirs = table.get(LITESTAR_HEALTHZ, {}).get("configs", {}).get("prometheus", {})
     detail = ""
     if e2e_ours and e2e_theirs:
         detail = (
@@ -208,6 +143,7 @@ def build(
     meta: dict[str, Any],
     scenarios: list[Any],
     results: dict[str, Any],
+    all_scenarios: list[Any] | None = None,
     skipped: dict[str, str],
     micro: dict[str, Any],
     sink: dict[str, Any],
@@ -219,7 +155,10 @@ def build(
     table = {s.key: summarize(s, results[s.key]) for s in scenarios}
     return {
         "meta": meta,
-        "targets": run_path_targets(table, provider_calls or []) + targets(table, micro),
+        # Scenarios that were not run still list their targets ("not measured").
+        "targets": provider_call_targets(provider_calls or [])
+        + judge(table, all_scenarios or scenarios)
+        + targets(table, micro),
         "provider_calls": provider_calls or [],
         "scenarios": list(table.values()),
         "skipped": skipped,

@@ -31,7 +31,19 @@ from pathlib import Path
 from typing import Any
 
 from bench import provider_calls, report
-from bench.load import LoadResult, Request, load_generator
+from bench.load import LoadResult, load_generator
+from bench.scenarios import (
+    CONFIGS,
+    ENSURE_BODY,
+    LABEL_BODY,
+    MODULES,
+    RESOLVE_PATH,
+    RUN_BODY,
+    TEMPLATE,
+    Module,
+    Scenario,
+    scenarios,
+)
 from bench.servers import (
     LitestarServer,
     OtlpSink,
@@ -44,139 +56,8 @@ from bench.servers import (
 )
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TEMPLATE = {"org_id": "bench", "workspace_id": "bench", "name": "greet", "body": "Hello {{ name }} from {{ team }}!"}
-RUN_BODY = {"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada", "team": "Prompter"}}
-ENSURE_BODY = {"provider": "openai", "model_id": "gpt-4o"}
-LABEL_BODY = {"org_id": "bench", "workspace_id": "bench", "version_id": 1}
-RESOLVE_PATH = "/api/prompts/greet?org_id=bench&workspace_id=bench&label=production"
-
-# Prompter configurations: label, environment. "off" is the baseline.
-PROMPTER_CONFIGS: dict[str, str] = {
-    "off": "telemetry off",
-    "metrics": "metrics only",
-    "full": "metrics + traces",
-    "lean": "metrics + traces, no SQL/Redis statement spans",
-    "sampled": "metrics + traces sampled at 10 % (parentbased_traceidratio 0.1), statement spans on",
-}
-# The run endpoint beside the minimal reference app (bench/reference_app.py), both on SQLite; "reference" is the baseline.
-REFERENCE_CONFIGS: dict[str, str] = {"reference": "minimal Litestar + SQLAlchemy app", "off": "Prompter, telemetry off"}
-# SQLite concurrency: Prompter's run with telemetry off only.
-SQLITE_OFF_CONFIGS: dict[str, str] = {"off": "telemetry off"}
-LITESTAR_CONFIGS: dict[str, str] = {
-    "bare": "bare Litestar",
-    "prometheus": "Litestar PrometheusPlugin",
-    "otel": "Litestar OpenTelemetryPlugin",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    key: str
-    title: str
-    group: str  # which servers: "sqlite", "pg" (Prompter), "litestar" or "reference"
-    request: Request
-    connections: int
-    note: str = ""
-    only: dict[str, str] | None = None  # a subset of the group's configurations
-    requests: dict[str, Request] = field(default_factory=dict)  # per-configuration request, when they differ
-
-    @property
-    def configs(self) -> dict[str, str]:
-        if self.only is not None:
-            return self.only
-        if self.group == "reference":
-            return REFERENCE_CONFIGS
-        return LITESTAR_CONFIGS if self.group == "litestar" else PROMPTER_CONFIGS
-
-    @property
-    def baseline(self) -> str:
-        return {"litestar": "bare", "reference": "reference"}.get(self.group, "off")
-
-    def request_for(self, config: str) -> Request:
-        return self.requests.get(config, self.request)
-
-
-def scenarios(connections: int, sqlite_connections: int) -> list[Scenario]:
-    run = Request("POST", "/api/prompt-templates/1/run", json.dumps(RUN_BODY))
-    ensure = Request("POST", "/api/prompt-templates/1/ensure-version", json.dumps(ENSURE_BODY))
-    sqlite_note = (
-        f"-c{sqlite_connections}: SQLite has one writer; write transactions wait their turn in the app's FIFO writer "
-        "queue (service/db/transactions.py), and run_sqlite_c8 / run_sqlite_c64 show what concurrency costs"
-    )
-    return [
-        Scenario(
-            "healthz",
-            "Prompter GET /healthz (no DB): our HTTP metrics middleware",
-            "sqlite",
-            Request("GET", "/healthz"),
-            connections,
-        ),
-        Scenario(
-            "template_get_sqlite",
-            "GET /api/prompt-templates/{id} (SQLite)",
-            "sqlite",
-            Request("GET", "/api/prompt-templates/1"),
-            sqlite_connections,
-            sqlite_note,
-        ),
-        Scenario(
-            "resolve_sqlite",
-            "GET /api/prompts/{name}?label=production, resolve (SQLite)",
-            "sqlite",
-            Request("GET", RESOLVE_PATH),
-            sqlite_connections,
-            sqlite_note,
-        ),
-        Scenario(
-            "run_sqlite",
-            "POST /api/prompt-templates/{id}/run, fake provider (SQLite)",
-            "sqlite",
-            run,
-            sqlite_connections,
-            sqlite_note,
-        ),
-        Scenario(
-            "run_vs_reference",
-            "POST run (SQLite, telemetry off) vs the minimal reference app (bench/reference_app.py: read 1 row, insert 1)",
-            "reference",
-            run,
-            sqlite_connections,
-            "both on SQLite with the same WAL pragmas, one uvicorn process each",
-            requests={"reference": Request("POST", "/items/1/run", json.dumps({"name": "Ada"}))},
-        ),
-        Scenario(
-            "run_sqlite_c8",
-            "POST /api/prompt-templates/{id}/run, fake provider (SQLite), 8 connections",
-            "sqlite",
-            run,
-            8,
-            "writes queue in the app's FIFO writer queue, one at a time",
-            only=SQLITE_OFF_CONFIGS,
-        ),
-        Scenario(
-            "run_sqlite_c64",
-            "POST /api/prompt-templates/{id}/run, fake provider (SQLite), 64 connections",
-            "sqlite",
-            run,
-            64,
-            only=SQLITE_OFF_CONFIGS,
-        ),
-        Scenario("run_pg", "POST /api/prompt-templates/{id}/run, fake provider (PostgreSQL)", "pg", run, connections),
-        Scenario(
-            "ensure_version_pg",
-            "POST /api/prompt-templates/{id}/ensure-version, existing version (PostgreSQL, REDIS_URL set)",
-            "pg",
-            ensure,
-            connections,
-        ),
-        Scenario(
-            "litestar_healthz",
-            "bare Litestar app GET /healthz: Litestar's own plugins",
-            "litestar",
-            Request("GET", "/healthz"),
-            connections,
-        ),
-    ]
+PROMPTER_CONFIGS = CONFIGS["prompter"]
+LITESTAR_CONFIGS = CONFIGS["litestar"]
 
 
 @dataclass
@@ -307,73 +188,31 @@ def measure(bench: Bench, chosen: list[Scenario], loadgen: Any) -> dict[str, dic
     return results
 
 
-def run_micro(bench: Bench) -> dict[str, Any]:
-    out = bench.workdir / "micro.json"
-    command = [sys.executable, "-m", "bench.micro", "--json", str(out)] + (["--quick"] if bench.args.quick else [])
-    log_path = bench.workdir / "micro.log"
-    bench.log("micro-measurements: " + " ".join(command[1:]) + f" (log: {log_path})")
-    with open(log_path, "wb") as log:
-        done = subprocess.run(
-            command,
-            cwd=Path(__file__).resolve().parent.parent,
-            timeout=1800,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"bench.micro failed ({done.returncode}):\n{log_path.read_text()[-3000:]}")
-    result = json.loads(out.read_text())
-    result["log_findings"] = [
-        line
-        for line in log_path.read_text(errors="replace").splitlines()
-        if "Queue full" in line or "Traceback" in line
-    ][:10]
-    return result
-
-
-def run_client(bench: Bench) -> dict[str, Any]:
-    """bench/client.py in its own process: the Python client's warm-cache cost and its requests per key per TTL."""
-    if importlib.util.find_spec("prompter_client") is None:
-        bench.log("client benchmark skipped: prompter_client is not installed (pip install -e ./client)")
+def run_module(bench: Bench, module: Module) -> dict[str, Any]:
+    """One benchmark module of bench/scenarios.MODULES in its own process; its JSON result, or {} when skipped."""
+    if module.requires is not None and importlib.util.find_spec(module.requires) is None:
+        bench.log(f"{module.name} skipped: {module.requires} is not installed")
         return {}
-    out = bench.workdir / "client.json"
-    command = [sys.executable, "-m", "bench.client", "--json", str(out)] + (["--quick"] if bench.args.quick else [])
-    log_path = bench.workdir / "client.log"
-    bench.log("client benchmark: " + " ".join(command[1:]) + f" (log: {log_path})")
+    out = bench.workdir / module.name
+    command = [sys.executable, "-m", module.module, *module.arguments(bench.args, out)]
+    log_path = bench.workdir / f"{module.name}.log"
+    bench.log(f"{module.name}: " + " ".join(command[1:]) + f" (log: {log_path})")
     with open(log_path, "wb") as log:
         done = subprocess.run(
             command,
             cwd=Path(__file__).resolve().parent.parent,
-            timeout=600,
+            timeout=module.timeout_s,
             stdout=log,
             stderr=subprocess.STDOUT,
             check=False,
         )
     if done.returncode != 0:
-        raise RuntimeError(f"bench.client failed ({done.returncode}):\n{log_path.read_text()[-3000:]}")
-    return json.loads(out.read_text())
-
-
-def run_ui_pages(bench: Bench) -> dict[str, Any]:
-    """bench/ui_pages.py in its own process: the web UI's pages with 1 000 prompts and 100 000 results."""
-    out = bench.workdir / "ui_pages"
-    rounds = ["--rounds", "10"] if bench.args.quick else []
-    command = [sys.executable, "-m", "bench.ui_pages", "--out", str(out), "--pg-url", bench.args.pg_url, *rounds]
-    log_path = bench.workdir / "ui_pages.log"
-    bench.log("UI pages benchmark: " + " ".join(command[1:]) + f" (log: {log_path})")
-    with open(log_path, "wb") as log:
-        done = subprocess.run(
-            command,
-            cwd=Path(__file__).resolve().parent.parent,
-            timeout=1200,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"bench.ui_pages failed ({done.returncode}):\n{log_path.read_text()[-3000:]}")
-    return json.loads((out / "ui_pages.json").read_text())
+        raise RuntimeError(f"{module.module} failed ({done.returncode}):\n{log_path.read_text()[-3000:]}")
+    result = json.loads(module.result(out).read_text())
+    if module.log_needles:
+        lines = log_path.read_text(errors="replace").splitlines()
+        result["log_findings"] = [line for line in lines if any(n in line for n in module.log_needles)][:10]
+    return result
 
 
 def _log_findings(bench: Bench) -> dict[str, list[str]]:
@@ -462,9 +301,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="admin URL of a PostgreSQL server (fresh databases are created and dropped)",
     )
-    parser.add_argument("--no-micro", action="store_true", help="skip bench/micro.py")
-    parser.add_argument("--no-client", action="store_true", help="skip bench/client.py (the Python client)")
-    parser.add_argument("--no-ui-pages", action="store_true", help="skip bench/ui_pages.py (the web UI's pages)")
+    for module in MODULES:
+        flag = "--no-" + module.name.replace("_", "-")
+        parser.add_argument(
+            flag, dest=f"no_{module.name}", action="store_true", help=f"skip {module.module}: {module.help}"
+        )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results.md / results.json go")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
@@ -522,23 +363,21 @@ def main(argv: list[str] | None = None) -> int:
                 redis.stop()
         pg.drop_all()
     findings = _log_findings(bench)
-    micro = {} if args.no_micro else run_micro(bench)
-    client = {} if args.no_client else run_client(bench)
-    ui_pages = {} if args.no_ui_pages else run_ui_pages(bench)
+    modules = {m.name: {} if getattr(args, f"no_{m.name}") else run_module(bench, m) for m in MODULES}
     document = report.build(
         meta=_meta(args, loadgen, argv),
         scenarios=chosen,
+        all_scenarios=all_scenarios,
         results=results,
         skipped=skipped,
-        micro=micro,
+        micro=modules.get("micro", {}),
         sink=sink_stats,
         sent=bench.sent,
         redis=redis_info,
         log_findings=findings,
         provider_calls=calls,
     )
-    document["client"] = client
-    document["ui_pages"] = ui_pages
+    document.update(modules)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.out / "results.md").write_text(report.markdown(document))

@@ -9,29 +9,26 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
+# The launchers the tests use too: one free_port, one wait_until, one redis-server.
+from tests.support import processes, replicas
+from tests.support.ports import free_port
+from tests.support.processes import wait_until
+from tests.support.redis_server import RedisServer
+from tests.support.replicas import Replica
+
 HOST = "127.0.0.1"
 # Inherited settings that would change what is measured; the harness sets what each configuration needs.
 _SCRUBBED_PREFIXES = ("OTEL_", "PROMPTER_", "METRICS_")
 _SCRUBBED_NAMES = {"DB_URL", "REDIS_URL"}
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**values: str) -> dict[str, str]:
@@ -56,15 +53,22 @@ def http(method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[
 
 
 class Process:
-    """A child process with its log file; stop() sends SIGTERM to its pid (graceful: flushes spans), then SIGKILL."""
+    """A child process with its log file; stop() sends SIGTERM to its pid (graceful: flushes spans), then SIGKILL.
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
+    Started through tests/support/processes.spawn (so it dies with the harness), or wrapping one already started
+    (`popen=`: a tests/support launcher's process, measured the same way)."""
+
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        popen: subprocess.Popen[bytes] | None = None,
+    ) -> None:
         self.name = name
         self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            command, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+        self.popen = popen if popen is not None else processes.spawn(command, log_path, env)
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -81,55 +85,37 @@ class Process:
             return ""
 
     def wait_http(self, url: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def answers() -> bool:
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}")
             try:
-                status, _ = http("GET", url, timeout=2)
-                if status == 200:
-                    return
+                return http("GET", url, timeout=2)[0] == 200
             except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer {url} within {timeout}s:\n{self.log_tail()}")
+                return False
+
+        wait_until(answers, f"{self.name} to answer {url}", timeout, self.log_path)
 
     def stop(self, timeout: float = 20) -> None:
-        if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-        self._log.close()
-
-
-def _venv_script(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else (shutil.which(name) or name)
+        processes.stop(self.popen, timeout_s=timeout)
 
 
 class PrompterServer:
-    """`prompter serve` (uvicorn, one process) with the given environment."""
+    """`prompter serve` (uvicorn, one process) with the given environment: the tests' replica launcher
+    (tests/support/replicas.py), with the process measured for CPU."""
 
     def __init__(self, name: str, env: dict[str, str], logdir: Path) -> None:
         self.name = name
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.env = clean_env(**env)
-        self.process = Process(
-            name,
-            [_venv_script("prompter"), "serve", "--host", HOST, "--port", str(self.port)],
-            self.env,
-            logdir / f"{name}.log",
-        )
+        self.replica = Replica(name, self.port, self.env, logdir).spawn()
+        self.process = Process(name, [], self.env, self.replica.log, popen=self.replica.process)
 
     def wait_ready(self) -> None:
-        self.process.wait_http(self.base_url + "/readyz")
+        self.replica.wait_ready()
 
     def stop(self) -> None:
-        self.process.stop()
+        self.replica.stop()
 
 
 class LitestarServer:
@@ -221,35 +207,12 @@ class OtlpSink:
 
 
 class Redis:
+    """The tests' throwaway redis-server (tests/support/redis_server.py), plus what the report reads from it."""
+
     def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server not installed")
-        self.port = free_port()
-        self.url = f"redis://{HOST}:{self.port}/0"
-        command = [
-            binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            HOST,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ]
-        self.process = Process("redis", command, clean_env(), workdir / "redis.log")
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection((HOST, self.port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or not self.process.alive():
-                    raise RuntimeError(f"redis-server did not start: {self.process.log_tail()}") from None
-                time.sleep(0.05)
+        self._server = RedisServer().start()  # RuntimeError when redis-server is missing or does not start
+        self.port = self._server.port
+        self.url = self._server.url
 
     def info(self) -> dict[str, Any]:
         import redis
@@ -267,7 +230,7 @@ class Redis:
             client.close()
 
     def stop(self) -> None:
-        self.process.stop()
+        self._server.stop()
 
 
 class PostgresDatabases:
@@ -311,14 +274,5 @@ class PostgresDatabases:
 
 
 def migrate(db_url: str, logdir: Path, name: str) -> None:
-    out = subprocess.run(
-        [_venv_script("prompter"), "migrate"],
-        env=clean_env(DB_URL=db_url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    (logdir / f"{name}-migrate.log").write_text(out.stdout + out.stderr)
-    if out.returncode != 0:
-        raise RuntimeError(f"prompter migrate failed for {name}: {out.stderr[-2000:]}")
+    """`prompter migrate`, as the tests' replicas run it (tests/support/replicas.migrate)."""
+    replicas.migrate(clean_env(DB_URL=db_url), logdir / f"{name}-migrate.log")

@@ -6,8 +6,8 @@ Variants (each its own app and fresh database, run interleaved):
   metrics                          the default: Prometheus reader, no OTLP
   metrics + traces                 100 % sampling, BatchSpanProcessor -> OTLP/HTTP to the local receiver (as deployed)
   traces, spans discarded          the same spans handed to an exporter that drops them: no OTLP encoding or POST
-  traces, no statement spans       metrics + traces with the SQLAlchemy and Redis instrumentation left out
-The last two are what-ifs that split the cost of tracing; they are not configurations Prompter offers.
+  traces, no statement spans       metrics + traces with PROMPTER_TRACE_STATEMENTS=false (no SQLAlchemy/Redis spans)
+"Spans discarded" is a what-if that splits the cost of tracing; it is not a configuration Prompter offers.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from __future__ import annotations
 import gc
 import json
 import time
-from collections.abc import Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
-from unittest import mock
 
 from bench.asgi_measure import FLUSH_EVERY, Call, compare, discarding_tracer_provider
 
@@ -62,21 +60,6 @@ def calls(iterations: int) -> dict[str, tuple[Call, int]]:
     }
 
 
-@contextmanager
-def _statement_spans(enabled: bool) -> Iterator[None]:
-    """What-if: create the app (and run its lifespan) without the SQLAlchemy/Redis instrumentation."""
-    if enabled:
-        yield
-        return
-    from telemetry.setup import TelemetryHandle
-
-    with (
-        mock.patch.object(TelemetryHandle, "instrument_engine", lambda self, engine: None),
-        mock.patch.object(TelemetryHandle, "instrument_redis", lambda self, client: None),
-    ):
-        yield
-
-
 async def _start_apps(
     stack: AsyncExitStack,
     variants: list[Variant],
@@ -100,11 +83,12 @@ async def _start_apps(
             telemetry="on" if variant.telemetry else "off",
             otel_exporter_otlp_endpoint=otlp_endpoint if variant.traces == "otlp" else None,
             otel_service_name=f"micro {variant.name}",
+            # Off: the SQLAlchemy and Redis instrumentation is left out (PROMPTER_TRACE_STATEMENTS=false).
+            trace_statements=variant.statement_spans,
         )
         tracer = discarding_tracer_provider() if variant.traces == "discard" else None
-        with _statement_spans(variant.statement_spans):
-            app = create_app(settings, tracer_provider=tracer)
-            await stack.enter_async_context(app.lifespan())
+        app = create_app(settings, tracer_provider=tracer)
+        await stack.enter_async_context(app.lifespan())
         for call in (
             Call("POST", "/api/prompt-templates", body=TEMPLATE, expect=201),
             Call("POST", "/api/prompt-templates/1/ensure-version", body=ENSURE, expect=201),

@@ -144,7 +144,8 @@ def create_app(
     document_error_responses(app)
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
     routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
-    app.asgi_handler = HTTPTelemetryMiddleware(routed, handle.telemetry, tracing=handle.tracing)
+    # Litestar types asgi_handler with its TypedDict scopes; the middleware takes any ASGI scope (a plain dict).
+    app.asgi_handler = HTTPTelemetryMiddleware(routed, handle.telemetry, tracing=handle.tracing)  # type: ignore[assignment]
     return app
 
 

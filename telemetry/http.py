@@ -10,10 +10,12 @@ every few seconds would dominate the request counts).
 from __future__ import annotations
 
 import time
+from contextvars import Token
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -64,7 +66,7 @@ class HTTPTelemetryMiddleware:
                 otel_context.detach(token)
             self.telemetry.record_http(method, route, status, seconds)
 
-    def _start(self, scope: Scope, method: str) -> tuple[trace.Span, object | None]:
+    def _start(self, scope: Scope, method: str) -> tuple[trace.Span, Token[Context] | None]:
         # The span is renamed to `<METHOD> <route template>` at the end: the template is known only after routing.
         parent = extract(_headers_carrier(scope))
         span = self.telemetry.start_span(method, context=parent, kind=SpanKind.SERVER)

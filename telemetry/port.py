@@ -341,7 +341,7 @@ class _LocalCounter:
     request path. Exposed exactly like a synchronous counter (a monotonic cumulative sum: `<name>_total`)."""
 
     def __init__(self) -> None:
-        self.value = 0
+        self.value: float = 0
 
     @classmethod
     def create(cls, meter: Meter, instrument: c.Instrument) -> _LocalCounter:

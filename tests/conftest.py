@@ -11,6 +11,7 @@ import os
 import signal
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,10 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.support import template_db
+
+# Session hooks: a run that writes into the checkout fails (`git status --porcelain` must not change).
+from tests.support.checkout import pytest_sessionfinish, pytest_sessionstart  # noqa: F401
 from tests.support.postgres import ThrowawayPostgres, can_connect, shared_server_url
 from tests.support.redis_server import RedisServer
 
@@ -82,6 +87,39 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
         asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return template_db.migrate_sqlite_file(tmp_path_factory.mktemp("template") / "prompter.db")
+
+
+@pytest.fixture
+def migrated_sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
+    """A SQLite file already at the migrations' head: a copy of one migrated per session (see tests/support/template_db.py)."""
+    return template_db.copy_sqlite_file(_sqlite_template, tmp_path / "migrated.db")
+
+
+@pytest.fixture(scope="session")
+def _pg_template(pg_server_url: str) -> Iterator[str]:
+    name = f"prompter_tpl_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        template_db.migrate_pg_database(_with_database(pg_server_url, name))
+        yield name
+    finally:
+        asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def migrated_pg_url(pg_server_url: str, _pg_template: str) -> Iterator[str]:
+    """A PostgreSQL database already at the migrations' head: CREATE DATABASE ... TEMPLATE of one migrated per session."""
+    name = f"prompter_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"'))
+    try:
+        yield _with_database(pg_server_url, name)
+    finally:
+        asyncio.run(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def _throwaway_redis() -> Iterator[RedisServer]:
     try:
         server = RedisServer().start()
@@ -119,12 +157,20 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_client(sqlite_url: str) -> Iterator[Callable[..., TestClient]]:
-    """Build a started app and its TestClient: make_client(db_url=..., **settings_overrides, app_kwargs={...})."""
+def make_client(sqlite_url: str, _sqlite_template: Path) -> Iterator[Callable[..., TestClient]]:
+    """Build a started app and its TestClient: make_client(db_url=..., **settings_overrides, app_kwargs={...}).
+
+    Without db_url it serves `sqlite_url`, which starts as a copy of the session's migrated template (no migrations
+    per test); a given db_url is migrated at startup as before."""
     clients: list[TestClient] = []
 
     def build(*, app_kwargs: dict[str, Any] | None = None, **overrides: Any) -> TestClient:
-        overrides.setdefault("db_url", sqlite_url)
+        if "db_url" not in overrides:
+            path = Path(sqlite_url.removeprefix("sqlite:///"))
+            if not path.exists():
+                template_db.copy_sqlite_file(_sqlite_template, path)
+            overrides["db_url"] = sqlite_url
+            overrides.setdefault("db_auto_migrate", False)  # at head already: startup only checks the revision
         overrides.setdefault("db_auto_migrate", True)
         app = create_app(Settings(**overrides), **(app_kwargs or {}))
         client = TestClient(app, raise_server_exceptions=False)

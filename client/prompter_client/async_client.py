@@ -1,30 +1,45 @@
-"""`AsyncPrompter`: the asyncio client. Background refreshes are tasks on the running loop; everything else is the
-core's, shared with `Prompter`. Use one instance per event loop (its connections belong to that loop)."""
+"""`AsyncPrompter`, the asyncio client, and the one source of `Prompter`: client/scripts/generate_sync_client.py
+turns this file into sync_client.py (`await` and `async` dropped, Async* names replaced), and a test fails when the
+committed sync_client.py is not what the script makes of this file. Edit here, then run the script.
+
+Why unasync rather than a sans-I/O core with two hand-written shells: the core (core.py) already holds every rule
+that needs no I/O, and what is left here is the order of I/O and failure handling around it (single flight, the
+leader's errors, background refreshes, the cache file). Written twice, that order drifted; generated, it cannot.
+The primitives the two really do differently (futures, tasks vs a thread pool) are paired in _concurrency.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from prompter_client._concurrency import AsyncBackground, AsyncFlight
 from prompter_client.cache import Key, PromptCache
 from prompter_client.config import load_config
-from prompter_client.core import DEFAULT_LABEL, ClientCore
+from prompter_client.core import ClientCore
 from prompter_client.errors import PrompterError, PrompterUnavailable
 from prompter_client.models import Label, Prompt, RunResult
 
 log = logging.getLogger("prompter_client")
 
-_monotonic = time.monotonic
-
 
 class AsyncPrompter:
-    """The asyncio twin of `Prompter`: same arguments, same cache rules, `await` on every call."""
+    """Fetch prompts by name + label, cached (see the module `prompter_client.core` for the rules); run them.
+
+    Arguments fall back to the environment: PROMPTER_BASE_URL (default http://localhost:8000), PROMPTER_API_KEY,
+    PROMPTER_ORG_ID / PROMPTER_WORKSPACE_ID (needed when the server runs with auth off), PROMPTER_CACHE_TTL_S
+    (default 60; 0 = no cache), PROMPTER_TIMEOUT_S (default 5). `clock` (monotonic seconds) decides freshness and
+    back-off; tests pass their own.
+
+    `Prompter` blocks and refreshes on a small thread pool (thread-safe; share one instance). `AsyncPrompter` is
+    awaited and refreshes in tasks on the running loop (use one instance per event loop: its connections belong to
+    that loop). Both follow the same rules."""
 
     def __init__(
         self,
@@ -38,7 +53,9 @@ class AsyncPrompter:
         cache_file: str | os.PathLike[str] | None = None,
         retry_min_s: float = 1.0,
         retry_max_s: float = 60.0,
+        max_refresh_threads: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         config = load_config(
             base_url=base_url,
@@ -51,10 +68,14 @@ class AsyncPrompter:
             retry_min_s=retry_min_s,
             retry_max_s=retry_max_s,
         )
-        self._core = core = ClientCore(config)
+        self._core = core = ClientCore(config, clock=clock)
+        # The fast path (a fresh entry) reads these directly: one bound-method call, one dict lookup, one clock read.
+        self._lookup_key = core.lookup_key
+        self._clock = clock
         self._entries = core.cache.entries
         self._http = httpx.AsyncClient(transport=transport, **core.client_options())
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = AsyncBackground(max_refresh_threads)
+        self._tasks = self._background.pending  # the running refreshes (a live set)
         self._closed = False
 
     @property
@@ -64,43 +85,39 @@ class AsyncPrompter:
     async def get_prompt(
         self, name: str, *, label: str | None = None, version_id: int | None = None, fallback: str | None = None
     ) -> Prompt:
-        """See `Prompter.get_prompt`: a cached prompt returns without I/O; a stale one starts one refresh task."""
-        # A plain tuple: equal to (and hashed like) the cache's Key, and much cheaper to build on the hot path.
-        entry = self._entries.get((name, DEFAULT_LABEL if label is None and version_id is None else label, version_id))
-        if entry is not None and entry.fresh_until > _monotonic():
+        """The prompt `name` at `label` (default `production`) or at `version_id`. A cached prompt is returned at
+        once, even a stale one (which starts one background refresh); only a first fetch waits for the server."""
+        found = self._lookup_key(name, label, version_id)
+        entry = self._entries.get(found)
+        if entry is not None and entry.fresh_until > self._clock():
             return entry.prompt
-        key = Key(name, DEFAULT_LABEL if label is None and version_id is None else label, version_id)
-        if label is not None and version_id is not None:
-            raise ValueError("pass label= or version_id=, not both")
-        if entry is not None:
-            if not self._closed and self._core.claim_refresh(key):
-                task = asyncio.get_running_loop().create_task(self._refresh(key), name=f"prompter-refresh:{name}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            return entry.prompt
-        return await self._fetch(key, fallback)
+        key = Key._make(found)
+        if entry is None:
+            return await self._fetch(key, fallback)
+        if not self._closed and self._core.claim_refresh(key):
+            if not self._background.submit(self._refresh, key, name=f"prompter-refresh:{name}"):
+                self._core.release(key)
+        return entry.prompt
 
     async def _fetch(self, key: Key, fallback: str | None) -> Prompt:
         core = self._core
-        flight, leader = core.join_fetch(key, asyncio.get_running_loop().create_future)
+        flight: AsyncFlight[Prompt]
+        flight, leader = core.join_fetch(key, AsyncFlight)
         if leader:
-            # Waiters only see the flight, so an error nobody awaits must not be reported as "never retrieved".
-            flight.add_done_callback(lambda f: f.cancelled() or f.exception())
             try:
                 flight.set_result(await self._request_prompt(key))
-            except BaseException as exc:
+            except Exception as exc:
                 if isinstance(exc, PrompterError):
                     core.fetch_failed(key, exc)
-                if isinstance(exc, Exception):
-                    flight.set_exception(exc)
-                else:  # cancelled (or interrupted): the waiters must not hang on a flight nobody will finish
-                    flight.set_exception(PrompterUnavailable("unavailable", "the fetching task was cancelled"))
-                    raise
+                flight.set_exception(exc)
+            except BaseException:  # cancelled or interrupted: the waiters must not hang on a flight nobody finishes
+                flight.set_exception(PrompterUnavailable("unavailable", "the fetching call was interrupted"))
+                raise
             finally:
                 core.release(key, flight)
             await self._save_if_changed()
         try:
-            return await asyncio.wait_for(asyncio.shield(flight), 4 * core.config.timeout_s + 1)
+            return await flight.wait(4 * core.config.timeout_s + 1)
         except TimeoutError:
             error = PrompterUnavailable("unavailable", f"no answer for {key.name!r} within the wait")
             return core.fallback_for(key, error, fallback)
@@ -128,7 +145,7 @@ class AsyncPrompter:
 
     async def _save_if_changed(self) -> None:
         if self._core.config.cache_file is not None:
-            await asyncio.to_thread(self._core.save_if_changed)  # file I/O off the event loop
+            await self._background.offload(self._core.save_if_changed)
 
     async def run(
         self,
@@ -138,7 +155,10 @@ class AsyncPrompter:
         variables: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> RunResult:
-        """See `Prompter.run`."""
+        """Run the prompt on the server through `label` (default `production`): its version's provider, model and
+        params. Not cached and not retried (a run calls the LLM and stores a result). With `idempotency_key=` (one
+        per logical run, e.g. a UUID) a retry after `PrompterUnavailable` is safe: the server answers a repeat with the
+        first run's result (`result.replayed` is then true) instead of running again."""
         try:
             response = await self._http.request(**self._core.run_request(name, label, variables, idempotency_key))
         except httpx.HTTPError as exc:
@@ -146,7 +166,7 @@ class AsyncPrompter:
         return self._core.run_answered(response)
 
     async def set_label(self, name: str, label: str, version_id: int, *, reason: str | None = None) -> Label:
-        """See `Prompter.set_label`."""
+        """Point `label` of `name` at `version_id` (roll out / roll back); protected labels need an admin key."""
         try:
             response = await self._http.request(**self._core.label_request(name, label, version_id, reason))
         except httpx.HTTPError as exc:
@@ -154,12 +174,10 @@ class AsyncPrompter:
         return self._core.label_answered(response)
 
     async def aclose(self) -> None:
-        """Cancel background refreshes, write the cache file, close the connections."""
+        """Stop background refreshes (tasks are cancelled; the thread pool finishes the running ones), write the
+        cache file, close the connections."""
         self._closed = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._background.shutdown()
         await self._save_if_changed()
         await self._http.aclose()
 

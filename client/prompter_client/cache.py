@@ -7,6 +7,8 @@ prompts it was tested with and start (or stay) working while Prompter is unreach
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import tempfile
@@ -54,13 +56,38 @@ class _File(msgspec.Struct):
     workspace_id: str | None
     saved_at: str
     entries: list[_FileEntry]
+    # Whose prompts these are: the server, and the API key that read them (its fingerprint, never the key). With
+    # auth on, org_id/workspace_id are unset and the key alone says which tenant the prompts belong to. A file
+    # without them (written before they existed) matches no client that has a base URL.
+    base_url: str | None = None
+    key_fingerprint: str | None = None
+
+
+def key_fingerprint(api_key: str | None) -> str | None:
+    """A stable, one-way name for an API key: HMAC-SHA-256 keyed with the key itself over a fixed label.
+
+    Written into the cache file so a client with another key (another tenant) does not load the prompts; the key
+    cannot be recovered from it (keys are long random tokens), and the label keeps the value from matching a plain
+    SHA-256 of the key anywhere else."""
+    if not api_key:
+        return None
+    return hmac.new(api_key.encode(), b"prompter-client-cache key fingerprint", hashlib.sha256).hexdigest()
 
 
 class PromptCache:
-    def __init__(self, *, org_id: str | None = None, workspace_id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        org_id: str | None = None,
+        workspace_id: str | None = None,
+        base_url: str | None = None,
+        key_fingerprint: str | None = None,
+    ) -> None:
         self.entries: dict[Key, Entry] = {}
         self._org_id = org_id
         self._workspace_id = workspace_id
+        self._base_url = base_url
+        self._key_fingerprint = key_fingerprint
         self._write_lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -75,6 +102,10 @@ class PromptCache:
     def put(self, key: Key, prompt: Prompt, etag: str | None, fresh_until: float) -> None:
         self.entries[key] = Entry(prompt, etag, fresh_until)
 
+    def evict(self, key: Key) -> bool:
+        """Drop one entry (the server said it is gone); True when there was one."""
+        return self.entries.pop(key, None) is not None
+
     def clear(self) -> None:
         self.entries.clear()
 
@@ -88,7 +119,15 @@ class PromptCache:
             for key, entry in list(self.entries.items())
             if not entry.prompt.is_fallback
         ]
-        document = _File(FORMAT, self._org_id, self._workspace_id, datetime.now(UTC).isoformat(), entries)
+        document = _File(
+            FORMAT,
+            self._org_id,
+            self._workspace_id,
+            datetime.now(UTC).isoformat(),
+            entries,
+            base_url=self._base_url,
+            key_fingerprint=self._key_fingerprint,
+        )
         data = msgspec.json.format(msgspec.json.encode(document), indent=2)
         with self._write_lock:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +144,8 @@ class PromptCache:
     def load(self, path: str | os.PathLike[str]) -> int:
         """Add the entries of a dumped file, all stale: the first get serves one at once and refreshes it in the
         background (If-None-Match, so an unchanged prompt costs a 304). A missing file loads nothing; an unreadable
-        one, or one saved for another org/workspace, is skipped with a warning (the cache is never required)."""
+        one, or one saved for another server, API key or org/workspace, is skipped with a warning (the cache is
+        never required, and another tenant's prompts are never served)."""
         path = Path(path)
         try:
             document = msgspec.json.decode(path.read_bytes(), type=_File)
@@ -126,6 +166,17 @@ class PromptCache:
                     "prompter cache file %s not loaded: saved for %s=%r, this client has %r", path, what, theirs, mine
                 )
                 return 0
+        if document.base_url != self._base_url:
+            log.warning(
+                "prompter cache file %s not loaded: saved for %r, this client talks to %r",
+                path,
+                document.base_url,
+                self._base_url,
+            )
+            return 0
+        if document.key_fingerprint != self._key_fingerprint:
+            log.warning("prompter cache file %s not loaded: saved with another API key (or none)", path)
+            return 0
         loaded = 0
         for item in document.entries:
             key = Key(item.name, item.label, item.version_id)

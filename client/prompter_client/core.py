@@ -1,6 +1,6 @@
 """The one core both clients share: keys, requests, response handling, the cache's freshness rules, single flight,
-back-off after failures and the outage warning. It does no I/O; `Prompter` and `AsyncPrompter` only send the requests
-it describes and run refreshes on a thread or a task.
+back-off after failures and the outage warning. It does no I/O; `AsyncPrompter` (and `Prompter`, generated from it)
+only send the requests it describes and run refreshes on a task or a thread.
 
 The rules (for one key = name + label or version):
 - fresh entry (younger than the TTL): served from memory, no request;
@@ -8,8 +8,10 @@ The rules (for one key = name + label or version):
   after a failure; it sends If-None-Match, so an unchanged prompt costs a 304;
 - no entry: the caller fetches (concurrent callers of one key share one request); if Prompter cannot answer,
   `PrompterUnavailable`, or the caller's `fallback=` text (then kept as a stale entry, replaced once Prompter answers).
-A failed refresh (refused, timeout, 5xx, 429, or any error answer) keeps the entry, logs one warning (per outage, or
-per key for an error answer) and backs off: retry_min_s doubling up to retry_max_s, at least the server's Retry-After.
+A failed refresh (refused, timeout, 5xx, 429, or any error answer but 404) keeps the entry, logs one warning (per
+outage, or per key for an error answer) and backs off: retry_min_s doubling up to retry_max_s, at least the server's
+Retry-After. A 404 on a refresh drops the entry, a fallback included: the server says it is gone, so it is no longer
+served (the next call asks again and raises `PromptNotFound`).
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import httpx
 import msgspec
 
 from prompter_client import __version__
-from prompter_client.cache import Key, PromptCache
+from prompter_client.cache import Key, PromptCache, key_fingerprint
 from prompter_client.config import ClientConfig
 from prompter_client.errors import (
     PrompterError,
     PrompterUnavailable,
+    PromptNotFound,
     RateLimited,
     error_from_response,
     unavailable,
@@ -61,7 +64,12 @@ class ClientCore:
     ) -> None:
         self.config = config
         self.ttl = config.cache_ttl_s
-        self.cache = PromptCache(org_id=config.org_id, workspace_id=config.workspace_id)
+        self.cache = PromptCache(
+            org_id=config.org_id,
+            workspace_id=config.workspace_id,
+            base_url=config.base_url,
+            key_fingerprint=key_fingerprint(config.api_key),
+        )
         self.clock = clock
         self._jitter = jitter
         self._lock = threading.Lock()
@@ -83,10 +91,19 @@ class ClientCore:
             headers["authorization"] = f"Bearer {self.config.api_key}"
         return {"base_url": self.config.base_url, "headers": headers, "timeout": self.config.timeout_s}
 
-    def key(self, name: str, label: str | None, version_id: int | None) -> Key:
-        if label is not None and version_id is not None:
+    def lookup_key(self, name: str, label: str | None, version_id: int | None) -> Key:
+        """The cache key of one `get_prompt` call: `label` defaults to `production` unless a version is asked for.
+
+        A plain tuple (equal to, and hashed like, the `Key` it stands for) because every call builds one and a
+        NamedTuple costs twice as much to build; `key()` is the same rule as a `Key`."""
+        if version_id is None:
+            return (name, DEFAULT_LABEL if label is None else label, None)  # type: ignore[return-value]
+        if label is not None:
             raise ValueError("pass label= or version_id=, not both")
-        return Key(name, DEFAULT_LABEL if label is None and version_id is None else label, version_id)
+        return (name, None, version_id)  # type: ignore[return-value]
+
+    def key(self, name: str, label: str | None, version_id: int | None) -> Key:
+        return Key._make(self.lookup_key(name, label, version_id))
 
     def _tenant(self) -> dict[str, str]:
         tenant = {}
@@ -193,7 +210,12 @@ class ClientCore:
         return unavailable(exc, self.config.base_url)
 
     def refresh_failed(self, key: Key, error: PrompterError) -> None:
-        """A background refresh failed: the stale entry stays; back off; warn once."""
+        """A background refresh failed: the stale entry stays; back off; warn once. Except a 404: the server says
+        the prompt (or label, or version) is gone for this key, so the entry (a fallback too) is dropped and the
+        next call asks the server again, which raises `PromptNotFound` while it stays gone."""
+        if isinstance(error, PromptNotFound):
+            self._evict(key, error)
+            return
         self._back_off(key, error)
         if self._note_outage(error):
             return
@@ -270,6 +292,20 @@ class ClientCore:
                 error,
             )
         return True
+
+    def _evict(self, key: Key, error: PrompterError) -> None:
+        if not self.cache.evict(key):
+            return
+        with self._lock:
+            self._retry.pop(key, None)
+            self._warned.discard(key)
+            self._dirty = True  # the cache file must not bring it back either
+        log.warning(
+            "prompt %r (%s) is gone: %s; dropped from the cache",
+            key.name,
+            key.label or f"version {key.version_id}",
+            error,
+        )
 
     def _succeeded(self, key: Key) -> None:
         if self._retry.pop(key, None) is not None:

@@ -1,25 +1,28 @@
-"""`Prompter`: the blocking client. Background refreshes run on a small thread pool; everything else is the core's."""
+"""`Prompter`: the blocking client.
+
+GENERATED from async_client.py by client/scripts/generate_sync_client.py: edit async_client.py and run the
+script, never this file.
+"""
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import os
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from prompter_client._concurrency import Background, Flight
 from prompter_client.cache import Key, PromptCache
 from prompter_client.config import load_config
-from prompter_client.core import DEFAULT_LABEL, ClientCore
+from prompter_client.core import ClientCore
 from prompter_client.errors import PrompterError, PrompterUnavailable
 from prompter_client.models import Label, Prompt, RunResult
 
 log = logging.getLogger("prompter_client")
-
-_monotonic = time.monotonic
 
 
 class Prompter:
@@ -27,7 +30,12 @@ class Prompter:
 
     Arguments fall back to the environment: PROMPTER_BASE_URL (default http://localhost:8000), PROMPTER_API_KEY,
     PROMPTER_ORG_ID / PROMPTER_WORKSPACE_ID (needed when the server runs with auth off), PROMPTER_CACHE_TTL_S
-    (default 60; 0 = no cache), PROMPTER_TIMEOUT_S (default 5). Thread-safe; share one instance."""
+    (default 60; 0 = no cache), PROMPTER_TIMEOUT_S (default 5). `clock` (monotonic seconds) decides freshness and
+    back-off; tests pass their own.
+
+    `Prompter` blocks and refreshes on a small thread pool (thread-safe; share one instance). `AsyncPrompter` is
+    awaited and refreshes in tasks on the running loop (use one instance per event loop: its connections belong to
+    that loop). Both follow the same rules."""
 
     def __init__(
         self,
@@ -43,6 +51,7 @@ class Prompter:
         retry_max_s: float = 60.0,
         max_refresh_threads: int = 4,
         transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         config = load_config(
             base_url=base_url,
@@ -55,10 +64,14 @@ class Prompter:
             retry_min_s=retry_min_s,
             retry_max_s=retry_max_s,
         )
-        self._core = core = ClientCore(config)
-        self._entries = core.cache.entries  # the fast path reads this dict directly
+        self._core = core = ClientCore(config, clock=clock)
+        # The fast path (a fresh entry) reads these directly: one bound-method call, one dict lookup, one clock read.
+        self._lookup_key = core.lookup_key
+        self._clock = clock
+        self._entries = core.cache.entries
         self._http = httpx.Client(transport=transport, **core.client_options())
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_refresh_threads, thread_name_prefix="prompter-refresh")
+        self._background = Background(max_refresh_threads)
+        self._tasks = self._background.pending  # the running refreshes (a live set)
         self._closed = False
 
     @property
@@ -70,39 +83,38 @@ class Prompter:
     ) -> Prompt:
         """The prompt `name` at `label` (default `production`) or at `version_id`. A cached prompt is returned at
         once, even a stale one (which starts one background refresh); only a first fetch waits for the server."""
-        # A plain tuple: equal to (and hashed like) the cache's Key, and much cheaper to build on the hot path.
-        entry = self._entries.get((name, DEFAULT_LABEL if label is None and version_id is None else label, version_id))
-        if entry is not None and entry.fresh_until > _monotonic():
+        found = self._lookup_key(name, label, version_id)
+        entry = self._entries.get(found)
+        if entry is not None and entry.fresh_until > self._clock():
             return entry.prompt
-        key = Key(name, DEFAULT_LABEL if label is None and version_id is None else label, version_id)
-        if label is not None and version_id is not None:
-            raise ValueError("pass label= or version_id=, not both")
-        if entry is not None:
-            if not self._closed and self._core.claim_refresh(key):
-                try:
-                    self._pool.submit(self._refresh, key)
-                except RuntimeError:  # the pool shut down meanwhile (close() from another thread)
-                    self._core.release(key)
-            return entry.prompt
-        return self._fetch(key, fallback)
+        key = Key._make(found)
+        if entry is None:
+            return self._fetch(key, fallback)
+        if not self._closed and self._core.claim_refresh(key):
+            if not self._background.submit(self._refresh, key, name=f"prompter-refresh:{name}"):
+                self._core.release(key)
+        return entry.prompt
 
     def _fetch(self, key: Key, fallback: str | None) -> Prompt:
         core = self._core
-        flight, leader = core.join_fetch(key, concurrent.futures.Future)
+        flight: Flight[Prompt]
+        flight, leader = core.join_fetch(key, Flight)
         if leader:
             try:
-                prompt = self._request_prompt(key)
-                flight.set_result(prompt)
-            except BaseException as exc:
-                flight.set_exception(exc)
+                flight.set_result(self._request_prompt(key))
+            except Exception as exc:
                 if isinstance(exc, PrompterError):
                     core.fetch_failed(key, exc)
+                flight.set_exception(exc)
+            except BaseException:  # cancelled or interrupted: the waiters must not hang on a flight nobody finishes
+                flight.set_exception(PrompterUnavailable("unavailable", "the fetching call was interrupted"))
+                raise
             finally:
                 core.release(key, flight)
-            core.save_if_changed()
+            self._save_if_changed()
         try:
-            return flight.result(timeout=4 * core.config.timeout_s + 1)
-        except concurrent.futures.TimeoutError:
+            return flight.wait(4 * core.config.timeout_s + 1)
+        except TimeoutError:
             error = PrompterUnavailable("unavailable", f"no answer for {key.name!r} within the wait")
             return core.fallback_for(key, error, fallback)
         except PrompterError as exc:
@@ -125,7 +137,11 @@ class Prompter:
             log.exception("prompter refresh of %r failed unexpectedly", key.name)
         finally:
             core.release(key)
-        core.save_if_changed()
+        self._save_if_changed()
+
+    def _save_if_changed(self) -> None:
+        if self._core.config.cache_file is not None:
+            self._background.offload(self._core.save_if_changed)
 
     def run(
         self,
@@ -139,9 +155,8 @@ class Prompter:
         params. Not cached and not retried (a run calls the LLM and stores a result). With `idempotency_key=` (one
         per logical run, e.g. a UUID) a retry after `PrompterUnavailable` is safe: the server answers a repeat with the
         first run's result (`result.replayed` is then true) instead of running again."""
-        request = self._core.run_request(name, label, variables, idempotency_key)
         try:
-            response = self._http.request(**request)
+            response = self._http.request(**self._core.run_request(name, label, variables, idempotency_key))
         except httpx.HTTPError as exc:
             raise self._core.transport_failed(exc) from exc
         return self._core.run_answered(response)
@@ -155,10 +170,11 @@ class Prompter:
         return self._core.label_answered(response)
 
     def close(self) -> None:
-        """Stop background refreshes (waiting for running ones), write the cache file, close the connections."""
+        """Stop background refreshes (tasks are cancelled; the thread pool finishes the running ones), write the
+        cache file, close the connections."""
         self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._core.save_if_changed()
+        self._background.shutdown()
+        self._save_if_changed()
         self._http.close()
 
     def __enter__(self) -> Prompter:

@@ -12,7 +12,7 @@ log = logging.getLogger("prompter_client")
 try:
     from opentelemetry.propagate import inject as _inject
 except ImportError:  # the extra is optional: no OpenTelemetry, no headers
-    _inject = None
+    _inject = None  # type: ignore[assignment]
 
 
 def trace_headers() -> dict[str, str]:

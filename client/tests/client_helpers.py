@@ -83,6 +83,19 @@ class FakePrompter:
         return self.answer(request)
 
 
+class OffsetClock:
+    """A monotonic clock a test moves forward (`advance(s)`) instead of sleeping; real time still passes under it."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 def expire(client: Any) -> None:
     """Make every cached entry stale now (instead of sleeping through a TTL)."""
     for key in client.cache:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.reliability.live import scrape
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TENANT = {"org_id": "acme", "workspace_id": "support"}
@@ -60,12 +60,6 @@ def revoke_key(db_url: str, token: str) -> None:
     from tests.support.keys import revoke
 
     revoke(db_url, token)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServerProcess:

@@ -43,13 +43,18 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], authoriza
         if db.is_unavailable(exc):
             raise db.unavailable_because(exc) from exc
         raise
-    if connection.scope["method"] not in READ_METHODS and not principal.can_write:
+    if _method(connection) not in READ_METHODS and not principal.can_write:
         _refuse(runtime, connection, "read_only_key")
         raise Forbidden(
             "This API key has the `read` role; this endpoint needs a `write` or `admin` key.", code="forbidden_role"
         )
     connection.state[PRINCIPAL_STATE_KEY] = principal
     return principal
+
+
+def _method(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    # The guard runs on HTTP routes only; Litestar types the scope as HTTP-or-WebSocket, and only HTTP has a method.
+    return str(connection.scope.get("method", ""))
 
 
 def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
@@ -61,5 +66,5 @@ def _refuse(runtime: Any, connection: ASGIConnection[Any, Any, Any, Any], reason
     # The key itself is never logged: only the reason, the method and the route template.
     log.warning(
         "auth refused",
-        extra={"reason": reason, "method": connection.scope["method"], "route": connection.scope.get("path_template")},
+        extra={"reason": reason, "method": _method(connection), "route": connection.scope.get("path_template")},
     )

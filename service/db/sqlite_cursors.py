@@ -106,4 +106,4 @@ async def _cursor(connection: aiosqlite.Connection) -> OneTripCursor:
 
 def one_trip_cursors(connection: aiosqlite.Connection) -> None:
     """Make every cursor of this aiosqlite connection a `OneTripCursor` (called from the engine's connect event)."""
-    connection.cursor = partial(_cursor, connection)  # type: ignore[method-assign]
+    connection.cursor = partial(_cursor, connection)  # type: ignore[method-assign, assignment]

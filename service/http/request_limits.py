@@ -8,6 +8,7 @@ than a few levels, so anything deeper than MAX_JSON_DEPTH is refused as a 400 be
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request
@@ -23,7 +24,7 @@ def nested_deeper_than(value: Any, limit: int) -> bool:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
-            children = item.values()
+            children: Iterable[Any] = item.values()
         elif isinstance(item, list):
             children = item
         else:

@@ -89,8 +89,8 @@ class LabelService:
         latest = await self.repo.resolve_latest(org_id, workspace_id, name)
         if latest is None and not await self.repo.name_exists(org_id, workspace_id, name):
             raise self._no_name(name, workspace_id)
-        stored = [(target, target.label.label) for target in await self.repo.list_labels(org_id, workspace_id, name)]
-        return ([(latest, LATEST)] if latest is not None else []) + stored  # type: ignore[union-attr]
+        stored = [(target, target.label.label) for target in await self.repo.list_labels(org_id, workspace_id, name)]  # type: ignore[union-attr]
+        return ([(latest, LATEST)] if latest is not None else []) + stored
 
     def is_protected(self, label: str) -> bool:
         return label in self.protected

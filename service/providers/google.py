@@ -73,8 +73,10 @@ class GoogleProvider:
             raise self.http.malformed("no candidates")
         candidate = candidates[0]
         # A candidate cut at maxOutputTokens (the probe) may carry no content at all; that is still a valid answer.
-        content = candidate.get("content") if isinstance(candidate.get("content"), dict) else {}
-        parts = content.get("parts") if isinstance(content.get("parts"), list) else []
+        content = candidate.get("content")
+        content = content if isinstance(content, dict) else {}
+        parts = content.get("parts")
+        parts = parts if isinstance(parts, list) else []
         text = "".join(
             part["text"]
             for part in parts
@@ -83,7 +85,8 @@ class GoogleProvider:
         raw_version = data.get("modelVersion")
         identity = google_identity(raw_version)
         version = identity["modelVersion"]
-        usage = data.get("usageMetadata") if isinstance(data.get("usageMetadata"), dict) else {}
+        usage = data.get("usageMetadata")
+        usage = usage if isinstance(usage, dict) else {}
         input_tokens, output_tokens = as_int(usage.get("promptTokenCount")), as_int(usage.get("candidatesTokenCount"))
         metadata = {
             "modelVersion": raw_version if isinstance(raw_version, str) and raw_version else None,

@@ -72,16 +72,18 @@ class OpenAIProvider:
     def _completion(self, data: dict[str, Any], model_id: str) -> Completion:
         choices = data.get("choices")
         choice = choices[0] if isinstance(choices, list) and choices else None
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict):
+        if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
             raise self.http.malformed("no choices[0].message")
+        message = choice["message"]
         text = _text(message.get("content"))
         if text is None:
             raise self.http.malformed("choices[0].message.content is not text")
         fingerprint = data.get("system_fingerprint")
         fingerprint = fingerprint if isinstance(fingerprint, str) and fingerprint else None
-        model = data.get("model") if isinstance(data.get("model"), str) and data.get("model") else model_id
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        reported_model = data.get("model")
+        model = reported_model if isinstance(reported_model, str) and reported_model else model_id
+        usage = data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
         input_tokens, output_tokens = as_int(usage.get("prompt_tokens")), as_int(usage.get("completion_tokens"))
         metadata = {
             "system_fingerprint": fingerprint,

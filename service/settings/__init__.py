@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from service.settings.errors import SettingsError, describe_allowed, one_line
 from service.settings.sections import (
@@ -79,7 +79,14 @@ class Settings(BaseSettings):
     ui: UISettings = Field(default_factory=UISettings)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, **_: Any) -> tuple:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Constructing Settings(...) never reads the process environment (tests stay independent of the shell that
         # runs them); from_env() is the one place that does.
         return (init_settings,)
@@ -123,7 +130,7 @@ class Settings(BaseSettings):
     def values(self) -> list[tuple[str, Any, bool]]:
         """(env name, parsed value, secret) for every setting, as `prompter config` shows them."""
         return [
-            (env_name(info), getattr(getattr(self, section), attr), info.json_schema_extra["secret"])  # type: ignore[index]
+            (env_name(info), getattr(getattr(self, section), attr), bool(info.json_schema_extra["secret"]))  # type: ignore[index]
             for section, attr, info in fields_in_order()
         ]
 

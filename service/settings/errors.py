@@ -36,7 +36,8 @@ def describe_allowed(info: FieldInfo) -> str:
 
 
 def _number(info: FieldInfo, kind: str) -> str:
-    low = high = None
+    low: Any = None
+    high: Any = None
     low_open = False
     for bound in info.metadata:
         if isinstance(bound, annotated_types.Ge):

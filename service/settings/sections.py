@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
 
 from service.vocabulary import DEFAULT_LABEL, LABEL_PATTERN
@@ -32,7 +33,7 @@ def setting(
     env: str, default: Any, doc: str, *, secret: bool = False, allowed: str | None = None, **limits: Any
 ) -> Any:
     # A secret never appears in repr(settings), so a logged or printed Settings cannot leak it.
-    extra = {"env": env, "secret": secret, "allowed": allowed}
+    extra: JsonDict = {"env": env, "secret": secret, "allowed": allowed}
     return Field(default, description=doc, repr=not secret, json_schema_extra=extra, **limits)
 
 
@@ -377,7 +378,7 @@ SECTIONS: dict[str, type[Section]] = {
 
 
 def env_name(info: FieldInfo) -> str:
-    return info.json_schema_extra["env"]  # type: ignore[index]
+    return str(info.json_schema_extra["env"])  # type: ignore[index]
 
 
 def fields_in_order() -> list[tuple[str, str, FieldInfo]]:

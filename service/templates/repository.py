@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# `builtins.list` in annotations: these classes have a method named `list`, which shadows the builtin inside them.
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,7 +73,7 @@ class TemplateRepository:
 
     async def list_names(
         self, *, org_id: str | None, workspace_id: str | None, search: str | None, after: str | None, limit: int
-    ) -> list[NameSummary]:
+    ) -> builtins.list[NameSummary]:
         """One row per prompt name, ordered by name and keyset-paginated by it (the revision unique index serves
         both). `search` matches anywhere in the name, case-insensitively."""
         query = (
@@ -95,7 +97,9 @@ class TemplateRepository:
         rows = await self.session.execute(query)
         return [NameSummary(*row) for row in rows]
 
-    async def last_runs(self, org_id: str | None, workspace_id: str | None, names: list[str]) -> dict[tuple, datetime]:
+    async def last_runs(
+        self, org_id: str | None, workspace_id: str | None, names: builtins.list[str]
+    ) -> dict[tuple, datetime]:
         """Newest result time per (org, workspace, name): one index probe per template (no scan of its results)."""
         newest = (
             select(func.max(PromptResult.created_at))
@@ -117,7 +121,9 @@ class TemplateRepository:
                 last[key] = at
         return last
 
-    async def revisions(self, org_id: str, workspace_id: str, name: str, *, limit: int) -> list[PromptTemplate]:
+    async def revisions(
+        self, org_id: str, workspace_id: str, name: str, *, limit: int
+    ) -> builtins.list[PromptTemplate]:
         """The newest `limit` revisions of one name, newest first."""
         query = (
             select(PromptTemplate)
@@ -131,7 +137,7 @@ class TemplateRepository:
         )
         return list(await self.session.scalars(query))
 
-    async def ids_of_name(self, org_id: str | None, workspace_id: str | None, name: str) -> list[int]:
+    async def ids_of_name(self, org_id: str | None, workspace_id: str | None, name: str) -> builtins.list[int]:
         query = _tenant_filter(select(PromptTemplate.id).where(PromptTemplate.name == name), org_id, workspace_id)
         return list(await self.session.scalars(query))
 

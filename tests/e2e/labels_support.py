@@ -1,4 +1,5 @@
-"""Helpers for the label tests: a live uvicorn server around create_app, and the steps every scenario repeats."""
+"""Helpers for the label tests: the app in-process (TestClient) or under a live uvicorn, and the steps every scenario
+repeats."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from litestar.testing import TestClient
 
 from service.app import create_app
 from service.providers import ProviderRegistry
@@ -22,6 +24,16 @@ def live_api(db_url: str, registry: ProviderRegistry | None = None, **overrides:
     settings = Settings(db_url=db_url, db_auto_migrate=True, **overrides)
     app = create_app(settings, providers=registry or ProviderRegistry.fakes())
     with LiveServer(app, backlog=512) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+@contextmanager
+def in_process_api(db_url: str, registry: ProviderRegistry | None = None, **overrides: Any) -> Iterator[httpx.Client]:
+    """The app on an already migrated `db_url` (migrated_sqlite_url / migrated_pg_url), called in-process: no socket,
+    no uvicorn, where HTTP over a socket is not what the test is about. Lifespan runs as in production."""
+    overrides.setdefault("db_auto_migrate", False)  # the template database is at head already
+    app = create_app(Settings(db_url=db_url, **overrides), providers=registry or ProviderRegistry.fakes())
+    with TestClient(app, raise_server_exceptions=False, timeout=30) as client:
         yield client
 
 

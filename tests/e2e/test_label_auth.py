@@ -1,4 +1,4 @@
-"""Labels with PROMPTER_AUTH=required over real HTTP: roles read < write < admin, protected labels, the actor in the
+"""Labels with PROMPTER_AUTH=required over HTTP (the app in-process): roles read < write < admin, protected labels, the actor in the
 history, and another tenant's prompts answering exactly like missing ones."""
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.labels_support import create_template, live_api, pin
+from tests.e2e.labels_support import create_template, in_process_api, pin
 from tests.e2e.test_auth import bearer, make_key
 
 
 @pytest.fixture
-def world(sqlite_url: str) -> Iterator[tuple[httpx.Client, dict[str, Any], int, int]]:
+def world(migrated_sqlite_url: str) -> Iterator[tuple[httpx.Client, dict[str, Any], int, int]]:
     """Tenant b owns `greet` with two versions; both tenants have read, write and admin keys."""
-    with live_api(sqlite_url, auth="required", protected_labels="production,prod") as client:
-        keys = {  # after startup: the server's migrations created the api_keys table
-            (tenant, role): make_key(sqlite_url, f"org-{tenant}", f"ws-{tenant}", role)
+    with in_process_api(migrated_sqlite_url, auth="required", protected_labels="production,prod") as client:
+        keys = {
+            (tenant, role): make_key(migrated_sqlite_url, f"org-{tenant}", f"ws-{tenant}", role)
             for tenant in ("a", "b")
             for role in ("read", "write", "admin")
         }

@@ -1,4 +1,4 @@
-"""Labels over real HTTP (uvicorn + httpx), on SQLite and PostgreSQL: resolve with ETag/304, PUT/DELETE/list/history,
+"""Labels over HTTP (the app in-process: no socket is what these test), on SQLite and PostgreSQL: resolve with ETag/304, PUT/DELETE/list/history,
 rollback (twice in a row goes further back, then 409), reserved `latest`, validation and tenancy with auth off."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.providers import ProviderRegistry
-from tests.e2e.labels_support import TENANT, create_template, live_api, pin
+from tests.e2e.labels_support import TENANT, create_template, in_process_api, pin
 
 Q = {"params": TENANT}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def api(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[httpx.Client]:
-    db_url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    with live_api(db_url) as client:
+def api(request: pytest.FixtureRequest, migrated_sqlite_url: str) -> Iterator[httpx.Client]:
+    db_url = migrated_sqlite_url if request.param == "sqlite" else request.getfixturevalue("migrated_pg_url")
+    with in_process_api(db_url) as client:
         yield client
 
 
@@ -210,9 +210,9 @@ def test_not_found_cases_and_missing_tenant(api: httpx.Client) -> None:
     assert extra.status_code == 400
 
 
-def test_run_by_label_and_drift_through_the_label(sqlite_url: str) -> None:
+def test_run_by_label_and_drift_through_the_label(migrated_sqlite_url: str) -> None:
     registry = ProviderRegistry.fakes()
-    with live_api(sqlite_url, registry) as api:
+    with in_process_api(migrated_sqlite_url, registry) as api:
         template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
         pinned = pin(api, template["id"], temperature=0.3, seed=7)
         assert put_label(api, "greet", "production", pinned["id"]).status_code == 200
@@ -274,9 +274,9 @@ def drift_total(api: httpx.Client) -> float:
     )
 
 
-def test_drift_shows_once_ensure_version_sees_a_new_identity(sqlite_url: str) -> None:
+def test_drift_shows_once_ensure_version_sees_a_new_identity(migrated_sqlite_url: str) -> None:
     registry = ProviderRegistry.fakes()
-    with live_api(sqlite_url, registry) as api:
+    with in_process_api(migrated_sqlite_url, registry) as api:
         template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
         pinned = pin(api, template["id"])
         other_params = pin(api, template["id"], temperature=1.0)  # another lineage: params differ

@@ -84,7 +84,8 @@ def test_openapi_holds_under_every_schemathesis_check(pg_url, live_server, tmp_p
         "--report-junit-path",
         str(tmp_path / "junit.xml"),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=MAX_TIME_S + 180)
+    # `st` keeps its cache (.schemathesis/) in its working directory: run it in tmp_path, never in the checkout.
+    done = subprocess.run(command, capture_output=True, text=True, timeout=MAX_TIME_S + 180, cwd=tmp_path)
     output = done.stdout + done.stderr
     print(output[-3000:])
     assert done.returncode == 0, output[-20000:]

@@ -76,3 +76,23 @@ def test_a_revoked_key_keeps_the_cached_prompt_and_warns_once(auth_server: tuple
             p.get_prompt("other")  # a first fetch has nothing to fall back on
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name == "prompter_client"]
     assert len(warnings) == 1 and "unauthorized" in warnings[0] and "'greet'" in warnings[0]
+
+
+def test_a_cache_file_never_serves_another_tenants_prompt(auth_server: tuple[str, str], tmp_path: Path, caplog) -> None:
+    url, db_url = auth_server
+    tenant_a = make_key(db_url, "admin")
+    tenant_b = make_key(db_url, "admin", org_id="globex", workspace_id="support")
+    seed(url, "greet", ["Tenant A's prompt"], api_key=tenant_a)
+    path = tmp_path / "prompts.json"
+    with Prompter(url, api_key=tenant_a, cache_file=path) as a:
+        assert a.get_prompt("greet").body == "Tenant A's prompt"
+    assert tenant_a not in path.read_text()  # a fingerprint of the key binds the file, never the key
+
+    caplog.set_level(logging.WARNING, logger="prompter_client")
+    with Prompter(url, api_key=tenant_b, cache_file=path) as b:
+        assert len(b.cache) == 0  # the file belongs to A's key: nothing of it is loaded
+        with pytest.raises(PromptNotFound):
+            b.get_prompt("greet")  # the server's answer for B's tenant, not A's cached prompt
+    assert any("saved with another API key" in r.getMessage() for r in caplog.records)
+    with Prompter(url, api_key=tenant_a, cache_file=path) as again:
+        assert len(again.cache) == 1  # A's own file still serves A

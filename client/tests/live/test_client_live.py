@@ -9,14 +9,15 @@ import time
 
 import httpx
 import pytest
-from client_helpers import expire, wait_until
+from client_helpers import OffsetClock, expire, wait_until
 from client_live import TENANT, client_options, resolve_requests, seed
 from prompter_client import AsyncPrompter, Prompter, PromptNotFound
 
 
 def test_a_moved_label_is_seen_after_the_ttl_and_not_before(live_url: str) -> None:
     v1, v2 = seed(live_url, "greet", ["Hello {{ name }}!", "Hi {{ name }}, welcome!"])
-    with Prompter(**client_options(live_url, cache_ttl_s=1.0)) as p:
+    clock = OffsetClock()
+    with Prompter(**client_options(live_url, cache_ttl_s=60.0, clock=clock)) as p:
         assert p.get_prompt("greet").body == "Hello {{ name }}!"
         moved = p.set_label("greet", "production", v2, reason="roll out the friendlier greeting")
         assert moved.version_id == v2
@@ -25,7 +26,7 @@ def test_a_moved_label_is_seen_after_the_ttl_and_not_before(live_url: str) -> No
             prompt = p.get_prompt("greet")
             assert prompt.body == "Hello {{ name }}!" and prompt.version.id == v1
         assert resolve_requests(live_url) == before
-        time.sleep(1.05)  # past the TTL
+        clock.advance(61)  # past the TTL, without sleeping through it
         assert p.get_prompt("greet").version.id == v1  # stale-while-revalidate: the first call still gets the old one
         wait_until(lambda: p.get_prompt("greet").version.id == v2, what="the moved label to arrive")
         assert p.get_prompt("greet").body == "Hi {{ name }}, welcome!"
@@ -128,3 +129,17 @@ def test_http_errors_are_typed(live_url: str) -> None:
             p.set_label("greet", "production", 999_999)
     with httpx.Client(base_url=live_url) as http:  # what the client parsed is what the server sent
         assert http.get("/api/prompts/greet", params={**TENANT, "label": "nope"}).json()["error"] == "label_not_found"
+
+
+def test_a_deleted_label_stops_being_served_after_one_revalidation(live_url: str) -> None:
+    seed(live_url, "greet", ["Hello {{ name }}!"])
+    with Prompter(**client_options(live_url)) as p:
+        assert p.get_prompt("greet").body == "Hello {{ name }}!"
+        with httpx.Client(base_url=live_url) as http:
+            assert http.delete("/api/prompts/greet/labels/production", params=TENANT).status_code == 204
+        expire(p)
+        assert p.get_prompt("greet").body == "Hello {{ name }}!"  # stale: served while the revalidation asks
+        wait_until(lambda: len(p.cache) == 0, what="the revalidation's 404 to evict the entry")
+        with pytest.raises(PromptNotFound) as raised:
+            p.get_prompt("greet")
+        assert raised.value.code == "label_not_found"

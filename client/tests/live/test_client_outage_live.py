@@ -9,7 +9,7 @@ import logging
 import pytest
 from client_helpers import expire, wait_until
 from client_live import ServerProcess, client_options, seed
-from prompter_client import AsyncPrompter, Prompter, PrompterUnavailable
+from prompter_client import AsyncPrompter, Prompter, PrompterUnavailable, PromptNotFound
 
 # Each test starts `prompter serve` (a few seconds) and stops and restarts it.
 pytestmark = pytest.mark.slow
@@ -84,3 +84,20 @@ async def test_async_client_through_an_outage(server_process: ServerProcess) -> 
         async with asyncio.timeout(10):
             while (await p.get_prompt("greet")).version.id != v2:
                 await asyncio.sleep(0.02)
+
+
+def test_a_fallback_does_not_outlive_the_outage(server_process: ServerProcess) -> None:
+    url = server_process.url
+    server_process.stop()
+    with Prompter(**client_options(url, retry_min_s=0.05, retry_max_s=0.2)) as p:
+        assert p.get_prompt("greet", fallback="Hey {{ name }}").is_fallback  # Prompter down: the fallback
+        server_process.start()  # back, and it has no prompt "greet": 404 label_not_found
+
+        def gone() -> bool:
+            try:
+                assert p.get_prompt("greet", fallback="Hey {{ name }}").is_fallback  # until the refresh answers
+            except PromptNotFound as exc:
+                return exc.code == "template_not_found"
+            return False
+
+        wait_until(gone, what="the 404 to end the fallback")

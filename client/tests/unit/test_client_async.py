@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from client_helpers import FakePrompter, expire
+from client_helpers import FakePrompter, OffsetClock, expire
 from prompter_client import AsyncPrompter, PrompterUnavailable, PromptNotFound
 
 
@@ -111,3 +111,17 @@ async def test_aclose_cancels_a_hanging_refresh(fake: FakePrompter) -> None:
     await until(lambda: fake.arrived == 2, "the refresh")
     await asyncio.wait_for(p.aclose(), 5)
     assert not p._tasks
+
+
+async def test_the_injected_clock_decides_freshness(fake: FakePrompter) -> None:
+    clock = OffsetClock()
+    fake.set("greet", "v1")
+    async with async_prompter(fake, cache_ttl_s=60, clock=clock) as p:
+        await p.get_prompt("greet")
+        fake.set("greet", "v2")
+        clock.advance(59)
+        assert (await p.get_prompt("greet")).body == "v1" and len(fake.gets) == 1
+        clock.advance(2)
+        assert (await p.get_prompt("greet")).body == "v1"
+        await until(lambda: len(fake.gets) == 2 and not p._tasks, "the refresh the injected clock started")
+        assert (await p.get_prompt("greet")).body == "v2"

@@ -7,7 +7,7 @@ import logging
 import threading
 
 import pytest
-from client_helpers import FakePrompter, expire, wait_until
+from client_helpers import FakePrompter, OffsetClock, expire, wait_until
 from prompter_client import PrompterUnavailable, PromptNotFound
 
 
@@ -182,7 +182,7 @@ def test_a_refresh_error_answer_keeps_the_entry_and_warns_once_per_key(
     fake.set("greet", "kept")
     p = make_prompter(retry_min_s=0.01, retry_max_s=0.01)
     p.get_prompt("greet")
-    del fake.prompts[("greet", "production")]  # the label went away
+    fake.status = 400  # an error answer that is not a 404 (a 404 evicts: see the next test)
     caplog.set_level(logging.WARNING, logger="prompter_client")
     for attempt in range(2):
         expire(p)
@@ -193,7 +193,40 @@ def test_a_refresh_error_answer_keeps_the_entry_and_warns_once_per_key(
         wait_until(lambda: p._core.retry_state(("greet", "production", None)) is not None, what="back-off")
     assert p.get_prompt("greet").body == "kept"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "prompter_client"]
-    assert len(warnings) == 1 and "label_not_found" in warnings[0]
+    assert len(warnings) == 1 and "status_400" in warnings[0]
+
+
+def test_a_404_on_revalidation_evicts_the_entry(fake: FakePrompter, make_prompter, caplog) -> None:
+    fake.set("greet", "v1")
+    p = make_prompter()
+    assert p.get_prompt("greet").body == "v1"
+    del fake.prompts[("greet", "production")]  # the label was deleted on the server
+    caplog.set_level(logging.WARNING, logger="prompter_client")
+    expire(p)
+    assert p.get_prompt("greet").body == "v1"  # stale: served once more while the refresh asks
+    wait_until(lambda: len(p.cache) == 0, what="the 404 to evict the entry")
+    with pytest.raises(PromptNotFound) as raised:
+        p.get_prompt("greet")
+    assert raised.value.code == "label_not_found"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "prompter_client"]
+    assert len(warnings) == 1 and "is gone" in warnings[0] and "label_not_found" in warnings[0]
+
+
+def test_a_fallback_does_not_outlive_the_outage(fake: FakePrompter, make_prompter) -> None:
+    fake.down = True
+    p = make_prompter(retry_min_s=0.01, retry_max_s=0.01)
+    assert p.get_prompt("greet", fallback="Hi").is_fallback
+    fake.down = False  # back, and the server has no such prompt: 404
+
+    def gone() -> bool:  # callers keep calling; a refresh after the back-off gets the 404
+        try:
+            assert p.get_prompt("greet", fallback="Hi").is_fallback  # served while the refresh has not answered
+        except PromptNotFound:  # a fallback is for outages only
+            return True
+        return False
+
+    wait_until(gone, what="the 404 to evict the fallback")
+    assert len(p.cache) == 0
 
 
 def test_cache_ttl_zero_disables_the_cache(fake: FakePrompter, make_prompter) -> None:
@@ -211,3 +244,17 @@ def test_version_id_is_its_own_key(fake: FakePrompter, make_prompter) -> None:
     with pytest.raises(PromptNotFound):
         p.get_prompt("greet", version_id=3)
     assert fake.gets[0].url.params["version_id"] == "3" and "label" not in fake.gets[0].url.params
+
+
+def test_the_injected_clock_decides_freshness_for_reads_and_writes(fake: FakePrompter, make_prompter) -> None:
+    clock = OffsetClock()
+    fake.set("greet", "v1")
+    p = make_prompter(cache_ttl_s=60, clock=clock)
+    p.get_prompt("greet")
+    fake.set("greet", "v2")
+    clock.advance(59)
+    assert p.get_prompt("greet").body == "v1" and len(fake.gets) == 1  # still fresh on the injected clock
+    clock.advance(2)
+    assert p.get_prompt("greet").body == "v1"  # stale on the injected clock: served, and refreshed once
+    wait_until(lambda: p.get_prompt("greet").body == "v2", what="the refresh the injected clock started")
+    assert len(fake.gets) == 2

@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from client_helpers import FakePrompter, wait_until
+from client_helpers import FakePrompter, expire, wait_until
 
 
 def test_dump_then_start_offline_from_the_file(fake: FakePrompter, make_prompter, tmp_path: Path) -> None:
@@ -67,3 +67,66 @@ def test_unreadable_or_foreign_files_are_skipped_with_a_warning(
     assert len(make_prompter(cache_file=other).cache) == 0  # saved for workspace billing, this client is support
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2 and "broken.json not loaded" in messages[0] and "workspace_id='billing'" in messages[1]
+
+
+def test_a_file_is_bound_to_the_api_key_and_the_base_url(
+    fake: FakePrompter, make_prompter, tmp_path: Path, caplog
+) -> None:
+    fake.set("greet", "tenant A's prompt")
+    path = tmp_path / "prompts.json"
+    writer = make_prompter(api_key="pk_a_secret-of-tenant-a", cache_file=path)
+    writer.get_prompt("greet")
+    writer.close()
+    document = json.loads(path.read_text())
+    assert document["base_url"] == "http://prompter.test"
+    assert len(document["key_fingerprint"]) == 64 and "secret-of-tenant-a" not in path.read_text()
+
+    caplog.set_level(logging.WARNING, logger="prompter_client")
+    fake.down = True  # nothing but the file could answer
+    assert len(make_prompter(api_key="pk_b_secret-of-tenant-b", cache_file=path).cache) == 0
+    assert len(make_prompter(api_key=None, cache_file=path).cache) == 0
+    assert make_prompter(api_key="pk_a_secret-of-tenant-a", cache_file=path).get_prompt("greet").body == (
+        "tenant A's prompt"
+    )
+    messages = [r.getMessage() for r in caplog.records if "not loaded" in r.getMessage()]
+    assert len(messages) == 2 and all("saved with another API key" in m for m in messages)
+    assert all("secret" not in m for m in messages)
+
+
+def test_a_file_saved_for_another_server_is_skipped(fake: FakePrompter, tmp_path: Path, caplog) -> None:
+    import httpx
+    from prompter_client import Prompter
+
+    fake.set("greet", "v")
+    path = tmp_path / "prompts.json"
+    with Prompter(
+        "http://staging.test",
+        org_id="acme",
+        workspace_id="support",
+        cache_file=path,
+        transport=httpx.MockTransport(fake.handler),
+    ) as staging:
+        staging.get_prompt("greet")
+    caplog.set_level(logging.WARNING, logger="prompter_client")
+    with Prompter(
+        "http://prompter.test",
+        org_id="acme",
+        workspace_id="support",
+        cache_file=path,
+        transport=httpx.MockTransport(fake.handler),
+    ) as production:
+        assert len(production.cache) == 0
+    assert any("saved for 'http://staging.test'" in r.getMessage() for r in caplog.records)
+
+
+def test_an_evicted_entry_leaves_the_file_too(fake: FakePrompter, make_prompter, tmp_path: Path) -> None:
+    fake.set("greet", "v")
+    fake.set("bye", "b")
+    path = tmp_path / "prompts.json"
+    p = make_prompter(cache_file=path)
+    p.get_prompt("greet")
+    p.get_prompt("bye")
+    del fake.prompts[("greet", "production")]
+    expire(p)
+    p.get_prompt("greet")
+    wait_until(lambda: [e["name"] for e in json.loads(path.read_text())["entries"]] == ["bye"], what="the rewrite")
