@@ -33,6 +33,7 @@ from service.http.openapi_errors import document_error_responses
 from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
+from service.http.write_slots import request_tenant_of, tenant_write_slots
 from service.idempotency import EXCEPTION_HANDLERS as IDEMPOTENCY_HANDLERS
 from service.idempotency import IdempotencyService
 from service.labels.handlers import PromptController
@@ -138,6 +139,9 @@ def create_app(
 
 
 def _dependencies(runtime: Runtime) -> dict[str, Provide]:
+    # SQLite's writers already wait in the writer queue holding no connection; PostgreSQL's get per-workspace slots.
+    write_slots = None if runtime.write_queue is not None else tenant_write_slots(runtime.settings)
+
     async def provide_session(request: Request) -> AsyncIterator[AsyncSession]:
         # No error mapping here: an exception this generator raises while the handler's own error unwinds through it
         # reaches Litestar wrapped in an ExceptionGroup (a 500). DB errors are mapped by db.EXCEPTION_HANDLERS.
@@ -149,6 +153,11 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
             factory, writes_first = runtime.read_sessions, False
         else:
             factory, writes_first = runtime.sessions, True
+        if writes_first and write_slots is not None:  # PostgreSQL: bound each workspace's share of the pool
+            async with write_slots.hold(await request_tenant_of(request)):
+                async with db.unit_of_work(factory, runtime.write_queue, writes_first=writes_first) as session:
+                    yield session
+            return
         async with db.unit_of_work(factory, runtime.write_queue, writes_first=writes_first) as session:
             yield session
 
