@@ -129,13 +129,11 @@ class RunService:
         return RunOutcome(result, version, completion.identity, created)
 
     async def get(self, result_id: int) -> PromptResult:
-        result = await self.repo.get(result_id) if is_storable_id(result_id) else None
-        if result is None:
+        principal = self.templates.principal
+        tenant = (principal.org_id, principal.workspace_id) if principal is not None else None
+        result = await self.repo.get(result_id, tenant) if is_storable_id(result_id) else None
+        if result is None:  # missing, or another tenant's: the same answer from the same one query
             raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found")
-        try:
-            await self.templates.get(result.template_id)  # the tenant check
-        except NotFound:
-            raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found") from None
         return result
 
     async def list_for_template(
