@@ -100,7 +100,8 @@ class RunService:
 
         await begin_write(self.session)
         # The run's own ensure-version step: the same span and histogram as the explicit pin, minus the probe.
-        with self.telemetry.ensure_version(template.id, spec.provider, model_id) as step:
+        tenant = (template.org_id, template.workspace_id)  # its share of the model-id labels
+        with self.telemetry.ensure_version(template.id, spec.provider, model_id, tenant) as step:
             version, created = await self.versions.find_or_create(
                 template, spec.provider, model_id, spec.params, completion.identity
             )

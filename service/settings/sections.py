@@ -263,7 +263,7 @@ class TelemetrySettings(Section):
         "PROMPTER_METRIC_MODELS",
         None,
         "Comma-separated model ids labelled by name in metrics; all others are `other`. Unset: the first 50 ids a "
-        "provider answered for.",
+        "version was pinned to, at most 10 per workspace.",
     )
 
     @property
