@@ -40,6 +40,7 @@ from service.idempotency.dependencies import DEPENDENCIES as idempotency_depende
 from service.labels.dependencies import DEPENDENCIES as label_dependencies
 from service.labels.handlers import router as labels_router
 from service.http.swagger_ui import swagger_assets_router
+from service.http.write_slots import WriteSlots, tenant_write_slots
 from service.providers import ProviderRegistry
 from service.runs.dependencies import DEPENDENCIES as run_dependencies
 from service.runs.handlers import router as runs_router
@@ -70,6 +71,8 @@ class Runtime:
     providers: ProviderRegistry
     probe: IdentityProbe
     redis_health: RedisHealth
+    # PostgreSQL: a bounded share of the pool per workspace for writes (SQLite's writers wait in the writer queue).
+    write_slots: WriteSlots | None = None
     # Where the request's unit of work publishes committed domain events (telemetry/events.py).
     publish: Callable[[object], None] = field(init=False)
 
@@ -111,6 +114,8 @@ def create_app(
         probe=IdentityProbe(providers, handle.telemetry),
         redis_health=RedisHealth(handle.telemetry, configured=bool(settings.redis.url)),
     )
+    if runtime.write_queue is None:
+        runtime.write_slots = tenant_write_slots(settings)
 
     app = Litestar(
         route_handlers=[

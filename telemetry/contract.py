@@ -73,6 +73,8 @@ COMMON_LABELS: tuple[str, ...] = ("service", "env")
 UNMATCHED_ROUTE = "<unmatched>"
 OTHER = "other"
 MODEL_ID_LABEL_LIMIT = 50
+# Of those, how many one org/workspace may take (telemetry/labels.py).
+MODEL_ID_TENANT_LIMIT = 10
 # Tables whose unique constraints report duplicates: their prompter_db_unique_violation_total series start at 0.
 DB_UNIQUE_TABLES: tuple[str, ...] = ("prompt_templates",)
 # Label moves by kind; `protected` is "true" or "false". Every combination starts at 0.

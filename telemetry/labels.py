@@ -1,20 +1,22 @@
 """Keep label values bounded: an unbounded label (raw paths, arbitrary model ids) explodes Prometheus' series count.
 
-Model ids are the one label whose values come from callers. Two rules keep a caller from choosing them:
-- **first answered, not first asked**: an id enters the label set only after a provider answered a call for it
-  (`admit_model`, called by the port when an LLM call succeeds). Real providers refuse ids they do not serve, so
-  requests for made-up ids cannot take the `MODEL_ID_LABEL_LIMIT` slots and push real models into `other`. Until
+Model ids are the one label whose values come from callers. Three rules keep a caller from choosing them:
+- **reported for a pinned version, not typed**: an id enters the label set only when a version is pinned to it, that
+  is when the provider answered the ensure-version probe for it, or a run's completion was pinned as a version
+  (`admit_model`, called by the port). A request for an id alone (a failed call, a typo) never admits it: until
   admitted, an id is reported as `other`.
+- **a share per workspace**: one org/workspace may admit at most `MODEL_ID_TENANT_LIMIT` ids of the
+  `MODEL_ID_LABEL_LIMIT` slots, so one tenant pinning many ids cannot push another tenant's real model into `other`.
 - **an explicit allow-list wins** (`PROMPTER_METRIC_MODELS`): when set, exactly those ids are labelled by name and
-  nothing else is ever admitted, however it was answered. Use it where the fake LLM answers (it accepts any id) or when
-  /metrics readers must not learn which models other tenants call.
+  nothing else is ever admitted. Use it where the fake LLM answers (it accepts any id) or when /metrics readers must
+  not learn which models other tenants call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from telemetry.contract import MODEL_ID_LABEL_LIMIT, OTHER
+from telemetry.contract import MODEL_ID_LABEL_LIMIT, MODEL_ID_TENANT_LIMIT, OTHER
 
 MAX_LABEL_CHARS = 100
 
@@ -25,6 +27,7 @@ class LabelBounds:
         providers: Iterable[str] = (),
         model_id_limit: int = MODEL_ID_LABEL_LIMIT,
         allowed_models: Iterable[str] | None = None,
+        tenant_limit: int = MODEL_ID_TENANT_LIMIT,
     ) -> None:
         # The service's provider allow-list (service/providers/base.py PROVIDERS), handed in by the app: telemetry does
         # not keep a copy of it.
@@ -32,6 +35,8 @@ class LabelBounds:
         self._limit = model_id_limit
         self._fixed = allowed_models is not None
         self._model_ids: set[str] = {m for m in allowed_models or () if _labelable(m)}
+        self._tenant_limit = tenant_limit
+        self._admitted_by: dict[tuple[str, str], int] = {}  # at most model_id_limit entries
 
     @property
     def providers(self) -> frozenset[str]:
@@ -44,13 +49,17 @@ class LabelBounds:
         """The id itself once admitted (or allow-listed), else `other`."""
         return model_id if model_id in self._model_ids else OTHER
 
-    def admit_model(self, model_id: str) -> None:
-        """A provider answered for `model_id`: label it by name from now on, while slots remain (never with an
-        allow-list). set.add is atomic under the GIL; a race may admit one extra value, which is harmless."""
+    def admit_model(self, model_id: str, tenant: tuple[str, str] | None = None) -> None:
+        """A version was pinned to `model_id` (for `tenant`): label it by name from now on, while slots remain and the
+        tenant has its share left (never with an allow-list). A race may admit one extra value, which is harmless."""
         if self._fixed or model_id in self._model_ids or len(self._model_ids) >= self._limit:
+            return
+        if tenant is not None and self._admitted_by.get(tenant, 0) >= self._tenant_limit:
             return
         if _labelable(model_id):
             self._model_ids.add(model_id)
+            if tenant is not None:
+                self._admitted_by[tenant] = self._admitted_by.get(tenant, 0) + 1
 
 
 def parse_model_list(raw: str | None) -> frozenset[str] | None:

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -31,6 +32,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from telemetry import contract as c
 from telemetry.labels import LabelBounds
+
+# The (model id, tenant) of the ensure-version step in progress, if any: what a successful probe admits.
+_PINNING: ContextVar[tuple[str, tuple[str, str] | None] | None] = ContextVar("prompter_pinning", default=None)
 
 log = logging.getLogger("prompter.telemetry")
 
@@ -87,6 +91,7 @@ class EnsureVersionStep:
     def outcome(self, *, created: bool, drift: bool) -> None:
         attributes = {"prompter.version.created": created, "prompter.version.drift": drift}
         self._telemetry.guard("ensure-version span attributes", self._span.set_attributes, attributes)
+        self._telemetry.guard("model label admission", self._telemetry.admit_pinned)
 
 
 def bounded_method(method: str) -> str:
@@ -211,6 +216,7 @@ class Telemetry:
                 self.record_probe_attempt(provider, model_id)
                 self.record_probe_failure(provider, model_id)
                 raise
+            self.guard("model label admission", self.admit_pinned)  # the provider reported the identity to pin
             self.record_probe_attempt(provider, model_id)
 
     def record_probe_failure(self, provider: str, model_id: str) -> None:
@@ -240,7 +246,9 @@ class Telemetry:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}
 
     @contextmanager
-    def ensure_version(self, template_id: int, provider: str, model_id: str) -> Iterator[EnsureVersionStep]:
+    def ensure_version(
+        self, template_id: int, provider: str, model_id: str, tenant: tuple[str, str] | None = None
+    ) -> Iterator[EnsureVersionStep]:
         """The ensure-version step, explicit or inside a run: span `prompter.ensure_version` (with the GenAI provider and
         model attributes) and the histogram prompter_ensure_version_seconds{provider}, failures included."""
         attributes = {
@@ -248,8 +256,19 @@ class Telemetry:
             GEN_AI_PROVIDER_NAME: provider,
             GEN_AI_REQUEST_MODEL: model_id,
         }
-        with self.ensure_version_timer(provider), self.span("prompter.ensure_version", **attributes) as span:
-            yield EnsureVersionStep(span, self)
+        token = _PINNING.set((model_id, tenant))
+        try:
+            with self.ensure_version_timer(provider), self.span("prompter.ensure_version", **attributes) as span:
+                yield EnsureVersionStep(span, self)
+        finally:
+            _PINNING.reset(token)
+
+    def admit_pinned(self) -> None:
+        """Inside ensure_version, once the provider reported what the version pins: its model id may take a label slot
+        (telemetry/labels.py). A model id only typed by a client never does."""
+        pinning = _PINNING.get()
+        if pinning is not None:
+            self.labels.admit_model(*pinning)
 
     @contextmanager
     def ensure_version_timer(self, provider: str) -> Iterator[None]:
@@ -305,11 +324,6 @@ class Telemetry:
                 call.error_type = getattr(exc, "code", None) or type(exc).__name__
                 self.guard("llm span error", _mark_error, span, call.error_type)
                 raise
-            else:
-                # The provider answered: these ids are real, they may take a label slot (telemetry/labels.py).
-                self.labels.admit_model(request_model)
-                if call.response_model:
-                    self.labels.admit_model(call.response_model)
             finally:
                 self._record_genai(provider, request_model, operation, call, time.perf_counter() - start)
 

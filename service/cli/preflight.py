@@ -19,6 +19,8 @@ class StartupFailure(Exception):
 
 def check_port(host: str, port: int) -> None:
     """Bind and release the address uvicorn is about to bind: a port in use is reported before anything starts."""
+    if not 0 <= port <= 65535:
+        raise StartupFailure(f"--port {port} is not a TCP port: use a number from 1 to 65535 (0 picks a free one)")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:

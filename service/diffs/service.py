@@ -1,12 +1,12 @@
 """Diffs between two revisions of one prompt, and between two versions (body plus provider, model, params, identity).
 
-The body diff is difflib's unified diff. It runs in a worker thread: difflib's matcher is quadratic on long, similar
-bodies (two 20 000-line bodies differing every 100th line take ~2 s), which must not stall the event loop.
+The body diff is difflib's unified diff, computed by a matcher with an operation budget (service/diffs/budget.py): a
+pair of bodies that would cost more is refused with 422 `diff_too_large` instead of burning seconds of CPU. It runs in
+a worker thread so that even a diff within budget does not stall the event loop.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,14 +14,14 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import PromptTemplate, PromptVersion, is_storable_id
+from service.diffs.budget import DEFAULT_BUDGET, DiffTooLarge, unified_text
 from service.errors import NotFound, Unprocessable
 from service.templates.service import TemplateService
 
 
-def unified(old: str, new: str, *, old_name: str, new_name: str) -> str:
-    # Lines without their endings: a body whose last line lacks a newline would otherwise glue the next line to it.
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=old_name, tofile=new_name, lineterm="")
-    return "\n".join(lines)
+def unified(old: str, new: str, *, old_name: str, new_name: str, budget: int = DEFAULT_BUDGET) -> str:
+    """Raises DiffTooLarge when the bodies would cost more than `budget` matcher operations."""
+    return unified_text(old, new, fromfile=old_name, tofile=new_name, budget=budget)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +91,22 @@ class DiffService:
                 "workspace. Pass an id of another revision of the same name in `against`.",
                 code="not_comparable",
             )
-        text = await to_thread.run_sync(
-            lambda: unified(
-                before.body,
-                after.body,
-                old_name=f"{before.name} revision {before.revision}",
-                new_name=f"{after.name} revision {after.revision}",
+        try:
+            text = await to_thread.run_sync(
+                lambda: unified(
+                    before.body,
+                    after.body,
+                    old_name=f"{before.name} revision {before.revision}",
+                    new_name=f"{after.name} revision {after.revision}",
+                )
             )
-        )
+        except DiffTooLarge as refused:
+            raise Unprocessable(
+                f"These two {what} differ in too many places to diff within the server's budget "
+                f"({refused.budget} matcher operations). Compare revisions that are closer to each other, or fetch "
+                "both bodies and diff them locally.",
+                code="diff_too_large",
+            ) from None
         return BodyDiff(
             before,
             after,

@@ -95,8 +95,20 @@ def prompter_error_handler(_: Request, exc: PrompterError) -> Response[dict[str,
     return _json(status_of(exc), error_body(exc.code, exc.detail, **exc.extra), exc.headers)
 
 
+# A parameter whose own rule failed gets that rule's code, the same one the service gives it (labels/names.py).
+FIELD_CODES = {"label": "invalid_label"}
+
+
 def validation_error_handler(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
-    return _json(400, error_body("invalid_request", _describe_validation(exc)))
+    return _json(400, error_body(_validation_code(exc), _describe_validation(exc)))
+
+
+def _validation_code(exc: ValidationException) -> str:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    keys = {item.get("key") for item in extra if isinstance(item, dict)}
+    codes = {FIELD_CODES.get(key) for key in keys}
+    only = codes.pop() if len(codes) == 1 else None
+    return only or "invalid_request"
 
 
 def http_error_handler(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:

@@ -31,20 +31,24 @@ class Readiness(Struct):
 
 
 ERROR_STATUSES: dict[int, str] = {
-    400: "Malformed or schema-invalid body or query (`invalid_request`, `invalid_cursor`, `template_too_large`, ...).",
+    400: "Malformed or schema-invalid body, path or query (`invalid_request`, `invalid_cursor`, `invalid_label`, "
+    "`invalid_name`, `template_too_large`, ...).",
     401: "No valid API key (`unauthorized`; only with PROMPTER_AUTH=required).",
     403: "The key's role or workspace does not allow this (`forbidden`, `forbidden_role`, `protected_label`).",
     404: "No such template, result, version or label (`template_not_found`, `result_not_found`, "
     "`version_not_found`, `label_not_found`), or an id that is not ASCII digits (`not_found`).",
-    409: "Duplicate (`duplicate_template` with `existing_id`), a lost revision race (`revision_conflict`, retry), or "
-    "no earlier label target (`nothing_to_roll_back`).",
+    409: "Duplicate (`duplicate_template` with `existing_id`), a lost revision race (`revision_conflict`, retry), "
+    "another change of the same label in progress (`label_busy`, with Retry-After: retry), or no earlier label target "
+    "(`nothing_to_roll_back`).",
     413: "Body over PROMPTER_MAX_BODY_BYTES (`request_too_large`).",
     415: "The body is not sent as JSON: `Content-Type` must be `application/json` or `application/*+json`, charset "
     "utf-8 if given (`unsupported_media_type`).",
     422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`, "
-    "`rendered_prompt_too_large` with `rendered_bytes` and `limit`, `not_comparable`, `label_and_version`, and "
-    "`missing_tenant` when PROMPTER_AUTH=off and org_id/workspace_id are not given).",
-    429: "The LLM provider kept rate-limiting (`provider_rate_limited`, with Retry-After).",
+    "`rendered_prompt_too_large` with `rendered_bytes` and `limit`, `not_comparable`, `diff_too_large`, "
+    "`label_and_version`, `reserved_label`, `idempotency_key_reused`, and `missing_tenant` when PROMPTER_AUTH=off and "
+    "org_id/workspace_id are not given).",
+    429: "The LLM provider kept rate-limiting (`provider_rate_limited`), or this workspace has too many writes in "
+    "progress (`too_many_writes`); both with Retry-After.",
     500: "A bug (`internal_error`); logged with its traceback, nothing internal in the body.",
     502: "The LLM provider failed or refused our key (`provider_error`, `provider_auth`).",
     503: "The database cannot be reached right now (`database_unavailable`, with Retry-After).",
@@ -63,8 +67,10 @@ def _statuses(path: str, methods: Iterable[str]) -> set[int]:
         statuses.add(404)
     if "POST" in methods or "PUT" in methods:
         statuses |= {413, 415}
-        if path == "/api/prompt-templates" or path.endswith("/rollback"):
-            statuses.add(409)
+    if {"POST", "PUT", "DELETE"} & set(methods):
+        statuses.add(429)  # too_many_writes (service/http/write_slots.py)
+        if path == "/api/prompt-templates" or "/labels/" in path:
+            statuses.add(409)  # duplicate_template; label_busy, nothing_to_roll_back
     if path.endswith(("/ensure-version", "/run")):
         statuses |= {429, 502, 504}
     return statuses

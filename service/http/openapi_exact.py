@@ -10,8 +10,10 @@ the document is tightened once, the first time it is served (building it eagerly
   answers an unknown provider 422 `unknown_provider`), strings say they hold no NUL, integers that they fit int64;
 - integer parameters are bounded like msgspec's int64 (Litestar writes `le=2**63-1` as the float 9.223372036854776e18,
   which rounds up past the limit), path ids from 0: ids are ASCII digits (service/http/request_rules.py);
-- `cursor` parameters state their format (service/db/pagination.py), and `org_id` / `workspace_id` say when they
-  are required: with PROMPTER_AUTH=off (else 422 `missing_tenant`); with auth on they come from the key.
+- `cursor` parameters state their format (service/db/pagination.py);
+- the document describes the deployment as configured: with PROMPTER_AUTH=required a bearer security scheme and no
+  `org_id` / `workspace_id` query parameters (the key names the tenant); with auth off those parameters and body fields
+  are required wherever the server requires them (else 422 `missing_tenant`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from service.http.pagination import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from service.http.schemas import NO_NUL, TENANT_DESCRIPTION
 from service.http.swagger_ui import OfflineSwaggerRenderPlugin
 
+BEARER = "bearer"
+TENANT_FIELDS = frozenset({"org_id", "workspace_id"})
+# Operations where org_id / workspace_id only filter, so that with auth off they may be left out.
+TENANT_FILTERS = {("/api/prompt-templates", "get")}
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 
@@ -75,9 +81,39 @@ def tighten(document: dict[str, Any], app: Litestar) -> None:
     for name, schema in exact.items():
         _close_leaves(schema)
         components[name] = schema
-    for operation in _operations(document):
+    auth_required = app.state.runtime.settings.auth.required
+    bodies_naming_the_tenant: list[dict[str, Any]] = []
+    for path, method, operation in _operations(document):
+        if auth_required:
+            # The tenant comes from the key: a request may only repeat it, so the document offers no tenant parameter.
+            operation["parameters"] = [p for p in operation.get("parameters", []) if not _is_tenant(p)]
+            if not operation["parameters"]:
+                del operation["parameters"]
+            if not path.startswith("/api/"):
+                operation["security"] = []  # health and readiness need no key
+        body = _body_component(operation, components)
+        in_body = body is not None and TENANT_FIELDS <= set(body.get("properties", {}))
+        in_query = any(_is_tenant(p) for p in operation.get("parameters", []))
         for parameter in operation.get("parameters", []):
             _tighten_parameter(parameter)
+            # Auth off: 422 missing_tenant without them. Where the body may name the tenant instead, neither place
+            # alone is required (OpenAPI cannot say "one of a query parameter and a body field").
+            if _is_tenant(parameter) and not in_body and (path, method) not in TENANT_FILTERS and not auth_required:
+                parameter["required"] = True
+        if body is not None and in_body and not in_query and not auth_required:
+            bodies_naming_the_tenant.append(body)
+    if auth_required:
+        document["components"]["securitySchemes"] = {
+            BEARER: {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key (`prompter keys create`), sent as `Authorization: Bearer <key>`. It names "
+                "the org and workspace every request acts in.",
+            }
+        }
+        document["security"] = [{BEARER: []}]
+    for body in bodies_naming_the_tenant:
+        _require_body_tenant(body)
 
 
 def _close_leaves(schema: Any) -> None:
@@ -130,11 +166,32 @@ def _collect(annotation: Any, found: set[type[msgspec.Struct]], seen: set[int]) 
         _collect(argument, found, seen)
 
 
-def _operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for item in document.get("paths", {}).values():
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in {"get", "put", "post", "delete", "patch", "head", "options"} and isinstance(operation, dict):
-                yield operation
+                yield path, method, operation
+
+
+def _is_tenant(parameter: dict[str, Any]) -> bool:
+    return parameter.get("in") == "query" and parameter.get("name") in TENANT_FIELDS
+
+
+def _body_component(operation: dict[str, Any], components: dict[str, Any]) -> dict[str, Any] | None:
+    content = operation.get("requestBody", {}).get("content", {})
+    ref = next((media.get("schema", {}).get("$ref") for media in content.values()), None)
+    return components.get(ref.rsplit("/", 1)[-1]) if isinstance(ref, str) else None
+
+
+def _require_body_tenant(schema: dict[str, Any]) -> None:
+    """Auth off, and the body is the only place to name the tenant: it must (else 422 missing_tenant)."""
+    if schema.get("required") and TENANT_FIELDS <= set(schema["required"]):
+        return
+    schema["required"] = sorted({*schema.get("required", []), *TENANT_FIELDS})
+    for name in TENANT_FIELDS:  # `null` is refused the same way
+        variants = schema["properties"][name].get("anyOf")
+        if variants:
+            schema["properties"][name]["anyOf"] = [v for v in variants if v.get("type") != "null"]
 
 
 def _tighten_parameter(parameter: dict[str, Any]) -> None:

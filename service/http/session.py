@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.guard import READ_METHODS
 from service.db.transactions import READS_FIRST, unit_of_work
 from service.http.runtime import runtime_of
+from service.http.write_slots import request_tenant_of
 
 __all__ = ["DEPENDENCIES", "READS_FIRST", "provide_session", "reads_first"]
 
@@ -33,6 +34,13 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncIterator[Asyn
         factory, writes_first = runtime.read_sessions, False
     else:
         factory, writes_first = runtime.sessions, True
+    if writes_first and runtime.write_slots is not None:  # PostgreSQL: bound each workspace's share of the pool
+        async with runtime.write_slots.hold(await request_tenant_of(request)):
+            async with unit_of_work(
+                factory, runtime.write_queue, writes_first=writes_first, publish=runtime.publish
+            ) as session:
+                yield session
+        return
     async with unit_of_work(
         factory, runtime.write_queue, writes_first=writes_first, publish=runtime.publish
     ) as session:

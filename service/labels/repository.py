@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from service.db.engine import insert_guarded
 from service.db.models import PromptLabel, PromptLabelEvent, PromptTemplate, PromptVersion
+from service.labels import busy
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +125,19 @@ class LabelRepository:
     async def lock_label(self, org_id: str, workspace_id: str, name: str, label: str) -> None:
         """Serialize moves of one label until this transaction ends, so each move reads the target and the history the
         previous one committed (concurrent moves: last writer wins, every move recorded with its true `from`).
-        A row lock cannot do this for a label that does not exist yet. SQLite already serializes writers."""
+        A row lock cannot do this for a label that does not exist yet. SQLite already serializes writers.
+        The wait is bounded (service/labels/busy.py): a move that cannot get the lock soon answers 409 label_busy
+        rather than holding a pooled connection while it waits."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
         key = f"prompt_labels\x1f{org_id}\x1f{workspace_id}\x1f{name}\x1f{label}"
-        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+        attempt = select(func.pg_try_advisory_xact_lock(func.hashtextextended(key, 0)))
+        for tried in range(busy.LOCK_ATTEMPTS):
+            if await self.session.scalar(attempt):
+                return
+            if tried + 1 < busy.LOCK_ATTEMPTS:
+                await busy.pause(tried)
+        raise busy.LabelBusy(label, name)
 
     async def get_label(self, org_id: str, workspace_id: str, name: str, label: str) -> PromptLabel | None:
         query = select(PromptLabel).where(

@@ -23,8 +23,18 @@ class ResultRepository:
         await self.session.flush()
         return result
 
-    async def get(self, result_id: int) -> PromptResult | None:
-        return await self.session.get(PromptResult, result_id)
+    async def get(self, result_id: int, tenant: tuple[str, str] | None = None) -> PromptResult | None:
+        """One statement either way: with a tenant, another tenant's result is filtered out by the same query that
+        finds none for a missing id, so the two cost the same (no existence leak through timing)."""
+        if tenant is None:
+            return await self.session.get(PromptResult, result_id)
+        query = (
+            select(PromptResult)
+            .join(PromptTemplate, PromptTemplate.id == PromptResult.template_id)
+            .where(PromptResult.id == result_id, PromptTemplate.org_id == tenant[0])
+            .where(PromptTemplate.workspace_id == tenant[1])
+        )
+        return await self.session.scalar(query)
 
     async def list_for_template(self, template_id: int, *, before_id: int | None, limit: int) -> list[PromptResult]:
         query = (

@@ -123,7 +123,8 @@ class RunService:
 
         await begin_write(self.session)
         # The run's own ensure-version step: the same span and histogram as the explicit pin, minus the probe.
-        with self.telemetry.ensure_version(template.id, spec.provider, model_id) as step:
+        tenant = (template.org_id, template.workspace_id)  # its share of the model-id labels
+        with self.telemetry.ensure_version(template.id, spec.provider, model_id, tenant) as step:
             version, created = await self.versions.find_or_create(
                 template, spec.provider, model_id, spec.params, completion.identity
             )
@@ -152,13 +153,11 @@ class RunService:
         return result
 
     async def get(self, result_id: int) -> PromptResult:
-        result = await self.repo.get(result_id) if is_storable_id(result_id) else None
-        if result is None:
+        principal = self.templates.principal
+        tenant = (principal.org_id, principal.workspace_id) if principal is not None else None
+        result = await self.repo.get(result_id, tenant) if is_storable_id(result_id) else None
+        if result is None:  # missing, or another tenant's: the same answer from the same one query
             raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found")
-        try:
-            await self.templates.get(result.template_id)  # the tenant check
-        except NotFound:
-            raise NotFound(f"No prompt result with id {result_id}.", code="result_not_found") from None
         return result
 
     async def list_for_template(

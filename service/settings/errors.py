@@ -64,7 +64,10 @@ def one_line(exc: ValidationError, field_of: Callable[[tuple[Any, ...]], tuple[s
                 problems.append(str(error["msg"]).removeprefix("Value error, "))
             continue
         shown = "***" if (info.json_schema_extra or {}).get("secret") else _hide_password(error["input"])  # type: ignore[union-attr]
-        problems.append(f"{env}={shown!r} is refused; allowed: {describe_allowed(info)}")
+        problem = f"{env}={shown!r} is refused; allowed: {describe_allowed(info)}"
+        if error["type"] == "value_error":  # a validator's own reason says what exactly is wrong and how to fix it
+            problem += f" ({str(error['msg']).removeprefix('Value error, ')})"
+        problems.append(problem)
     return "; ".join(problems)
 
 

@@ -81,11 +81,14 @@ class DatabaseSettings(Section):
         from sqlalchemy.exc import ArgumentError
 
         try:
-            backend = make_url(url).get_backend_name()
+            parsed = make_url(url)
+            backend = parsed.get_backend_name()
         except ArgumentError:
-            backend = ""
-        if backend not in {"sqlite", "postgresql", "postgres"}:
+            parsed, backend = None, ""
+        if parsed is None or backend not in {"sqlite", "postgresql", "postgres"}:
             raise ValueError("unsupported database URL")
+        if backend == "sqlite":
+            _check_sqlite_url(parsed)
         return url
 
     @model_validator(mode="after")
@@ -97,6 +100,20 @@ class DatabaseSettings(Section):
     @property
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
+
+
+def _check_sqlite_url(parsed: Any) -> None:
+    """What SQLAlchemy would refuse only when the engine is built (a traceback), refused here as one line."""
+    if parsed.host or parsed.port or parsed.username or parsed.password:
+        path = "/".join(part for part in (parsed.host, parsed.database) if part)
+        raise ValueError(
+            f"a SQLite URL has no host: write sqlite:///{path or 'prompter.db'}, three slashes then the path"
+        )
+    if not parsed.database or parsed.database == ":memory:":
+        raise ValueError(
+            "an in-memory SQLite database is empty for each connection and gone when the process exits: give a file, "
+            "e.g. sqlite:///./prompter.db"
+        )
 
 
 def _comma_list(value: str) -> list[str]:
@@ -246,7 +263,7 @@ class TelemetrySettings(Section):
         "PROMPTER_METRIC_MODELS",
         None,
         "Comma-separated model ids labelled by name in metrics; all others are `other`. Unset: the first 50 ids a "
-        "provider answered for.",
+        "version was pinned to, at most 10 per workspace.",
     )
 
     @property

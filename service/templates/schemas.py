@@ -8,10 +8,14 @@ from msgspec import Meta, Struct
 from service.db.models import PromptTemplate
 from service.http.schemas import TenantId, reject_nul
 from service.templates.service import TemplateDraft
+from service.templates.names import NAME_PATTERN, NAME_RULE
 
 
 class TemplateCreate(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    # The name rule is the service's (400 invalid_name, templates/names.py); the document states it as a pattern.
+    name: Annotated[
+        str, Meta(min_length=1, max_length=200, description=NAME_RULE, extra_json_schema={"pattern": NAME_PATTERN})
+    ]
     body: Annotated[str, Meta(min_length=1, description="Prompt text with {{ variable }} placeholders.")]
     # Required without auth; with PROMPTER_AUTH=required they come from the API key (and may only repeat it).
     org_id: TenantId | None = None

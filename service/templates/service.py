@@ -14,6 +14,7 @@ from service.db.models import PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, InvalidInput, NotFound
 from service.settings import Settings
+from service.templates.names import check_new_name
 from service.templates.rendering import content_hash, parse_variables, render
 from service.templates.repository import NameSummary, TemplateRepository
 from telemetry import Telemetry
@@ -52,12 +53,13 @@ class TemplateService:
         org_id, workspace_id = tenant.pair()
         variables = self._validated_variables(data.body)
         digest = content_hash(data.body)
+        name = await self._name_for_create(org_id, workspace_id, data.name)
         for _ in range(REVISION_ATTEMPTS):
-            revision = await self.repo.next_revision(org_id, workspace_id, data.name)
+            revision = await self.repo.next_revision(org_id, workspace_id, name)
             row = PromptTemplate(
                 org_id=org_id,
                 workspace_id=workspace_id,
-                name=data.name,
+                name=name,
                 description=data.description,
                 body=data.body,
                 variables=variables,
@@ -67,11 +69,11 @@ class TemplateService:
             try:
                 return await self.repo.insert(row)
             except IntegrityConflict:
-                existing = await self.repo.find_identity(org_id, workspace_id, data.name, digest)
+                existing = await self.repo.find_identity(org_id, workspace_id, name, digest)
                 if existing is not None:
                     self.telemetry.record_db_unique(TABLE)
                     raise Duplicate(
-                        f"Template {data.name!r} with this exact body already exists in workspace "
+                        f"Template {name!r} with this exact body already exists in workspace "
                         f"{workspace_id!r} (id {existing.id}, revision {existing.revision}). Change the body to "
                         "create a new revision, or use the existing id.",
                         code="duplicate_template",
@@ -81,6 +83,21 @@ class TemplateService:
             f"Could not allocate a revision for {data.name!r} under concurrent writes; retry the request.",
             code="revision_conflict",
         )
+
+    async def _name_for_create(self, org_id: str, workspace_id: str, name: str) -> str:
+        """The name rule (templates/names.py) for a new name; an existing name is kept exactly as it is stored."""
+        refusal: InvalidInput | None = None
+        try:
+            normal = check_new_name(name)
+        except InvalidInput as error:
+            refusal, normal = error, name
+        if refusal is None and normal == name:
+            return name
+        if await self.repo.next_revision(org_id, workspace_id, name) > 1:
+            return name  # stored before the rule: its revisions keep working
+        if refusal is not None:
+            raise refusal
+        return normal
 
     def _validated_variables(self, body: str) -> list[str]:
         size = len(body.encode("utf-8"))

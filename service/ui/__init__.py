@@ -22,6 +22,7 @@ from service.labels.service import LabelService
 from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.service import TemplateService
+from service.ui.diff import DiffCache
 from service.ui.errors import EXCEPTION_HANDLERS
 from service.ui.handlers import UIController
 from service.ui.security import RESPONSE_HEADERS, csrf_config
@@ -50,6 +51,8 @@ def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
 
 
 def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
+    diffs = DiffCache()  # one per app: revision ids are only unique within one database
+
     def provide_ui(
         session: NamedDependency[AsyncSession],
         templates: NamedDependency[TemplateService],
@@ -65,6 +68,7 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
             keys=KeyService(session),
             settings=settings,
             telemetry=telemetry,
+            diffs=diffs,
         )
 
     pages = Router(

@@ -14,7 +14,8 @@ from msgspec import Struct
 
 from service.auth.guard import current_principal
 from service.auth.principal import TenantScope
-from service.http.schemas import NO_NUL
+from service.http.schemas import NO_NUL, reject_nul
+from service.labels.handlers import Label, Name
 from service.ui.service import UIService
 from service.ui.session import PUBLIC, cleared_session_cookie, session_cookie
 
@@ -28,9 +29,15 @@ class MoveForm(Struct):
     version_id: int = 0
     reason: str = ""
 
+    def __post_init__(self) -> None:
+        reject_nul(label=self.label, reason=self.reason)  # the API's rule: PostgreSQL cannot store a NUL
+
 
 class RollbackForm(Struct):
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        reject_nul(reason=self.reason)
 
 
 def page(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
@@ -71,7 +78,7 @@ class UIController(Controller):
     async def prompt(
         self,
         request: Request[Any, Any, Any],
-        name: FromPath[str],
+        name: Name,
         ui: NamedDependency[UIService],
         tenant: NamedDependency[TenantScope],
     ) -> Template:
@@ -94,7 +101,7 @@ class UIController(Controller):
     async def move_label(
         self,
         request: Request[Any, Any, Any],
-        name: FromPath[str],
+        name: Name,
         data: Annotated[MoveForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         ui: NamedDependency[UIService],
         tenant: NamedDependency[TenantScope],
@@ -106,8 +113,8 @@ class UIController(Controller):
     async def roll_back_label(
         self,
         request: Request[Any, Any, Any],
-        name: FromPath[str],
-        label: FromPath[str],
+        name: Name,
+        label: Label,
         data: Annotated[RollbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         ui: NamedDependency[UIService],
         tenant: NamedDependency[TenantScope],

@@ -120,6 +120,7 @@ class UIService:
         keys: KeyService,
         settings: Settings,
         telemetry: Telemetry,
+        diffs: diff.DiffCache | None = None,
     ) -> None:
         self.templates = templates
         self.versions = versions
@@ -129,6 +130,7 @@ class UIService:
         self.keys = keys
         self.settings = settings
         self.telemetry = telemetry
+        self.diffs = diffs or diff.DiffCache()
 
     async def login(self, api_key: str) -> Principal:
         """Check a key typed into the login form (any role may log in: a `read` key gets a read-only UI)."""
@@ -191,7 +193,7 @@ class UIService:
             org_id=revisions[0].org_id,
             workspace_id=revisions[0].workspace_id,
             name=name,
-            revisions=await to_thread.run_sync(_revision_views, revisions),
+            revisions=await to_thread.run_sync(_revision_views, revisions, diff.PageDiffs(self.diffs)),
             version_groups=_version_groups(versions, revisions),
             chart=chart.activity(counts, p95s, now),
             labels=labels,
@@ -235,9 +237,9 @@ class UIService:
         return self.settings.ui.trace_url.replace("{trace_id}", trace_id)
 
 
-def _revision_views(revisions: list[PromptTemplate]) -> list[RevisionView]:
+def _revision_views(revisions: list[PromptTemplate], diffs: diff.PageDiffs) -> list[RevisionView]:
     """Newest first; each against the revision before it (the oldest shown has nothing to compare with). Runs in a
-    worker thread: difflib is quadratic on long, similar bodies (see service/diffs/service.py)."""
+    worker thread; each pair's diff is budgeted and cached (service/ui/diff.py)."""
     views = []
     for index, template in enumerate(revisions):
         previous = revisions[index + 1] if index + 1 < len(revisions) else None
@@ -248,7 +250,9 @@ def _revision_views(revisions: list[PromptTemplate]) -> list[RevisionView]:
             RevisionView(
                 template,
                 previous.revision,
-                diff.body_diff(
+                diffs.between(
+                    previous.id,
+                    template.id,
                     previous.body,
                     template.body,
                     old_name=f"revision {previous.revision}",

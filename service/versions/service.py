@@ -39,7 +39,8 @@ class VersionService:
         """Probe (or read the probe cache) and return (version, created)."""
         self.providers.get(provider)  # unknown provider -> 422 before any work
         model_id = canonical_model_id(provider, model_id)
-        with self.telemetry.ensure_version(template.id, provider, model_id) as step:
+        tenant = (template.org_id, template.workspace_id)  # its share of the model-id labels
+        with self.telemetry.ensure_version(template.id, provider, model_id, tenant) as step:
             # No transaction is held while the provider answers.
             await end_reads(self.session)
             identity = await self.probe.capture(provider, model_id, params, refresh=refresh)

@@ -1,5 +1,6 @@
 """Concurrent moves of one label over real HTTP: last writer wins, every move is recorded with its true `from`, and no
-request fails. PostgreSQL is the case that matters (real parallel transactions); SQLite runs it too."""
+move is lost (a move that finds the label busy answers 409 `label_busy` with Retry-After, and the client retries it).
+PostgreSQL is the case that matters (real parallel transactions); SQLite runs it too."""
 
 from __future__ import annotations
 
@@ -24,9 +25,14 @@ async def _move_all(base_url: str, version_ids: list[int]) -> list[httpx.Respons
 
         async def move(version_id: int) -> httpx.Response:
             await start.wait()
-            return await client.put(
-                "/api/prompts/greet/labels/staging", json={"version_id": version_id, **TENANT, "reason": "race"}
-            )
+            while True:
+                response = await client.put(
+                    "/api/prompts/greet/labels/staging", json={"version_id": version_id, **TENANT, "reason": "race"}
+                )
+                if response.status_code != 409 or response.json()["error"] != "label_busy":
+                    return response
+                assert int(response.headers["retry-after"]) >= 1
+                await asyncio.sleep(0.05)  # sooner than Retry-After: keeps the test short
 
         tasks = [asyncio.create_task(move(version_id)) for version_id in version_ids]
         await asyncio.sleep(0.05)

@@ -1,0 +1,79 @@
+"""A hostile diff over real HTTP: two 12 000-line revisions differing on every second line. It is refused quickly with
+422 `diff_too_large` (its work is bounded, see tests/unit/diffs/test_budget.py), and another workspace's reads keep
+being answered while several such diffs run in parallel. The UI's prompt page shows the pair as too large, quickly,
+and reuses the answer on the next view."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from service.providers import ProviderRegistry
+from tests.e2e.labels_support import create_template, live_api, pin
+from tests.unit.diffs.test_budget import hostile
+
+ATTACKER = {"org_id": "evil", "workspace_id": "lab"}
+VICTIM = {"org_id": "acme", "workspace_id": "shop"}
+# Generous: the unbounded diff took ~12 s alone on this kind of machine; the bounded one takes a fraction of a second.
+QUICK_S = 5.0
+
+
+@pytest.fixture
+def world(sqlite_url: str) -> Iterator[tuple[httpx.Client, str, int, int]]:
+    with live_api(sqlite_url, ProviderRegistry.fakes()) as client:
+        old, new = hostile(12_000)
+        one = create_template(client, "big", old, **ATTACKER)
+        two = create_template(client, "big", new, **ATTACKER)
+        greet = create_template(client, "greet", "Hello {{ who }}", **VICTIM)
+        version = pin(client, greet["id"])
+        moved = client.put("/api/prompts/greet/labels/production", json={"version_id": version["id"], **VICTIM})
+        assert moved.status_code == 200, moved.text
+        yield client, client.base_url.join("/").__str__(), one["id"], two["id"]
+
+
+def timed_get(base_url: str, path: str, params: dict[str, str]) -> tuple[int, float, str]:
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        started = time.perf_counter()
+        response = client.get(path, params=params)
+        return response.status_code, time.perf_counter() - started, response.text
+
+
+def test_a_hostile_diff_is_refused_quickly_and_other_tenants_keep_being_served(world) -> None:
+    client, base_url, one, two = world
+    diff_path = f"/api/prompt-templates/{two}/diff"
+    status, took, text = timed_get(base_url, diff_path, {"against": str(one), **ATTACKER})
+    assert status == 422 and '"diff_too_large"' in text, text
+    assert took < QUICK_S, f"one hostile diff took {took:.1f} s"
+
+    baseline = [timed_get(base_url, "/api/prompts/greet", VICTIM) for _ in range(20)]
+    assert {status for status, _, _ in baseline} == {200}
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        attacks = [pool.submit(timed_get, base_url, diff_path, {"against": str(one), **ATTACKER}) for _ in range(8)]
+        during = []
+        while not all(attack.done() for attack in attacks) or len(during) < 5:
+            during.append(timed_get(base_url, "/api/prompts/greet", VICTIM))
+        results = [attack.result() for attack in attacks]
+
+    assert {status for status, _, _ in results} == {422}
+    assert max(took for _, took, _ in results) < 4 * QUICK_S  # 8 queued on 4 connections: a few budgets each
+    assert {status for status, _, _ in during} == {200}
+    # Beyond noise: the victim's median read stays within a generous bound of its quiet median (the unbounded diff
+    # moved it from 4 ms to over 300 ms).
+    quiet = statistics.median(took for _, took, _ in baseline)
+    busy = statistics.median(took for _, took, _ in during)
+    assert busy < quiet + 0.25, f"victim median {busy * 1000:.0f} ms under attack vs {quiet * 1000:.0f} ms quiet"
+
+
+def test_the_ui_page_bounds_and_caches_its_diffs(world) -> None:
+    client, base_url, one, two = world
+    status, took, text = timed_get(base_url, "/ui/prompts/big", ATTACKER)
+    assert status == 200 and "differ in too many places" in text, text[:500]
+    assert took < QUICK_S, f"the page took {took:.1f} s"
+    again_status, again_took, again_text = timed_get(base_url, "/ui/prompts/big", ATTACKER)
+    assert again_status == 200 and "differ in too many places" in again_text
