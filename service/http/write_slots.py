@@ -16,7 +16,7 @@ from typing import Any
 from litestar import Request
 
 from service.auth.guard import current_principal
-from service.http.errors import PrompterError
+from service.errors import PrompterError
 from service.settings import Settings
 
 

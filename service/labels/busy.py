@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from service.http.errors import Duplicate
+from service.errors import Duplicate
 
 # Attempts and the pause between them: at most ~0.5 s holding one connection before giving up.
 LOCK_ATTEMPTS = 8

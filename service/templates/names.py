@@ -15,7 +15,7 @@ import re
 import sys
 import unicodedata
 
-from service.http.errors import InvalidInput
+from service.errors import InvalidInput
 
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Zs"})  # Zs: every space but U+0020
 PATH_SEPARATORS = "/\\"

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from service.http.errors import status_of
+
 from service.http.errors import InvalidInput
 from service.templates.names import NAME_PATTERN, check_new_name
 
@@ -34,7 +36,7 @@ REFUSED = {
 def test_look_alikes_invisibles_and_path_parts_are_refused(name: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         check_new_name(name)
-    assert refused.value.code == "invalid_name" and refused.value.status == 400
+    assert refused.value.code == "invalid_name" and status_of(refused.value) == 400
 
 
 @pytest.mark.parametrize(
