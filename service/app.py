@@ -33,6 +33,7 @@ from service.http.openapi_errors import document_error_responses
 from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
+from service.http.shutdown import ShutdownResponses
 from service.idempotency import EXCEPTION_HANDLERS as IDEMPOTENCY_HANDLERS
 from service.idempotency import IdempotencyService
 from service.labels.handlers import PromptController
@@ -133,7 +134,8 @@ def create_app(
     document_error_responses(app)
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
     routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
-    app.asgi_handler = HTTPTelemetryMiddleware(routed, handle.telemetry, tracing=handle.tracing)
+    # Inside telemetry, so a request cut by shutdown is measured as the 503 it answers.
+    app.asgi_handler = HTTPTelemetryMiddleware(ShutdownResponses(routed), handle.telemetry, tracing=handle.tracing)
     return app
 
 
