@@ -29,6 +29,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # cookies, the UI's same-origin check) come from the proxy, never from whoever connects directly.
         "proxy_headers": True,
         "forwarded_allow_ips": settings.server.forwarded_allow_ips,
+        "timeout_keep_alive": settings.server.keep_alive_s,
         "timeout_graceful_shutdown": settings.server.shutdown_drain_s,
     }
 

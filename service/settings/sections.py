@@ -185,6 +185,14 @@ class ServerSettings(Section):
         allowed="comma-separated IP addresses or CIDR networks, or `*`",
         min_length=1,
     )
+    keep_alive_s: float = setting(
+        "PROMPTER_KEEP_ALIVE_S",
+        75.0,
+        "Seconds an idle keep-alive connection stays open. Keep it above the balancer's idle timeout, so the "
+        "balancer, not this process, closes idle connections (else a request it sends may meet a closing one: 502).",
+        gt=0,
+        le=3600,
+    )
     shutdown_delay_s: float = setting(
         "PROMPTER_SHUTDOWN_DELAY_S",
         0.0,
