@@ -43,7 +43,9 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout check 1s
-    timeout http-keep-alive 2s
+    # Longer than the clients' own idle expiry (httpx: 5 s): the client closes an idle connection, never HAProxy
+    # under a request the client is just sending on it.
+    timeout http-keep-alive 10s
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response junk-response
