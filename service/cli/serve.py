@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from service.health import draining
+from service.http import draining
 from service.settings import Settings
 
 

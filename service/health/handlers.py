@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.cache import RedisHealth
 from service.db.migrate import schema_state
-from service.health import draining
+from service.http import draining
 
 
 @get("/healthz", tags=["health"], summary="The process is alive")

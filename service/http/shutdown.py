@@ -16,7 +16,7 @@ import logging
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.health import draining
+from service.http import draining
 
 log = logging.getLogger("prompter")
 

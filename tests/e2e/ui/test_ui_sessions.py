@@ -118,3 +118,15 @@ def test_failed_logins_are_limited_per_client_and_per_key_id(make_client, sqlite
     # The right key from the same client waits too: the brake is on the client (and on the key id, see
     # tests/unit/ui/test_login_limits.py), not on wrong keys only.
     assert login(client, key).status_code == 429
+
+
+def test_sessions_on_postgresql_open_serve_and_end(make_client, pg_url):
+    client = make_client(db_url=pg_url, auth="required")
+    key = make_key(pg_url, "org-p", "ws-p", "write")
+    assert login(client, key).status_code == 303
+    other = make_client(db_url=pg_url, auth="required")  # another replica (one event loop per app on PostgreSQL)
+    other.cookies.set("prompter_session", client.cookies.get("prompter_session"))
+    page = other.get("/ui")
+    assert page.status_code == 200 and "org-p / ws-p" in page.text
+    assert client.post("/ui/logout", data={"_csrf_token": csrf_token(page.text)}).status_code == 200
+    assert other.get("/ui", follow_redirects=False).headers.get("location") == "/ui/login"
