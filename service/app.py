@@ -33,7 +33,7 @@ from service.http.openapi_errors import document_error_responses
 from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
-from service.http.shutdown import ShutdownResponses
+from service.http.shutdown import ShutdownResponses, StoppingReadiness
 from service.idempotency import EXCEPTION_HANDLERS as IDEMPOTENCY_HANDLERS
 from service.idempotency import IdempotencyService
 from service.labels.handlers import PromptController
@@ -134,8 +134,9 @@ def create_app(
     document_error_responses(app)
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
     routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
-    # Inside telemetry, so a request cut by shutdown is measured as the 503 it answers.
-    app.asgi_handler = HTTPTelemetryMiddleware(ShutdownResponses(routed), handle.telemetry, tracing=handle.tracing)
+    # Cut requests are measured as the 503 they answer; a stopping replica's readiness answer is not a request error.
+    measured = HTTPTelemetryMiddleware(ShutdownResponses(routed), handle.telemetry, tracing=handle.tracing)
+    app.asgi_handler = StoppingReadiness(measured)
     return app
 
 

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.cache import RedisHealth
 from service.db.migrate import schema_state
-from service.http import draining
 
 
 @get("/healthz", tags=["health"], summary="The process is alive")
@@ -22,10 +21,6 @@ async def readyz(
 ) -> Response[dict[str, Any]]:
     # Reading the schema revision is the connectivity check too. A schema behind this code (someone downgraded, or a
     # restore from an old backup) is not ready: every request touching a missing table or column would answer 500.
-    if draining.active():
-        # Stopping: tell the balancer first, while requests are still served (docs/security-operations.md).
-        body = {"status": "stopping", "redis": redis_health.status}
-        return Response(body, status_code=503, headers={"Retry-After": "2"})
     schema: dict[str, Any] = {"schema": "unknown"}
     try:
         state = await schema_state(db_engine)

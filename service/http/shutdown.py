@@ -1,5 +1,6 @@
 """What requests meet while the process stops.
 
+- Readiness: /readyz answers 503 from the moment SIGTERM arrives (StoppingReadiness).
 - Draining (after SIGTERM, during PROMPTER_SHUTDOWN_DELAY_S): requests are served as usual, each answer with
   `Connection: close`, so the balancer retires its keep-alive connections to this process one answered request at a
   time instead of finding them closed under a request it just sent.
@@ -21,12 +22,38 @@ from service.http import draining
 log = logging.getLogger("prompter")
 
 RETRY_AFTER_S = 2
+READINESS_PATH = "/readyz"
 CUT_BODY = json.dumps(
     {
         "error": "shutting_down",
         "detail": "The server stopped while this request was in progress; nothing was committed. Retry it.",
     }
 ).encode()
+
+
+STOPPING_BODY = json.dumps({"status": "stopping"}).encode()
+
+
+class StoppingReadiness:
+    """While draining, /readyz answers 503 `stopping` here, outside the request metrics: a planned stop is not an
+    error of the service, and counting every balancer's and kubelet's probe of a stopping replica would put an error
+    spike on the dashboard at every rollout. (A 503 of /readyz for a database outage is measured as usual.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != READINESS_PATH or not draining.active():
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"retry-after", str(RETRY_AFTER_S).encode()),
+            (b"connection", b"close"),
+            (b"content-length", str(len(STOPPING_BODY)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else STOPPING_BODY})
 
 
 class ShutdownResponses:
