@@ -5,8 +5,9 @@
   `Connection: close`, so the balancer retires its keep-alive connections to this process one answered request at a
   time instead of finding them closed under a request it just sent.
 - Cut (a request still running when PROMPTER_SHUTDOWN_DRAIN_S is over, which uvicorn then cancels): the answer is
-  503 `shutting_down` with `Retry-After` instead of uvicorn's bare 500. Such a request was interrupted before its
-  transaction committed, so a retry is safe (send an Idempotency-Key to be sure of it).
+  503 `shutting_down` with `Retry-After` instead of uvicorn's bare 500. Its transaction is rolled back (unless the
+  cut fell on the commit itself), so it may be retried; with an Idempotency-Key a retry is safe in every case (a
+  committed request is answered again from its stored result, not done twice).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ READINESS_PATH = "/readyz"
 CUT_BODY = json.dumps(
     {
         "error": "shutting_down",
-        "detail": "The server stopped while this request was in progress; nothing was committed. Retry it.",
+        "detail": "The server stopped while this request was in progress. Retry it (with the same Idempotency-Key "
+        "if you sent one).",
     }
 ).encode()
 
