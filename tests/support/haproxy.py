@@ -1,8 +1,8 @@
 """Debian's HAProxy in front of several `prompter serve` replicas, configured the way we tell people to run it.
 
-- Health checks: `GET /readyz` every 500 ms; 2 failures take a replica out, 2 successes put it back. A replica that
+- Health checks: `GET /readyz` every 500 ms; 3 failures take a replica out, 2 successes put it back. A replica that
   gets SIGTERM fails /readyz at once and keeps serving for PROMPTER_SHUTDOWN_DELAY_S (each answer `Connection:
-  close`), longer than the 2 x 500 ms HAProxy needs to take it out: by the time it closes its listener and its idle
+  close`), longer than the 3 x 500 ms HAProxy needs to take it out: by the time it closes its listener and its idle
   keep-alive connections, HAProxy has stopped sending to it.
 - `retries 3` + `option redispatch 1`: a request whose connection failed is retried, each time on another replica.
 - `retry-on conn-failure empty-response junk-response`: besides refused connections, retry a request when the
@@ -42,7 +42,9 @@ defaults
     timeout connect 1s
     timeout client 60s
     timeout server 60s
-    timeout check 1s
+    # A busy replica's /readyz may wait for a pooled connection: 1 s once took all three out at once (503 "no server
+    # is available"). A stopping replica answers 503 at once, so this does not slow its removal.
+    timeout check 2s
     # Longer than the clients' own idle expiry (httpx: 5 s): the client closes an idle connection, never HAProxy
     # under a request the client is just sending on it.
     timeout http-keep-alive 10s
@@ -58,7 +60,7 @@ backend prompter
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server inter 500ms fall 2 rise 2 pool-purge-delay 2s
+    default-server inter 500ms fall 3 rise 2 pool-purge-delay 2s
     http-response set-header X-Served-By %s
 {servers}
 
