@@ -42,7 +42,7 @@ defaults
     timeout connect 1s
     timeout client 60s
     timeout server 60s
-    # A busy replica's /readyz may wait for a pooled connection: 1 s once took all three out at once (503 "no server
+    # A busy replica may answer /readyz slowly: 1 s once took all three out at once (503 "no server
     # is available"). A stopping replica answers 503 at once, so this does not slow its removal.
     timeout check 2s
     # Longer than the clients' own idle expiry (httpx: 5 s): the client closes an idle connection, never HAProxy
