@@ -146,6 +146,7 @@ class UIController(Controller):
     ) -> Redirect:
         with login_limiter.attempt(request.client.host if request.client else "", data.api_key):
             principal = await ui.login(data.api_key)
+        await ui_sessions.close(request.cookies.get(SESSION_COOKIE, ""))  # a login replaces this browser's session
         token = await ui_sessions.open(principal.key_id, request.app.state.runtime.settings.ui.session_ttl_s)
         return Redirect("/ui", status_code=303, cookies=[session_cookie(token, secure=is_tls(request))])
 

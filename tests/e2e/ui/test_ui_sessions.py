@@ -87,6 +87,17 @@ def test_the_cookie_is_not_the_key_and_logout_ends_the_session_everywhere(labell
         assert again.status_code == 303 and again.headers["location"] == "/ui/login"
 
 
+def test_logging_in_again_ends_the_browsers_previous_session(labelled, make_client, sqlite_url):
+    client, key, _, _ = labelled
+    login(client, key)
+    first = client.cookies.get("prompter_session")
+    login(client, make_key(sqlite_url, "org-b", "ws-b", "read"))
+    assert client.cookies.get("prompter_session") != first
+    other = make_client(auth="required")
+    other.cookies.set("prompter_session", first)
+    assert other.get("/ui", follow_redirects=False).headers.get("location") == "/ui/login"
+
+
 def test_an_expired_session_leads_to_the_login_form(make_client, sqlite_url):
     client = make_client(auth="required", ui_session_ttl_s=0.001)
     key = make_key(sqlite_url, "org-e", "ws-e", "read")
