@@ -41,6 +41,7 @@ from service.labels.dependencies import DEPENDENCIES as label_dependencies
 from service.labels.handlers import router as labels_router
 from service.http.swagger_ui import swagger_assets_router
 from service.http.write_slots import WriteSlots, tenant_write_slots
+from service.http.shutdown import ShutdownResponses, StoppingReadiness
 from service.providers import ProviderRegistry
 from service.runs.dependencies import DEPENDENCIES as run_dependencies
 from service.runs.handlers import router as runs_router
@@ -149,8 +150,10 @@ def create_app(
     document_error_responses(app)
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
     routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
+    # Cut requests are measured as the 503 they answer; a stopping replica's readiness answer is not a request error.
     # Litestar types asgi_handler with its TypedDict scopes; the middleware takes any ASGI scope (a plain dict).
-    app.asgi_handler = HTTPTelemetryMiddleware(routed, handle.telemetry, tracing=handle.tracing)  # type: ignore[assignment]
+    measured = HTTPTelemetryMiddleware(ShutdownResponses(routed), handle.telemetry, tracing=handle.tracing)
+    app.asgi_handler = StoppingReadiness(measured)  # type: ignore[assignment]
     return app
 
 

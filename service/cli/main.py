@@ -67,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
-    import uvicorn
-
+    from service.cli import serve
     from telemetry.json_logs import uvicorn_log_config
 
     if workers > 1 and settings.telemetry.metrics_export != "otlp" and settings.telemetry.enabled:
@@ -87,16 +86,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     # uvicorn drains on SIGTERM, then re-raises the signal under the handler installed before it ran, so by default
     # the process dies "killed by SIGTERM" (143) even after a clean drain; orchestrators log that as a failure.
     signal.signal(signal.SIGTERM, _exit_after_drain)
-    uvicorn.run(
-        "service.asgi:app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.telemetry.log_level.lower(),
-        log_config=uvicorn_log_config(settings.telemetry.log_level),
-        timeout_graceful_shutdown=10,
-    )
+    serve.run(settings, host, port, workers, uvicorn_log_config(settings.telemetry.log_level))
     return 0
 
 

@@ -32,6 +32,7 @@ from service.settings.sections import (
     LimitsSettings,
     ProviderSettings,
     RedisSettings,
+    ServerSettings,
     TelemetrySettings,
     UISettings,
     env_name,
@@ -45,6 +46,7 @@ __all__ = [
     "LimitsSettings",
     "ProviderSettings",
     "RedisSettings",
+    "ServerSettings",
     "Settings",
     "SettingsError",
     "TelemetrySettings",
@@ -73,6 +75,7 @@ class Settings(BaseSettings):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
@@ -107,6 +110,14 @@ class Settings(BaseSettings):
             else:
                 routed[key] = value  # refused by extra="forbid", named in the error
         return routed
+
+    @model_validator(mode="after")
+    def _drain_covers_a_provider_call(self) -> Settings:
+        # Resolved here (it needs two sections) so `prompter config` shows the effective value: a run may wait the
+        # whole provider timeout, and a drain shorter than that would cut it.
+        if self.server.shutdown_drain_s is None:
+            object.__setattr__(self.server, "shutdown_drain_s", self.providers.timeout_s + 10.0)
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,4 +1,4 @@
-"""The typed sections of Settings: db, auth, limits, redis, telemetry, providers.
+"""The typed sections of Settings: db, auth, limits, server, redis, telemetry, providers, ui.
 
 Each field is declared with `setting(ENV, default, doc, ...)`: its environment variable, default, one-line doc and its
 allowed values (a Literal, a range, or `allowed=` text) - the README's configuration table is generated from them.
@@ -191,6 +191,60 @@ class LimitsSettings(Section):
     )
 
 
+class ServerSettings(Section):
+    """How `prompter serve` meets the proxy in front of it and how it stops (docs/security-operations.md)."""
+
+    forwarded_allow_ips: str = setting(
+        "PROMPTER_FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        "Peers trusted to set X-Forwarded-For/-Proto (the client address, and https for Secure cookies). `*` = any "
+        "peer: only where a network policy lets nothing but the proxy connect.",
+        allowed="comma-separated IP addresses or CIDR networks, or `*`",
+        min_length=1,
+    )
+    keep_alive_s: float = setting(
+        "PROMPTER_KEEP_ALIVE_S",
+        75.0,
+        "Seconds an idle keep-alive connection stays open. Keep it above the balancer's idle timeout, so the "
+        "balancer, not this process, closes idle connections (else a request it sends may meet a closing one: 502).",
+        gt=0,
+        le=3600,
+    )
+    shutdown_delay_s: float = setting(
+        "PROMPTER_SHUTDOWN_DELAY_S",
+        0.0,
+        "After SIGTERM: seconds /readyz answers 503 while requests are still served (each with Connection: close), "
+        "so the balancer stops sending before the listener closes.",
+        ge=0,
+        le=300,
+    )
+    shutdown_drain_s: float | None = setting(
+        "PROMPTER_SHUTDOWN_DRAIN_S",
+        None,
+        "Then: seconds in-flight requests may still take; requests cut after it answer 503 with Retry-After. "
+        "Default: PROMPTER_PROVIDER_TIMEOUT_S + 10.",
+        gt=0,
+        le=3600,
+    )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        import ipaddress
+
+        items = _comma_list(value)
+        if not items:
+            raise ValueError("no address given")
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item} is not an IP address or network") from None
+        return value
+
+
 class RedisSettings(Section):
     url: OptionalText = setting("REDIS_URL", None, "Redis for the probe cache, e.g. redis://127.0.0.1:6379/0.")
     probe_ttl_s: float = setting(
@@ -371,8 +425,30 @@ class UISettings(Section):
     secret: OptionalText = setting(
         "PROMPTER_UI_SECRET",
         None,
-        "Signs the UI's CSRF tokens; give every replica the same value. Unset: random per process.",
+        "Extra key mixed into the UI's form tokens; set it on every replica alike. Unset: tokens derive from the "
+        "session alone.",
         secret=True,
+    )
+    session_ttl_s: float = setting(
+        "PROMPTER_UI_SESSION_TTL_S",
+        8 * 3600,
+        "Seconds a UI login lasts (sessions are kept in the database; logout or revoking the key ends them sooner).",
+        gt=0,
+        le=30 * 86400,
+    )
+    login_max_failures: int = setting(
+        "PROMPTER_UI_LOGIN_MAX_FAILURES",
+        10,
+        "Failed UI logins allowed per client address, and per key id, within PROMPTER_UI_LOGIN_WINDOW_S; then 429.",
+        ge=1,
+        le=10_000,
+    )
+    login_window_s: float = setting(
+        "PROMPTER_UI_LOGIN_WINDOW_S",
+        60.0,
+        "The window of PROMPTER_UI_LOGIN_MAX_FAILURES, in seconds (counted per replica).",
+        gt=0,
+        le=86400,
     )
 
     @field_validator("trace_url")
@@ -387,6 +463,7 @@ SECTIONS: dict[str, type[Section]] = {
     "db": DatabaseSettings,
     "auth": AuthSettings,
     "limits": LimitsSettings,
+    "server": ServerSettings,
     "redis": RedisSettings,
     "telemetry": TelemetrySettings,
     "providers": ProviderSettings,

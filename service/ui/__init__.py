@@ -11,7 +11,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Router
 from litestar.di import NamedDependency, Provide
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -23,11 +22,14 @@ from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.service import TemplateService
 from service.ui.diff import DiffCache
+from service.ui.csrf import UIFormProtection
 from service.ui.errors import EXCEPTION_HANDLERS
 from service.ui.handlers import UIController
-from service.ui.security import RESPONSE_HEADERS, csrf_config
+from service.ui.login_limits import LoginLimiter
+from service.ui.security import RESPONSE_HEADERS
 from service.ui.service import UIService, identity_of
 from service.ui.session import UI_PATH, ui_session_guard
+from service.ui.sessions import UISessionStore
 from service.versions.service import VersionService
 from telemetry import Telemetry
 
@@ -71,12 +73,21 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
             diffs=diffs,
         )
 
+    def provide_ui_sessions(session: NamedDependency[AsyncSession]) -> UISessionStore:
+        return UISessionStore(session)
+
+    limiter = LoginLimiter(max_failures=settings.ui.login_max_failures, window_s=settings.ui.login_window_s)
+
     pages = Router(
         path=UI_PATH,
         route_handlers=[UIController],
-        dependencies={"ui": Provide(provide_ui, sync_to_thread=False)},
+        dependencies={
+            "ui": Provide(provide_ui, sync_to_thread=False),
+            "ui_sessions": Provide(provide_ui_sessions, sync_to_thread=False),
+            "login_limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),
+        },
         guards=[ui_session_guard],
-        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings.ui.secret))],
+        middleware=[DefineMiddleware(UIFormProtection, secret=settings.ui.secret)],
         exception_handlers=EXCEPTION_HANDLERS,
         response_headers=RESPONSE_HEADERS,
         include_in_schema=False,

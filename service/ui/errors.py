@@ -14,8 +14,9 @@ from service.auth.guard import current_principal
 from service.auth.service import AuthFailure
 from service.errors import PrompterError
 from service.http.errors import status_of
+from service.ui.login_limits import LoginThrottled
 from service.ui.security import SECURITY_HEADERS
-from service.ui.session import LoginRequired, cleared_session_cookie
+from service.ui.session import LoginRequired, cleared_session_cookie, is_tls
 
 log = logging.getLogger("prompter.ui")
 
@@ -48,18 +49,17 @@ def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Re
 
 
 def login_required_handler(request: Request[Any, Any, Any], exc: LoginRequired) -> Response[Any]:
-    secure = request.url.scheme == "https"
-    cookies = [cleared_session_cookie(secure=secure)] if exc.reason != "missing" else []
+    cookies = [cleared_session_cookie(secure=is_tls(request))] if exc.reason != "missing" else []
     return Redirect("/ui/login", status_code=303, headers=SECURITY_HEADERS, cookies=cookies)
 
 
 def prompter_error_page(request: Request[Any, Any, Any], exc: PrompterError) -> Response[Any]:
-    if isinstance(exc, AuthFailure) and request.method == "POST" and request.url.path == "/ui/login":
+    if isinstance(exc, AuthFailure | LoginThrottled) and request.method == "POST" and request.url.path == "/ui/login":
         return Template(
             template_name="login.html",
             context={"principal": None, "error": exc.detail},
-            status_code=401,
-            headers=SECURITY_HEADERS,
+            status_code=status_of(exc),
+            headers={**SECURITY_HEADERS, **(exc.headers if isinstance(exc, LoginThrottled) else {})},
         )
     return _error_page(request, status_of(exc), exc.detail)
 

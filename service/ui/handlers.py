@@ -16,8 +16,10 @@ from service.auth.guard import current_principal
 from service.auth.principal import TenantScope
 from service.http.schemas import NO_NUL, reject_nul
 from service.labels.handlers import Label, Name
+from service.ui.login_limits import LoginLimiter
 from service.ui.service import UIService
-from service.ui.session import PUBLIC, cleared_session_cookie, session_cookie
+from service.ui.session import PUBLIC, SESSION_COOKIE, cleared_session_cookie, is_tls, session_cookie
+from service.ui.sessions import UISessionStore
 
 
 class LoginForm(Struct):
@@ -52,10 +54,6 @@ def back_to_prompt(request: Request[Any, Any, Any], name: str) -> Redirect:
     """Post/redirect/get: after a change the browser shows the prompt page again (its labels and history)."""
     query = f"?{request.url.query}" if request.url.query else ""
     return Redirect(f"/ui/prompts/{quote(name, safe='')}{query}#labels", status_code=303)
-
-
-def is_tls(request: Request[Any, Any, Any]) -> bool:
-    return request.url.scheme == "https"
 
 
 class UIController(Controller):
@@ -140,10 +138,16 @@ class UIController(Controller):
         request: Request[Any, Any, Any],
         data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
         ui: NamedDependency[UIService],
+        ui_sessions: NamedDependency[UISessionStore],
+        login_limiter: NamedDependency[LoginLimiter],
     ) -> Redirect:
-        await ui.login(data.api_key)
-        return Redirect("/ui", status_code=303, cookies=[session_cookie(data.api_key.strip(), secure=is_tls(request))])
+        with login_limiter.attempt(request.client.host if request.client else "", data.api_key):
+            principal = await ui.login(data.api_key)
+        await ui_sessions.close(request.cookies.get(SESSION_COOKIE, ""))  # a login replaces this browser's session
+        token = await ui_sessions.open(principal.key_id, request.app.state.runtime.settings.ui.session_ttl_s)
+        return Redirect("/ui", status_code=303, cookies=[session_cookie(token, secure=is_tls(request))])
 
     @post("/logout", opt={PUBLIC: True}, status_code=303)
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], ui_sessions: NamedDependency[UISessionStore]) -> Redirect:
+        await ui_sessions.close(request.cookies.get(SESSION_COOKIE, ""))
         return Redirect("/ui/login", status_code=303, cookies=[cleared_session_cookie(secure=is_tls(request))])

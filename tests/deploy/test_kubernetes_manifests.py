@@ -18,6 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from service.settings import Settings
 from telemetry import contract
 from tests.deploy.conftest import KUBERNETES_DIR, REPO_ROOT, Resource
 
@@ -50,6 +51,12 @@ def _variant_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def production(kustomize_build: Build) -> list[Resource]:
     return kustomize_build(KUBERNETES_DIR / "overlays" / "production")
+
+
+def settings_env() -> dict[str, str]:
+    lines = (KUBERNETES_DIR / "base" / "settings.env").read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+    return {name: value for name, value in pairs}
 
 
 def one(resources: list[Resource], kind: str, name: str) -> Resource:
@@ -122,8 +129,14 @@ def test_the_api_deployment_is_built_for_rolling_replicas(production: list[Resou
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
     assert pre_stop[0] == "sleep"
-    drain_s, flushes_s = 10, 2 * 5  # uvicorn's timeout_graceful_shutdown; a 5 s OTLP export per signal
-    assert spec["terminationGracePeriodSeconds"] > int(pre_stop[1]) + drain_s + flushes_s
+    # The grace period covers the whole stop: preStop, the readiness delay, the drain (which must cover one provider
+    # call) and the telemetry flush (a 5 s OTLP export per signal); the pods' settings are the ConfigMap's.
+    settings = Settings.from_env(settings_env())
+    assert settings.server.shutdown_drain_s >= settings.providers.timeout_s
+    stop_s = int(pre_stop[1]) + settings.server.shutdown_delay_s + settings.server.shutdown_drain_s + 2 * 5
+    assert spec["terminationGracePeriodSeconds"] > stop_s
+    assert settings.server.keep_alive_s > 60  # ingress-nginx's upstream keep-alive timeout
+    assert settings.server.forwarded_allow_ips != "127.0.0.1", "behind the ingress, X-Forwarded-Proto must be trusted"
     for key in ("cpu", "memory"):
         assert container["resources"]["requests"][key] and container["resources"]["limits"][key]
     assert spec["securityContext"]["runAsNonRoot"] is True and spec["automountServiceAccountToken"] is False

@@ -1,12 +1,18 @@
 """Debian's HAProxy in front of several `prompter serve` replicas, configured the way we tell people to run it.
 
-- Health checks: `GET /readyz` every 500 ms; 2 failures take a replica out, 2 successes put it back.
+- Health checks: `GET /readyz` every 500 ms; 3 failures take a replica out, 2 successes put it back. A replica that
+  gets SIGTERM fails /readyz at once and keeps serving for PROMPTER_SHUTDOWN_DELAY_S (each answer `Connection:
+  close`), longer than the 3 x 500 ms HAProxy needs to take it out: by the time it closes its listener and its idle
+  keep-alive connections, HAProxy has stopped sending to it.
 - `retries 3` + `option redispatch 1`: a request whose connection failed is retried, each time on another replica.
-- `retry-on conn-failure empty-response`: besides refused connections, retry a request when the replica closed the
-  connection without answering a byte. A replica that gets SIGTERM closes its listening socket (connections still
-  queued in its backlog are reset) and its idle keep-alive connections; uvicorn never closes a connection with a
-  request in progress, so such a request never reached the app. (A replica killed -9 mid-request would also look
+- `retry-on conn-failure empty-response junk-response`: besides refused connections, retry a request when the
+  replica closed the connection without answering a byte (or with garbage). Not `response-timeout`: a slow request
+  may still be running on its replica, and a second copy would run it twice. Whatever slips past the
+  readiness step (a connection HAProxy picked from its idle pool as the replica closed it, one still queued in the
+  listener's backlog) never reached the app, so the retry is safe. (A replica killed -9 mid-request would also look
   like this; Idempotency-Key makes even that retry safe for runs and creates.)
+- Idle server connections are HAProxy's to close: `pool-purge-delay` (2 s) is far below the replicas'
+  PROMPTER_KEEP_ALIVE_S, so a replica never closes an idle connection HAProxy may be about to reuse.
 - Every answer carries `X-Served-By: <replica>` so a client can tell which replica served it.
 """
 
@@ -36,11 +42,15 @@ defaults
     timeout connect 1s
     timeout client 60s
     timeout server 60s
-    timeout check 1s
-    timeout http-keep-alive 2s
+    # A busy replica may answer /readyz slowly: 1 s once took all three out at once (503 "no server
+    # is available"). A stopping replica answers 503 at once, so this does not slow its removal.
+    timeout check 2s
+    # Longer than the clients' own idle expiry (httpx: 5 s): the client closes an idle connection, never HAProxy
+    # under a request the client is just sending on it.
+    timeout http-keep-alive 10s
     retries 3
     option redispatch 1
-    retry-on conn-failure empty-response
+    retry-on conn-failure empty-response junk-response
 
 frontend api
     bind 127.0.0.1:{port}
@@ -50,7 +60,7 @@ backend prompter
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
+    default-server inter 500ms fall 3 rise 2 pool-purge-delay 2s
     http-response set-header X-Served-By %s
 {servers}
 

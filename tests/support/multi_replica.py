@@ -88,6 +88,9 @@ def run_proof(
             OPENAI_API_KEY="sk-multi-replica-proof",
             OPENAI_BASE_URL=f"{llm.url}/v1",
             PROMPTER_LOG_LEVEL="WARNING",
+            # As documented for a balancer that health-checks /readyz every 500 ms and takes a replica out after 3
+            # failures (1.5 s): keep serving, with /readyz failing, for longer than that after SIGTERM.
+            PROMPTER_SHUTDOWN_DELAY_S=3,
         )
         migrate(env, workdir / "migrate.log")
         replicas = [Replica(f"r{i}", free_port(), env, workdir) for i in range(config.replicas)]

@@ -61,5 +61,7 @@ def wait_until(condition: Callable[[], T], what: str, timeout_s: float, log: Pat
 def clean_env(**settings: Any) -> dict[str, str]:
     """A child's environment: only what a shell needs plus `settings`, so nothing of the developer's own configuration
     (DB_URL, provider keys, OTEL_*) leaks into a server under test."""
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")}
+    # PYTHONPATH stays: it decides which checkout's code the child runs (a git worktree ahead of the installed one).
+    kept = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
+    keep = {k: v for k, v in os.environ.items() if k in kept}
     return {**keep, "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in settings.items()}}

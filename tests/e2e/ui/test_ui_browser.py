@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support import browser
@@ -17,14 +18,21 @@ def log_in(chrome, world, key: str = "write") -> None:
     chrome.get(f"{world.base_url}/ui/")
     assert chrome.current_url.endswith("/ui/login"), "an anonymous visit must land on the login form"
     chrome.find_element(By.NAME, "api_key").send_keys(world.keys[key])
-    chrome.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for_url(chrome, lambda url: not url.endswith("/ui/login"))
+    navigate(chrome, lambda: chrome.find_element(By.CSS_SELECTOR, "form button[type=submit]").click())
     assert chrome.current_url.rstrip("/").endswith("/ui"), chrome.current_url
 
 
-def wait_for_url(chrome, predicate, timeout_s: float = 10) -> None:
-    """A click's navigation may still be under way when click() returns."""
-    WebDriverWait(chrome, timeout_s).until(lambda driver: predicate(driver.current_url))
+def navigate(chrome, action, timeout_s: float = 10) -> None:
+    """Do what leads to another page (a click, a form submit) and wait until that page has replaced this one.
+
+    click() may return while the navigation is still under way, and a form that redirects back to the same URL
+    changes nothing a URL check could see: so wait for the old document to go stale, then for the new one to load.
+    Elements looked up before this are gone afterwards; look them up again."""
+    old = chrome.find_element(By.TAG_NAME, "html")
+    action()
+    wait = WebDriverWait(chrome, timeout_s)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
 
 def text_of(chrome) -> str:
@@ -42,7 +50,7 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
     assert "globex-secret" not in page  # another tenant's prompt
     browser.full_page_screenshot(chrome, world.screenshots / "prompts.png")
 
-    chrome.find_element(By.LINK_TEXT, "greet").click()
+    navigate(chrome, chrome.find_element(By.LINK_TEXT, "greet").click)
     assert "/ui/prompts/greet" in chrome.current_url
     page = text_of(chrome)
     assert "openai · gpt-4o" in page and "google · gemini-2.0-flash" in page
@@ -85,8 +93,8 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
     label_input.send_keys("staging")
     google.click()
     move_form.find_element(By.NAME, "reason").send_keys("try gemini")
-    move_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_for_url(chrome, lambda url: url.endswith("#labels"))
+    navigate(chrome, move_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click)
+    assert chrome.current_url.endswith("#labels")
     assert f"#{google_id}" in chrome.find_element(By.ID, "label-staging").text
     assert "try gemini" in chrome.find_element(By.CSS_SELECTOR, "table.history").text
     openai_id = next(
@@ -96,10 +104,10 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
     )
     move_form = chrome.find_element(By.CSS_SELECTOR, "form.move")
     move_form.find_element(By.CSS_SELECTOR, f"option[value='{openai_id}']").click()
-    move_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(chrome, 10).until(lambda d: f"#{openai_id}" in d.find_element(By.ID, "label-staging").text)
-    chrome.find_element(By.CSS_SELECTOR, "#label-staging form.rollback button").click()
-    WebDriverWait(chrome, 10).until(lambda d: f"#{google_id}" in d.find_element(By.ID, "label-staging").text)
+    navigate(chrome, move_form.find_element(By.CSS_SELECTOR, "button[type=submit]").click)
+    assert f"#{openai_id}" in chrome.find_element(By.ID, "label-staging").text
+    navigate(chrome, chrome.find_element(By.CSS_SELECTOR, "#label-staging form.rollback button").click)
+    assert f"#{google_id}" in chrome.find_element(By.ID, "label-staging").text
     history = chrome.find_element(By.CSS_SELECTOR, "table.history").text
     assert f"rollback: #{openai_id} → #{google_id}" in history
     resolved = world.api.get("/api/prompts/greet", params={"label": "staging"}, headers=world.as_writer())
@@ -108,7 +116,7 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
     assert not chrome.find_elements(By.CSS_SELECTOR, "#label-production form.rollback")
     browser.full_page_screenshot(chrome, world.screenshots / "prompt.png")
 
-    chrome.find_element(By.CSS_SELECTOR, "a.to-results").click()
+    navigate(chrome, chrome.find_element(By.CSS_SELECTOR, "a.to-results").click)
     assert "prompt=greet" in chrome.current_url
     drifted_row = chrome.find_element(By.XPATH, f"//a[text()='#{drifted['id']}']/ancestor::tr")
     assert "production" in drifted_row.text and drifted_row.find_elements(By.CSS_SELECTOR, ".badge.drift")
@@ -116,7 +124,7 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
     assert len(chrome.find_elements(By.CSS_SELECTOR, "table.list tbody tr")) == 2  # only the runs through the label
     chrome.get(f"{world.base_url}/ui/results?prompt=greet")
     browser.full_page_screenshot(chrome, world.screenshots / "results.png")
-    chrome.find_element(By.LINK_TEXT, f"#{world.result_id}").click()
+    navigate(chrome, chrome.find_element(By.LINK_TEXT, f"#{world.result_id}").click)
     page = text_of(chrome)
     assert "Rendered prompt" in page and "Hello Ada!" in page and "fp_stub_" in page
     browser.full_page_screenshot(chrome, world.screenshots / "result.png")
@@ -124,8 +132,7 @@ def test_log_in_browse_versions_drift_result_and_trace(chrome, world):
     # The trace link leads to the tracing backend, which holds that request's spans.
     spans = world.receiver.wait_for_spans(lambda s: any(span.trace_id == world.trace_id for span in s), timeout_s=15)
     assert any(span.trace_id == world.trace_id for span in spans)
-    chrome.find_element(By.CSS_SELECTOR, "a.trace").click()
-    wait_for_url(chrome, lambda url: "/trace/" in url)
+    navigate(chrome, chrome.find_element(By.CSS_SELECTOR, "a.trace").click)
     assert chrome.current_url == f"{world.receiver.url}/trace/{world.trace_id}"
     assert "POST /api/prompt-templates/{template_id}/run" in text_of(chrome)
 
@@ -153,8 +160,7 @@ def test_the_ui_reads_well_on_a_phone(tmp_path, world):
 def test_logout_forgets_the_key(chrome, world):
     log_in(chrome, world, key="read")
     assert "read" in text_of(chrome)
-    chrome.find_element(By.CSS_SELECTOR, "form.who button").click()
-    wait_for_url(chrome, lambda url: url.endswith("/ui/login"))
+    navigate(chrome, chrome.find_element(By.CSS_SELECTOR, "form.who button").click)
     assert chrome.current_url.endswith("/ui/login") and chrome.get_cookie("prompter_session") is None
     chrome.get(f"{world.base_url}/ui/results")
     assert chrome.current_url.endswith("/ui/login")
@@ -168,8 +174,7 @@ def test_a_read_key_sees_no_change_buttons_and_its_forged_post_is_refused(chrome
     history = "/api/prompts/greet/labels/production/history"
     before = world.api.get(history, headers=world.as_writer()).json()
     # Forge the move form in the page (as a tampering user could), with this session's valid CSRF token.
-    chrome.execute_script(
-        """
+    forge = """
         const token = document.querySelector("input[name=_csrf_token]").value;
         const form = document.createElement("form");
         form.method = "post";
@@ -181,7 +186,6 @@ def test_a_read_key_sees_no_change_buttons_and_its_forged_post_is_refused(chrome
         document.body.appendChild(form);
         form.submit();
         """
-    )
-    WebDriverWait(chrome, 10).until(lambda d: "Not allowed" in d.find_element(By.TAG_NAME, "body").text)
-    assert "403" in text_of(chrome)
+    navigate(chrome, lambda: chrome.execute_script(forge))
+    assert "Not allowed" in text_of(chrome) and "403" in text_of(chrome)
     assert world.api.get(history, headers=world.as_writer()).json() == before
