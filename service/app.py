@@ -156,7 +156,13 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         return TemplateService(session, runtime.telemetry, runtime.settings, current_principal(request))
 
     def provide_versions(session: NamedDependency[AsyncSession]) -> VersionService:
-        return VersionService(session, runtime.providers, runtime.probe, runtime.telemetry)
+        return VersionService(
+            session,
+            runtime.providers,
+            runtime.probe,
+            runtime.telemetry,
+            max_schema_bytes=runtime.settings.limits.max_schema_bytes,
+        )
 
     def provide_runs(
         session: NamedDependency[AsyncSession],

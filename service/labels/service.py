@@ -26,6 +26,7 @@ from service.labels.names import LATEST, check_label, check_settable
 from service.labels.repository import LabelRepository, Target
 from service.providers.base import GenerationParams
 from service.runs.service import RunOutcome, RunService, RunSpec
+from service.versions.bundle import Bundle
 from telemetry import Telemetry
 
 ANONYMOUS = "anonymous"
@@ -142,7 +143,14 @@ class LabelService:
         the run pinned a new version of the same lineage)."""
         target, resolved_label = await self.resolve(name, org_id=org_id, workspace_id=workspace_id, label=label)
         pinned = target.version
-        spec = RunSpec(target.template, pinned.provider, pinned.model_id, GenerationParams(**pinned.params), variables)
+        spec = RunSpec(
+            target.template,
+            pinned.provider,
+            pinned.model_id,
+            GenerationParams(**pinned.params),
+            variables,
+            Bundle.of_version(pinned),
+        )
 
         def annotate(result: PromptResult, version: PromptVersion) -> None:
             result.label = resolved_label

@@ -23,8 +23,10 @@ from service.providers.identity import Captured, canonical_model_id
 from service.providers.observed import observed_call
 from service.runs.repository import ResultRepository, ResultSummary
 from service.runs.schemas import RunRequest
-from service.templates.rendering import missing_variables
+from service.runs.structured import check_output
+from service.templates.chat import CHAT
 from service.templates.service import TemplateService
+from service.versions.bundle import NO_BUNDLE, Bundle
 from service.versions.service import VersionService, generation_params
 from telemetry import Telemetry
 
@@ -38,10 +40,11 @@ class RunSpec:
     model_id: str
     params: GenerationParams
     variables: dict[str, Any]
+    bundle: Bundle = NO_BUNDLE  # tools, tool_choice, response_format (service/versions/bundle.py)
 
     @classmethod
-    def of(cls, template: PromptTemplate, data: RunRequest) -> RunSpec:
-        return cls(template, data.provider, data.model_id, generation_params(data.params), data.variables)
+    def of(cls, template: PromptTemplate, data: RunRequest, bundle: Bundle = NO_BUNDLE) -> RunSpec:
+        return cls(template, data.provider, data.model_id, generation_params(data.params), data.variables, bundle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +76,15 @@ class RunService:
         self.telemetry = telemetry
 
     async def run(self, template: PromptTemplate, data: RunRequest) -> PromptResult:
-        return (await self.execute(RunSpec.of(template, data))).result
+        bundle = self.versions.bundle(data.tools, data.tool_choice, data.response_format)
+        return (await self.execute(RunSpec.of(template, data, bundle))).result
 
     async def execute(self, spec: RunSpec, *, annotate: Annotate | None = None) -> RunOutcome:
         """One provider call, then one write transaction. The request's session must start reading (route flag
         READS_FIRST): the template was read before, nothing is held during the call."""
         adapter = self.providers.get(spec.provider)
         template = spec.template
-        missing = missing_variables(template.variables, spec.variables)
+        missing = self.templates.check_values(template, spec.variables)
         if missing:
             raise Unprocessable(
                 f"Missing variables: {', '.join(missing)}. Supply a value for each in `variables`.",
@@ -88,10 +92,18 @@ class RunService:
                 missing=missing,
             )
         model_id = canonical_model_id(spec.provider, spec.model_id)
-        prompt = self.templates.render(template, spec.variables)
+        messages = None
+        if template.type == CHAT:
+            messages = self.templates.render_chat(template, spec.variables)
+            prompt = "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)  # the span's text only
+        else:
+            prompt = self.templates.render(template, spec.variables)
+        bundle = spec.bundle
         await end_reads(self.session)
         started = time.perf_counter()
-        request = CompletionRequest(model_id, prompt, spec.params)
+        request = CompletionRequest(
+            model_id, prompt, spec.params, messages, bundle.tools, bundle.tool_choice, bundle.response_format
+        )
         completion = await observed_call(
             self.telemetry, spec.provider, model_id, partial(adapter.complete, request), prompt=prompt
         )
@@ -102,7 +114,7 @@ class RunService:
         # The run's own ensure-version step: the same span and histogram as the explicit pin, minus the probe.
         with self.telemetry.ensure_version(template.id, spec.provider, model_id) as step:
             version, created = await self.versions.find_or_create(
-                template, spec.provider, model_id, spec.params, completion.identity
+                template, spec.provider, model_id, spec.params, completion.identity, bundle
             )
             step.outcome(created=created, drift=version.drift)
         result = PromptResult(
@@ -112,7 +124,9 @@ class RunService:
             provider=spec.provider,
             model_id=model_id,
             variables=spec.variables,
-            rendered_prompt=prompt,
+            rendered_prompt="" if messages is not None else prompt,
+            rendered_messages=messages,
+            tool_calls=completion.tool_calls or None,
             output=completion.text,
             system_fingerprint=completion.system_fingerprint or None,
             provider_metadata=completion.metadata,
@@ -121,11 +135,18 @@ class RunService:
             latency_ms=round(latency_ms, 3),
             trace_id=self.telemetry.current_trace_id(),
         )
+        schema = bundle.response_schema
+        if schema is not None and not completion.tool_calls:
+            checked = check_output(completion.text, schema)
+            result.structured_output, result.schema_valid = checked.output, checked.valid
         if annotate is not None:
             annotate(result, version)
         await self.repo.insert(result)
         fingerprint_present = bool(completion.system_fingerprint)
         on_commit(self.session, lambda: self.telemetry.record_result_insert(fingerprint_present=fingerprint_present))
+        if result.schema_valid is False:
+            provider = spec.provider
+            on_commit(self.session, lambda: self.telemetry.record_response_schema_violation(provider))
         return RunOutcome(result, version, completion.identity, created)
 
     async def get(self, result_id: int) -> PromptResult:
