@@ -104,7 +104,8 @@ class ResolvedPrompt(Struct, omit_defaults=True):
             updated_at=target.label.updated_at if target.label is not None else version.created_at,
             drift=drift,
             reported=dict(target.newest_captured or {}) if drift else None,
-            type=template.type or "text",
+            # The literal, not the row's string: omit_defaults compares by identity, and a text prompt must omit it.
+            type="chat" if template.type == "chat" else "text",
             messages=template.messages,
             input_schema=template.input_schema,
         )

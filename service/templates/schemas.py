@@ -8,7 +8,6 @@ from msgspec import Meta, Struct
 from service.db.models import PromptTemplate
 from service.http.schemas import TenantId, reject_nul
 
-
 MESSAGES_DOC = (
     "Chat templates only: role-tagged messages `{role: system|developer|user|assistant, content}` with {{ variable }} "
     "placeholders, and placeholder messages `{type: placeholder, name}` that a run fills with a list of messages."

@@ -25,9 +25,9 @@ from service.templates.chat import (
     validate_messages,
 )
 from service.templates.rendering import parse_variables, render
-from service.templates.typed import check_user_schema, check_variables
 from service.templates.repository import NameSummary, TemplateRepository
 from service.templates.schemas import TemplateCreate
+from service.templates.typed import check_user_schema, check_variables
 from telemetry import Telemetry
 
 TABLE = "prompt_templates"

@@ -8,7 +8,6 @@ from msgspec import Meta, Struct
 from service.db.models import PromptVersion
 from service.http.schemas import ModelId, Params, ProviderName, reject_nul
 
-
 Tools = Annotated[
     list[dict[str, Any]],
     Meta(
