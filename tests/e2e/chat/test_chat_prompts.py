@@ -68,7 +68,7 @@ def test_the_done_when_scenario_pin_label_resolve_run_and_diff(client: Any) -> N
     plain = _pin(client, tid)
     assert plain["id"] != version["id"] and plain["pvk"] != version["pvk"]
 
-    moved = client.put(f"/api/prompts/capitals/labels/production", json={"version_id": version["id"], **TENANT})
+    moved = client.put("/api/prompts/capitals/labels/production", json={"version_id": version["id"], **TENANT})
     assert moved.status_code == 200, moved.text
 
     resolved = client.get("/api/prompts/capitals", params=TENANT)
