@@ -21,6 +21,7 @@ from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.service import TemplateService
 from service.ui import chart, diff
+from service.diffs.messages import chat_text
 from service.versions.service import VersionService
 from telemetry import Telemetry
 
@@ -255,8 +256,8 @@ def _revision_views(revisions: list[PromptTemplate]) -> list[RevisionView]:
                 template,
                 previous.revision,
                 diff.body_diff(
-                    previous.body,
-                    template.body,
+                    chat_text(previous.messages) if previous.messages else previous.body,
+                    chat_text(template.messages) if template.messages else template.body,
                     old_name=f"revision {previous.revision}",
                     new_name=f"revision {template.revision}",
                 ),
