@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import provider_calls, report
+from bench import chat_prompts, provider_calls, report
 from bench.load import LoadResult, Request, load_generator
 from bench.servers import (
     LitestarServer,
@@ -465,6 +465,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-micro", action="store_true", help="skip bench/micro.py")
     parser.add_argument("--no-client", action="store_true", help="skip bench/client.py (the Python client)")
     parser.add_argument("--no-ui-pages", action="store_true", help="skip bench/ui_pages.py (the web UI's pages)")
+    parser.add_argument("--no-chat-prompts", action="store_true", help="skip bench/chat_prompts.py (chat vs text)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results.md / results.json go")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
@@ -525,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     micro = {} if args.no_micro else run_micro(bench)
     client = {} if args.no_client else run_client(bench)
     ui_pages = {} if args.no_ui_pages else run_ui_pages(bench)
+    chat = {} if args.no_chat_prompts else chat_prompts.run_in_subprocess(bench.workdir, quick=args.quick, log=bench.log)
     document = report.build(
         meta=_meta(args, loadgen, argv),
         scenarios=chosen,
@@ -539,8 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     document["client"] = client
     document["ui_pages"] = ui_pages
+    document["chat_prompts"] = chat
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
-    (args.out / "results.md").write_text(report.markdown(document))
+    (args.out / "results.md").write_text(report.markdown(document) + (chat_prompts.markdown(chat) if chat else ""))
     bench.log(f"wrote {args.out / 'results.md'} and results.json (server logs in {bench.workdir})")
     return 0
