@@ -43,7 +43,9 @@ ERROR_STATUSES: dict[int, str] = {
     "utf-8 if given (`unsupported_media_type`).",
     422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`, "
     "`rendered_prompt_too_large` with `rendered_bytes` and `limit`, `not_comparable`, `label_and_version`, and "
-    "`missing_tenant` when PROMPTER_AUTH=off and org_id/workspace_id are not given).",
+    "`missing_tenant` when PROMPTER_AUTH=off and org_id/workspace_id are not given; chat prompts and bundles: "
+    "`invalid_template`, `placeholder_clash`, `too_many_messages`, `invalid_schema`, `schema_too_large`, "
+    "`invalid_bundle` with `path`, `invalid_variables` with `violations`, `invalid_history` with `path`).",
     429: "The LLM provider kept rate-limiting (`provider_rate_limited`, with Retry-After).",
     500: "A bug (`internal_error`); logged with its traceback, nothing internal in the body.",
     502: "The LLM provider failed or refused our key (`provider_error`, `provider_auth`).",

@@ -25,5 +25,8 @@ def check_output(text: str, schema: dict[str, Any]) -> SchemaCheck:
         parsed = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         return SchemaCheck(None, False, ["the output is not JSON"])
-    errors = [error.message[:200] for error in validator_for(schema).iter_errors(parsed)][:10]
+    try:
+        errors = [error.message[:200] for error in validator_for(schema).iter_errors(parsed)][:10]
+    except Exception as exc:  # noqa: BLE001 - a schema that cannot be applied fails the check, never the run
+        errors = [f"the schema cannot be applied: {type(exc).__name__}"]
     return SchemaCheck(parsed, not errors, errors)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.db.hashing import canonical_json, sha256_key
-from service.http.errors import InvalidInput, Unprocessable
+from service.http.errors import Unprocessable
 from service.templates.rendering import PLACEHOLDER, _as_text, check_rendered_size, parse_variables
 
 TEXT, CHAT = "text", "chat"
@@ -47,8 +47,9 @@ class TemplateContent:
         return placeholder_names(self.messages or [])
 
 
-def invalid(path: str, detail: str, code: str = "invalid_template") -> InvalidInput:
-    return InvalidInput(f"`{path}`: {detail}", code=code, path=path)
+def invalid(path: str, detail: str, code: str = "invalid_template") -> Unprocessable:
+    """422: the request matched its schema (messages are free-form objects there); the domain rules refuse it."""
+    return Unprocessable(f"`{path}`: {detail}", code=code, path=path)
 
 
 def validate_messages(raw: Any, *, max_messages: int) -> list[Message]:
@@ -166,7 +167,7 @@ def validate_history(name: str, value: Any) -> list[Message]:
             )
         try:
             out.append(_role_message(item, where))
-        except InvalidInput as exc:
+        except Unprocessable as exc:
             raise Unprocessable(exc.detail, code="invalid_history", path=exc.extra.get("path")) from None
     return out
 

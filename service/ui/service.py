@@ -13,6 +13,7 @@ from anyio import to_thread
 from service.auth.principal import Principal
 from service.auth.service import AuthFailure, KeyService
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
+from service.diffs.messages import chat_text
 from service.http.pagination import Page
 from service.labels.schemas import LabelEventOut, LabelOut
 from service.labels.service import LabelService
@@ -21,7 +22,6 @@ from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.service import TemplateService
 from service.ui import chart, diff
-from service.diffs.messages import chat_text
 from service.versions.service import VersionService
 from telemetry import Telemetry
 

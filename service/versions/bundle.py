@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from service.http.errors import InvalidInput
+from service.http.errors import Unprocessable
 from service.templates.chat import canonical_size
 from service.templates.typed import check_user_schema
 
@@ -62,8 +62,9 @@ class Bundle:
 NO_BUNDLE = Bundle()
 
 
-def _bad(path: str, detail: str, code: str = "invalid_bundle") -> InvalidInput:
-    return InvalidInput(f"`{path}`: {detail}", code=code, path=path)
+def _bad(path: str, detail: str, code: str = "invalid_bundle") -> Unprocessable:
+    """422: the OpenAPI document declares tools and response_format as free-form objects; these rules refuse them."""
+    return Unprocessable(f"`{path}`: {detail}", code=code, path=path)
 
 
 def _only(value: dict[str, Any], allowed: set[str], path: str) -> None:
@@ -79,7 +80,7 @@ def _name(value: Any, path: str) -> str:
 
 
 def check_bundle(tools: Any, tool_choice: Any, response_format: Any, *, max_schema_bytes: int) -> Bundle:
-    """The bundle, or a 400 naming the path of what is malformed (nothing is stored then)."""
+    """The bundle, or a 422 naming the path of what is malformed (nothing is stored then)."""
     checked_tools = None if tools is None else _check_tools(tools, max_schema_bytes)
     checked_choice = None if tool_choice is None else _check_choice(tool_choice, checked_tools)
     checked_format = None if response_format is None else _check_format(response_format, max_schema_bytes)

@@ -1,4 +1,6 @@
-"""Malformed chat templates and bundles: 400 (or 422) with {error, detail} naming the path, and nothing stored."""
+"""Malformed chat templates and bundles: {error, detail} naming the path, and nothing stored. 422 where the OpenAPI
+document allows the shape (messages, schemas and tools are free-form objects there) and the domain refuses it; 400
+where the schema itself does (an unknown param or type)."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def test_malformed_messages_are_refused_with_the_path(
     client: Any, case: str, messages: Any, code: str, path: str
 ) -> None:
     response = client.post("/api/prompt-templates", json=chat_template(messages=messages, input_schema=None))
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     body = response.json()
     assert body["error"] == code and body["path"] == path and path in body["detail"]
     assert _stored(client) == 0
@@ -44,14 +46,14 @@ def test_malformed_messages_are_refused_with_the_path(
 def test_too_many_messages_and_a_malformed_input_schema(make_client: Any) -> None:
     client = make_client(max_messages=3)
     many = client.post("/api/prompt-templates", json=chat_template(input_schema=None))
-    assert many.status_code == 400 and many.json()["error"] == "too_many_messages", many.text
+    assert many.status_code == 422 and many.json()["error"] == "too_many_messages", many.text
     schema = client.post(
         "/api/prompt-templates",
         json=chat_template(
             messages=MESSAGES[:2], input_schema={"type": "object", "properties": {"x": {"type": "strin"}}}
         ),
     )
-    assert schema.status_code == 400, schema.text
+    assert schema.status_code == 422, schema.text
     assert schema.json()["error"] == "invalid_schema"
     assert schema.json()["path"].startswith("input_schema.properties.x.type")
     assert _stored(client) == 0
@@ -59,9 +61,9 @@ def test_too_many_messages_and_a_malformed_input_schema(make_client: Any) -> Non
 
 def test_text_and_chat_fields_do_not_mix(client: Any) -> None:
     both = client.post("/api/prompt-templates", json={**chat_template(), "body": "hi"})
-    assert both.status_code == 400 and both.json()["path"] == "body"
+    assert both.status_code == 422 and both.json()["path"] == "body"
     text_with_messages = client.post("/api/prompt-templates", json={"name": "t", "messages": MESSAGES, **TENANT})
-    assert text_with_messages.status_code == 400 and text_with_messages.json()["path"] == "messages"
+    assert text_with_messages.status_code == 422 and text_with_messages.json()["path"] == "messages"
     unknown_type = client.post("/api/prompt-templates", json={**chat_template(), "type": "audio"})
     assert unknown_type.status_code == 400 and unknown_type.json()["error"] == "invalid_request"
 
@@ -92,6 +94,11 @@ def _bad_tools() -> list[tuple[str, dict[str, Any], str]]:
         ("tool_choice without tools", {"tool_choice": "required"}, "tool_choice"),
         ("response schema malformed", {"response_format": bad_schema}, "response_format.json_schema.schema.required"),
         ("response_format of another type", {"response_format": {"type": "xml"}}, "response_format"),
+        (
+            "a remote $ref",
+            {"response_format": {**RESPONSE_FORMAT, "json_schema": {"name": "a", "schema": {"$ref": "http://x/s"}}}},
+            "response_format.json_schema.schema.$ref",
+        ),
     ]
 
 
@@ -104,7 +111,7 @@ def test_malformed_bundles_are_refused_with_the_path_and_nothing_is_stored(
         response = client.post(
             f"/api/prompt-templates/{tid}/{url}", json={"provider": "openai", "model_id": "m", **bundle, **extra}
         )
-        assert response.status_code == 400, response.text
+        assert response.status_code == 422, response.text
         assert response.json()["path"] == path and path in response.json()["detail"]
     assert client.get(f"/api/prompt-templates/{tid}/versions").json()["items"] == []
     assert client.get(f"/api/prompt-templates/{tid}/results").json()["items"] == []
@@ -117,7 +124,7 @@ def test_a_response_schema_over_the_size_limit_and_an_unknown_param(make_client:
         f"/api/prompt-templates/{tid}/ensure-version",
         json={"provider": "openai", "model_id": "m", "response_format": RESPONSE_FORMAT},
     )
-    assert big.status_code == 400 and big.json()["error"] == "schema_too_large", big.text
+    assert big.status_code == 422 and big.json()["error"] == "schema_too_large", big.text
     assert big.json()["path"] == "response_format.json_schema.schema"
     unknown = client.post(
         f"/api/prompt-templates/{tid}/ensure-version",

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from service.http.errors import InvalidInput, Unprocessable
+from service.http.errors import Unprocessable
 from service.templates.chat import chat_variables, render_messages, template_hash, validate_messages
 
 MESSAGES = [
@@ -59,6 +59,6 @@ def test_the_budget_counts_history_and_every_occurrence():
 
 
 def test_too_many_messages():
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(Unprocessable) as raised:
         validate_messages(MESSAGES, max_messages=2)
     assert raised.value.code == "too_many_messages"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from service.http.errors import InvalidInput
+from service.http.errors import Unprocessable
 from service.providers.base import GenerationParams
 from service.versions.bundle import NO_BUNDLE, check_bundle
 from service.versions.pvk import params_key, prompt_version_key
@@ -64,6 +64,6 @@ def test_new_params_are_keyed_only_when_set():
     ],
 )
 def test_malformed_bundles_name_the_path(tools, choice, fmt, path):
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(Unprocessable) as raised:
         check_bundle(tools, choice, fmt, max_schema_bytes=10_000)
     assert raised.value.extra["path"] == path
