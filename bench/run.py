@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import provider_calls, report
+from bench import chat_prompts, provider_calls, report
 from bench.load import LoadResult, load_generator
 from bench.scenarios import (
     CONFIGS,
@@ -380,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     document.update(modules)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
-    (args.out / "results.md").write_text(report.markdown(document))
+    chat = modules.get("chat_prompts")
+    (args.out / "results.md").write_text(report.markdown(document) + (chat_prompts.markdown(chat) if chat else ""))
     bench.log(f"wrote {args.out / 'results.md'} and results.json (server logs in {bench.workdir})")
     return 0

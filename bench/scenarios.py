@@ -340,4 +340,12 @@ MODULES: list[Module] = [
         1200,
         result=lambda out: out / "ui_pages.json",
     ),
+    Module(
+        "chat_prompts",
+        "bench.chat_prompts",
+        "server CPU per run and per resolve: a 5-message chat prompt with a tool and a response schema vs a text prompt",
+        lambda args, out: ["--out", str(out)] + (["--rounds", "3", "--seconds", "1"] if args.quick else []),
+        1200,
+        result=lambda out: out / "chat_prompts.json",
+    ),
 ]

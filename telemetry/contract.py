@@ -242,6 +242,15 @@ LABEL_DRIFT = Instrument(
     ("provider",),
     prometheus="prompter_label_drift_total",
 )
+RESPONSE_SCHEMA_VIOLATIONS = Instrument(
+    "response_schema_violations",
+    "prompter_response_schema_violations",
+    "counter",
+    "1",
+    "Runs of a version with a response_format whose output was not JSON valid against its schema.",
+    ("provider",),
+    prometheus="prompter_response_schema_violations_total",
+)
 GENAI_DURATION = Instrument(
     "genai_duration",
     "gen_ai.client.operation.duration",
@@ -287,6 +296,7 @@ CONTRACT: tuple[Instrument, ...] = (
     AUTH_FAILURE,
     LABEL_MOVES,
     LABEL_DRIFT,
+    RESPONSE_SCHEMA_VIOLATIONS,
 )
 
 

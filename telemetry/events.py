@@ -48,13 +48,21 @@ class ModelDrifted:
     model_id: str
 
 
-DomainEvent = ResultStored | LabelMoved | LabelDrifted | ModelDrifted
+@dataclass(frozen=True, slots=True)
+class SchemaViolated:
+    """A run's structured output did not match its version's response schema."""
+
+    provider: str
+
+
+DomainEvent = ResultStored | LabelMoved | LabelDrifted | ModelDrifted | SchemaViolated
 
 _MEASURE: dict[type, Callable[[Telemetry, Any], None]] = {
     ResultStored: lambda t, e: t.record_result_insert(fingerprint_present=e.fingerprint_present),
     LabelMoved: lambda t, e: t.record_label_move(protected=e.protected, kind=e.kind),
     LabelDrifted: lambda t, e: t.record_label_drift(e.provider),
     ModelDrifted: lambda t, e: t.record_model_drift(e.provider, e.model_id),
+    SchemaViolated: lambda t, e: t.record_response_schema_violation(e.provider),
 }
 
 

@@ -145,6 +145,7 @@ class Telemetry:
                 self._record("label_moves", "add", 0, {"protected": protected, "kind": kind})
         for provider in sorted(self.labels.providers):
             self._record("label_drift", "add", 0, {"provider": provider})
+            self._record("response_schema_violations", "add", 0, {"provider": provider})
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
     def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:
@@ -241,6 +242,9 @@ class Telemetry:
 
     def record_label_drift(self, provider: str) -> None:
         self._record("label_drift", "add", 1, {"provider": self.labels.provider(provider)})
+
+    def record_response_schema_violation(self, provider: str) -> None:
+        self._record("response_schema_violations", "add", 1, {"provider": self.labels.provider(provider)})
 
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}

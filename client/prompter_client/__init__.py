@@ -12,6 +12,7 @@ from prompter_client.async_client import AsyncPrompter  # noqa: E402
 from prompter_client.cache import PromptCache  # noqa: E402
 from prompter_client.errors import (  # noqa: E402
     Forbidden,
+    InvalidVariables,
     MissingVariables,
     PrompterError,
     PrompterUnavailable,
@@ -25,6 +26,7 @@ from prompter_client.sync_client import Prompter  # noqa: E402
 __all__ = [
     "AsyncPrompter",
     "Forbidden",
+    "InvalidVariables",
     "Label",
     "MissingVariables",
     "Prompt",

@@ -61,6 +61,24 @@ class MissingVariables(PrompterError):
         self.missing = missing
 
 
+class InvalidVariables(PrompterError):
+    """Variables that break the prompt's input_schema (local render, or the server's 422 `invalid_variables`), or a
+    history that is not a list of {role, content} messages (`invalid_history`). `violations`: [{path, message}]."""
+
+    def __init__(
+        self,
+        violations: list[dict[str, str]],
+        detail: str | None = None,
+        status: int | None = 422,
+        code: str = "invalid_variables",
+        **extra: Any,
+    ) -> None:
+        listed = "; ".join(f"{v.get('path')}: {v.get('message')}" for v in violations[:5])
+        detail = detail or f"The variables do not match the prompt's input_schema: {listed}."
+        super().__init__(code, detail, status, **extra)
+        self.violations = violations
+
+
 _BY_STATUS: dict[int, type[PrompterError]] = {401: Unauthorized, 403: Forbidden, 404: PromptNotFound}
 
 
@@ -96,6 +114,11 @@ def error_from_response(response: httpx.Response) -> PrompterError:
     if code == "missing_variables":
         missing = body.pop("missing", None)
         return MissingVariables(list(missing) if isinstance(missing, list) else [], detail, status, **body)
+    if code in ("invalid_variables", "invalid_history"):
+        violations = body.pop("violations", None)
+        if not isinstance(violations, list):
+            violations = [{"path": str(body.get("path", "")), "message": detail}]
+        return InvalidVariables(violations, detail, status, code, **body)
     if status >= 500:
         return PrompterUnavailable(code, detail, status, **body)
     return _BY_STATUS.get(status, PrompterError)(code, detail, status, **body)

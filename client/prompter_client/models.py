@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from prompter_client import chat
 from prompter_client.rendering import parse_variables, render
 
 
@@ -19,6 +20,10 @@ class PromptVersion(msgspec.Struct, frozen=True):
     params: dict[str, Any] = {}
     captured: dict[str, Any] = {}
     pvk: str | None = None
+    # The rest of the bundle the version is pinned with (absent: none).
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    response_format: dict[str, Any] | None = None
 
 
 class Prompt(msgspec.Struct, frozen=True):
@@ -37,13 +42,56 @@ class Prompt(msgspec.Struct, frozen=True):
     reported: dict[str, Any] | None = None
     # True only for the caller's `fallback=` text, served when Prompter could not be reached for a first fetch.
     is_fallback: bool = False
+    # `text` (the prompt is `body`) or `chat` (it is `messages`, placeholders included); input_schema types variables.
+    type: str = "text"
+    messages: list[dict[str, Any]] | None = None
+    input_schema: dict[str, Any] | None = None
 
-    def render(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
-        """The body with every `{{ var }}` replaced, exactly as the server's run renders it.
+    def render(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Any:
+        """The prompt with every `{{ var }}` replaced, exactly as the server's run renders it: a string for a text
+        prompt, a list of {role, content} messages for a chat prompt (a placeholder message is filled with the list
+        given under its name: `prompt.render(question="...", history=[...])`).
 
         `prompt.render(name="Ada")`, or a mapping for names that are not Python identifiers
-        (`prompt.render({"user.name": "Ada"})`). A variable without a value raises `MissingVariables`."""
-        return render(self.body, {**values, **kwargs} if values else kwargs)
+        (`prompt.render({"user.name": "Ada"})`). A variable without a value raises `MissingVariables`; values that
+        break the prompt's input_schema raise `InvalidVariables` listing every violation."""
+        values = {**values, **kwargs} if values else kwargs
+        if self.input_schema is not None:
+            chat.check_variables(self.input_schema, values, chat.placeholder_names(self.messages or []))
+        if self.type == "chat":
+            return chat.render_chat(self.messages or [], values)
+        return render(self.body, values)
+
+    @property
+    def bundle(self) -> dict[str, Any]:
+        """What the version is pinned with beside the template: provider, model_id, params, tools, tool_choice,
+        response_format (the last three None when not set)."""
+        version = self.version
+        return {
+            "provider": version.provider if version else None,
+            "model_id": version.model_id if version else None,
+            "params": dict(version.params) if version else {},
+            "tools": version.tools if version else None,
+            "tool_choice": version.tool_choice if version else None,
+            "response_format": version.response_format if version else None,
+        }
+
+    def openai_kwargs(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> dict[str, Any]:
+        """`openai.OpenAI().chat.completions.create(**prompt.openai_kwargs(...))`: model, messages, tools, tool_choice,
+        response_format and the params, rendered like `render`."""
+        bundle = self.bundle
+        return chat.openai_kwargs(self._model(), self.render(values, **kwargs), bundle["params"], bundle)
+
+    def anthropic_kwargs(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> dict[str, Any]:
+        """`anthropic.Anthropic().messages.create(**prompt.anthropic_kwargs(...))`: model, system, messages, tools,
+        tool_choice, max_tokens, stop_sequences and the response schema as output_config."""
+        bundle = self.bundle
+        return chat.anthropic_kwargs(self._model(), self.render(values, **kwargs), bundle["params"], bundle)
+
+    def _model(self) -> str:
+        if self.version is None:
+            raise ValueError(f"prompt {self.name!r} has no version (a fallback text): it names no model")
+        return self.version.model_id
 
 
 def fallback_prompt(name: str, label: str | None, body: str) -> Prompt:
@@ -75,6 +123,12 @@ class RunResult(msgspec.Struct, frozen=True):
     trace_id: str | None = None
     identity_matches_label: bool | None = None
     created_at: str | None = None
+    # Chat runs: the rendered messages; any run: tool calls ({id, name, arguments}), and with a response_format the
+    # parsed JSON and whether it matched the schema.
+    rendered_messages: list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    structured_output: Any = None
+    schema_valid: bool | None = None
     # True when the server answered a retry with the stored answer of an earlier run with the same idempotency key.
     replayed: bool = False
 

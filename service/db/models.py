@@ -75,8 +75,12 @@ class PromptTemplate(Base):
     workspace_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # "" for chat templates
     variables: Mapped[list[str]] = mapped_column(JSON)
+    # Migration 0007_chat_bundle: `text` (the body) or `chat` (the messages); input_schema types the variables.
+    type: Mapped[str] = mapped_column(String(8), default="text", server_default="text")
+    messages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    input_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     content_hash: Mapped[str] = mapped_column(String(71))
     revision: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -100,6 +104,10 @@ class PromptVersion(Base):
     captured: Mapped[dict[str, Any]] = mapped_column(JSON)
     pvk: Mapped[str] = mapped_column(String(71))
     drift: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The rest of the prompt bundle (service/versions/bundle.py), part of the pvk when set.
+    tools: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    tool_choice: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    response_format: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -130,6 +138,12 @@ class PromptResult(Base):
     # provider reported is the one the labelled version was pinned to.
     label: Mapped[str | None] = mapped_column(String(64), nullable=True)
     identity_matches_label: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Chat runs: the rendered messages (rendered_prompt is "" then); any run: the tool calls the model made, the JSON
+    # it returned for a response_format, and whether that JSON matched the schema (null without a response_format).
+    rendered_messages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    structured_output: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    schema_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

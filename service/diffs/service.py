@@ -7,7 +7,7 @@ a worker thread so that even a diff within budget does not stall the event loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from anyio import to_thread
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import PromptTemplate, PromptVersion, is_storable_id
 from service.diffs.budget import DEFAULT_BUDGET, DiffTooLarge, unified_text
+from service.diffs.messages import MessageChange, chat_text, message_changes
 from service.errors import NotFound, Unprocessable
 from service.templates.service import TemplateService
 
@@ -38,6 +39,9 @@ class BodyDiff:
     unified: str
     variables_added: list[str]
     variables_removed: list[str]
+    messages: list[MessageChange] = field(default_factory=list)  # chat templates: per message
+    type_changed: bool = False
+    input_schema_changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,9 @@ class DiffService:
                 ("model_id", before.model_id, after.model_id),
                 *_dict_changes("params", before.params, after.params),
                 *_dict_changes("captured", before.captured, after.captured),
+                ("tools", before.tools, after.tools),
+                ("tool_choice", before.tool_choice, after.tool_choice),
+                ("response_format", before.response_format, after.response_format),
             )
             if old != new
         ]
@@ -94,12 +101,15 @@ class DiffService:
         try:
             text = await to_thread.run_sync(
                 lambda: unified(
-                    before.body,
-                    after.body,
+                    _text_of(before),
+                    _text_of(after),
                     old_name=f"{before.name} revision {before.revision}",
                     new_name=f"{after.name} revision {after.revision}",
                 )
             )
+            changes: list[MessageChange] = []
+            if before.messages or after.messages:
+                changes = await to_thread.run_sync(lambda: message_changes(before.messages, after.messages))
         except DiffTooLarge as refused:
             raise Unprocessable(
                 f"These two {what} differ in too many places to diff within the server's budget "
@@ -113,7 +123,15 @@ class DiffService:
             text,
             variables_added=[name for name in after.variables if name not in before.variables],
             variables_removed=[name for name in before.variables if name not in after.variables],
+            messages=changes,
+            type_changed=(before.type or "text") != (after.type or "text"),
+            input_schema_changed=before.input_schema != after.input_schema,
         )
+
+
+def _text_of(template: PromptTemplate) -> str:
+    """What the unified diff compares: the body of a text template, the messages of a chat one as text."""
+    return chat_text(template.messages) if template.messages else template.body
 
 
 def _dict_changes(prefix: str, before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:

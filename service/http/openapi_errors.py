@@ -46,7 +46,9 @@ ERROR_STATUSES: dict[int, str] = {
     422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`, "
     "`rendered_prompt_too_large` with `rendered_bytes` and `limit`, `not_comparable`, `diff_too_large`, "
     "`label_and_version`, `reserved_label`, `idempotency_key_reused`, and `missing_tenant` when PROMPTER_AUTH=off and "
-    "org_id/workspace_id are not given).",
+    "org_id/workspace_id are not given; chat prompts and bundles: `invalid_template`, `placeholder_clash`, "
+    "`too_many_messages`, `invalid_schema`, `schema_too_large`, `invalid_bundle` with `path`, `invalid_variables` "
+    "with `violations`, `invalid_history` with `path`).",
     429: "The LLM provider kept rate-limiting (`provider_rate_limited`), or this workspace has too many writes in "
     "progress (`too_many_writes`); both with Retry-After.",
     500: "A bug (`internal_error`); logged with its traceback, nothing internal in the body.",

@@ -65,10 +65,23 @@ class Params(Struct, forbid_unknown_fields=True):
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
     max_tokens: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
     seed: Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | None = None
+    stop: (
+        Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(min_length=1, max_length=4)] | None
+    ) = None
+    presence_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None  # OpenAI and Gemini; not sent to Anthropic
+    frequency_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None  # OpenAI and Gemini; not sent to Anthropic
 
 
 def generation_params(params: Params | None) -> GenerationParams:
     """The request's params as the domain's one shape (service/providers/base.py)."""
     if params is None:
         return GenerationParams()
-    return GenerationParams(params.temperature, params.top_p, params.max_tokens, params.seed)
+    return GenerationParams(
+        params.temperature,
+        params.top_p,
+        params.max_tokens,
+        params.seed,
+        tuple(params.stop) if params.stop is not None else None,
+        params.presence_penalty,
+        params.frequency_penalty,
+    )

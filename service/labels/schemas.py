@@ -43,17 +43,24 @@ class LabelRun(Struct, forbid_unknown_fields=True):
         reject_nul(org_id=self.org_id, workspace_id=self.workspace_id, variables=self.variables)
 
 
-class ResolvedVersion(Struct):
+class ResolvedVersion(Struct, omit_defaults=True):
     id: int
     provider: str
     model_id: str
     params: dict[str, Any]
     captured: dict[str, Any]
     pvk: str
+    # The rest of the bundle the version is pinned with (null when it has none).
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    response_format: dict[str, Any] | None = None
 
 
-class ResolvedPrompt(Struct):
-    """What `GET /api/prompts/{name}` answers. Field names are a contract with prompter_client: add, never rename."""
+class ResolvedPrompt(Struct, omit_defaults=True):
+    """What `GET /api/prompts/{name}` answers. Field names are a contract with prompter_client: add, never rename.
+
+    The chat and bundle fields are left out while they hold their defaults (a text prompt without a bundle): the
+    bytes, and so the ETag, of every text prompt are exactly what they were before chat prompts existed."""
 
     name: str
     label: str | None  # None when resolved by version_id
@@ -67,6 +74,10 @@ class ResolvedPrompt(Struct):
     # params than the one it was pinned to; `reported` is then that identity.
     drift: bool
     reported: dict[str, Any] | None
+    # `text`: the prompt is `body`. `chat`: it is `messages` (and `body` is ""), placeholders included.
+    type: str = "text"
+    messages: list[dict[str, Any]] | None = None
+    input_schema: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, target: Target, label: str | None) -> ResolvedPrompt:
@@ -86,10 +97,17 @@ class ResolvedPrompt(Struct):
                 params=dict(version.params),
                 captured=dict(version.captured),
                 pvk=version.pvk,
+                tools=version.tools,
+                tool_choice=version.tool_choice,
+                response_format=version.response_format,
             ),
             updated_at=target.label.updated_at if target.label is not None else version.created_at,
             drift=drift,
             reported=dict(target.newest_captured or {}) if drift else None,
+            # The literal, not the row's string: omit_defaults compares by identity, and a text prompt must omit it.
+            type="chat" if template.type == "chat" else "text",
+            messages=template.messages,
+            input_schema=template.input_schema,
         )
 
 

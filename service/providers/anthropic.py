@@ -1,9 +1,17 @@
 """Anthropic Messages API.
 
 POST {ANTHROPIC_BASE_URL}/v1/messages, headers `x-api-key` and `anthropic-version: 2023-06-01`,
-body {model, max_tokens, messages: [{role: user, content: prompt}], temperature, top_p}.
-`max_tokens` is required by the API: DEFAULT_MAX_TOKENS when the caller gives none. `seed` has no Anthropic
-equivalent and is not sent (it still keys the version, like every param). Identity: the response's `model`.
+body {model, max_tokens, system, messages: [{role: user|assistant, content}], temperature, top_p, stop_sequences,
+tools, tool_choice, output_config}.
+`max_tokens` is required by the API: DEFAULT_MAX_TOKENS when the caller gives none. `seed` and the presence and
+frequency penalties have no Anthropic equivalent and are not sent (they still key the version, like every param).
+Identity: the response's `model`.
+
+Chat mapping: system and developer messages join (in order, blank-line separated) into the top-level `system`; the
+rest keep their user/assistant roles. Tools: {name, description, input_schema}; tool_choice auto -> {type: auto},
+required -> {type: any}, a named function -> {type: tool, name}, none -> {type: none}. Structured output the way
+Anthropic's API does it: `output_config: {format: {type: json_schema, schema}}`. Tool calls come back as `tool_use`
+content blocks: {id, name, arguments: input}.
 """
 
 from __future__ import annotations
@@ -21,14 +29,52 @@ DEFAULT_MAX_TOKENS = 1024
 PROBE_PROMPT = "ping"
 
 
-def messages_body(model_id: str, prompt: str, params: GenerationParams) -> dict[str, Any]:
+def messages_body(
+    model_id: str, prompt: str, params: GenerationParams, request: CompletionRequest | None = None
+) -> dict[str, Any]:
+    chat = request.chat() if request is not None else [{"role": "user", "content": prompt}]
+    system = [m["content"] for m in chat if m["role"] in ("system", "developer")]
     body: dict[str, Any] = {
         "model": model_id,
         "max_tokens": params.max_tokens or DEFAULT_MAX_TOKENS,
-        "messages": [{"role": "user", "content": prompt}],
+        "messages": [{"role": m["role"], "content": m["content"]} for m in chat if m["role"] in ("user", "assistant")],
     }
-    body.update(drop_none({"temperature": params.temperature, "top_p": params.top_p}))
+    if system:
+        body["system"] = "\n\n".join(system)
+    body.update(
+        drop_none(
+            {
+                "temperature": params.temperature,
+                "top_p": params.top_p,
+                "stop_sequences": list(params.stop) if params.stop else None,
+            }
+        )
+    )
+    if request is not None:
+        if request.tools:
+            body["tools"] = [_tool(tool["function"]) for tool in request.tools]
+        if request.tool_choice is not None:
+            body["tool_choice"] = _tool_choice(request.tool_choice)
+        if request.response_format is not None:
+            schema = request.response_format["json_schema"]["schema"]
+            body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
     return body
+
+
+def _tool(function: dict[str, Any]) -> dict[str, Any]:
+    tool: dict[str, Any] = {
+        "name": function["name"],
+        "input_schema": function.get("parameters") or {"type": "object", "properties": {}},
+    }
+    if "description" in function:
+        tool["description"] = function["description"]
+    return tool
+
+
+def _tool_choice(choice: Any) -> dict[str, Any]:
+    if isinstance(choice, dict):
+        return {"type": "tool", "name": choice["function"]["name"]}
+    return {"type": {"auto": "auto", "required": "any", "none": "none"}[choice]}
 
 
 class AnthropicProvider:
@@ -43,7 +89,7 @@ class AnthropicProvider:
         return self.http.client
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        body = messages_body(request.model_id, request.prompt, request.params)
+        body = messages_body(request.model_id, request.prompt, request.params, request)
         return self._completion(await self.http.post_json("/v1/messages", body))
 
     async def probe(self, model_id: str, params: GenerationParams) -> Completion:
@@ -61,6 +107,11 @@ class AnthropicProvider:
             for block in content
             if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
         )
+        tool_calls = [
+            {"id": block.get("id"), "name": block["name"], "arguments": block.get("input")}
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "tool_use" and isinstance(block.get("name"), str)
+        ]
         usage = data.get("usage")
         usage = usage if isinstance(usage, dict) else {}
         input_tokens, output_tokens = as_int(usage.get("input_tokens")), as_int(usage.get("output_tokens"))
@@ -76,6 +127,7 @@ class AnthropicProvider:
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             metadata=metadata,
+            tool_calls=tool_calls or None,
         )
 
     async def aclose(self) -> None:

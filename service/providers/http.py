@@ -215,3 +215,13 @@ def as_int(value: Any) -> int:
 
 def drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in mapping.items() if value is not None}
+
+
+def parse_arguments(raw: Any) -> Any:
+    """Tool-call arguments: parsed when they are a JSON string (OpenAI's wire form), as they came otherwise."""
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, RecursionError):
+            return raw
+    return raw

@@ -1,7 +1,11 @@
 """OpenAI Chat Completions, and any server that speaks it (vLLM, Ollama, LiteLLM, llama.cpp).
 
 POST {OPENAI_BASE_URL}/chat/completions, `Authorization: Bearer <key>`,
-body {model, messages: [{role: user, content: prompt}], temperature, top_p, seed, <max tokens>}.
+body {model, messages: [{role, content}], temperature, top_p, seed, <max tokens>, stop, presence_penalty,
+frequency_penalty, tools, tool_choice, response_format}. A text prompt is one user message; the bundle's neutral form
+is OpenAI's own, so tools, tool_choice and response_format go out as they are. The `developer` role goes to
+api.openai.com as is and as `system` to every other host (compatible servers mostly know only `system`).
+Tool calls come back as choices[0].message.tool_calls: {id, name, arguments} with arguments parsed from their JSON.
 Identity: `system_fingerprint` and the response `model` (service/providers/identity.py; OpenAI documents the
 fingerprint as nullable and compatible servers often omit it, the dated model name still tells builds apart).
 
@@ -16,7 +20,7 @@ from typing import Any
 import httpx
 
 from service.providers.base import Completion, CompletionRequest, GenerationParams
-from service.providers.http import HTTPPolicy, ProviderHTTP, as_int, drop_none
+from service.providers.http import HTTPPolicy, ProviderHTTP, as_int, drop_none, parse_arguments
 from service.providers.identity import openai_identity
 
 PROBE_PROMPT = "ping"
@@ -27,8 +31,19 @@ def max_tokens_field(base_url: str) -> str:
     return "max_completion_tokens" if httpx.URL(base_url).host == OPENAI_HOST else "max_tokens"
 
 
-def chat_body(model_id: str, prompt: str, params: GenerationParams, tokens_field: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": model_id, "messages": [{"role": "user", "content": prompt}]}
+def chat_body(
+    model_id: str,
+    prompt: str,
+    params: GenerationParams,
+    tokens_field: str,
+    request: CompletionRequest | None = None,
+    *,
+    developer_role: bool = True,
+) -> dict[str, Any]:
+    messages = request.chat() if request is not None else [{"role": "user", "content": prompt}]
+    if not developer_role:
+        messages = [{**m, "role": "system"} if m["role"] == "developer" else m for m in messages]
+    body: dict[str, Any] = {"model": model_id, "messages": messages}
     body.update(
         drop_none(
             {
@@ -36,9 +51,22 @@ def chat_body(model_id: str, prompt: str, params: GenerationParams, tokens_field
                 "top_p": params.top_p,
                 "seed": params.seed,
                 tokens_field: params.max_tokens,
+                "stop": list(params.stop) if params.stop else None,
+                "presence_penalty": params.presence_penalty,
+                "frequency_penalty": params.frequency_penalty,
             }
         )
     )
+    if request is not None:
+        body.update(
+            drop_none(
+                {
+                    "tools": request.tools,
+                    "tool_choice": request.tool_choice,
+                    "response_format": request.response_format,
+                }
+            )
+        )
     return body
 
 
@@ -55,13 +83,21 @@ class OpenAIProvider:
             key_env="OPENAI_API_KEY",
         )
         self.tokens_field = max_tokens_field(base_url)
+        self.developer_role = httpx.URL(base_url).host == OPENAI_HOST
 
     @property
     def client(self) -> httpx.AsyncClient:
         return self.http.client
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        body = chat_body(request.model_id, request.prompt, request.params, self.tokens_field)
+        body = chat_body(
+            request.model_id,
+            request.prompt,
+            request.params,
+            self.tokens_field,
+            request,
+            developer_role=self.developer_role,
+        )
         return self._completion(await self.http.post_json("/chat/completions", body), request.model_id)
 
     async def probe(self, model_id: str, params: GenerationParams) -> Completion:
@@ -80,6 +116,7 @@ class OpenAIProvider:
             raise self.http.malformed("choices[0].message.content is not text")
         fingerprint = data.get("system_fingerprint")
         fingerprint = fingerprint if isinstance(fingerprint, str) and fingerprint else None
+        tool_calls = _tool_calls(message.get("tool_calls"))
         reported_model = data.get("model")
         model = reported_model if isinstance(reported_model, str) and reported_model else model_id
         usage = data.get("usage")
@@ -98,6 +135,7 @@ class OpenAIProvider:
             output_tokens=output_tokens,
             metadata=metadata,
             system_fingerprint=fingerprint,
+            tool_calls=tool_calls,
         )
 
     async def aclose(self) -> None:
@@ -113,3 +151,18 @@ def _text(content: Any) -> str | None:
     if isinstance(content, list):
         return "".join(part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str))
     return None
+
+
+def _tool_calls(raw: Any) -> list[dict[str, Any]] | None:
+    """choices[0].message.tool_calls as {id, name, arguments}; arguments are a JSON string on the wire."""
+    if not isinstance(raw, list):
+        return None
+    calls = []
+    for call in raw:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            continue
+        calls.append(
+            {"id": call.get("id"), "name": function["name"], "arguments": parse_arguments(function.get("arguments"))}
+        )
+    return calls or None

@@ -37,7 +37,9 @@ class RunController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> ResultOut:
         async def run() -> ResultOut:
-            return ResultOut.of(await runs.run(data.command(await templates.get(template_id))))
+            template = await templates.get(template_id)
+            bundle = runs.bundle(data.tools, data.tool_choice, data.response_format)
+            return ResultOut.of(await runs.run(data.command(template, bundle)))
 
         return await idempotency.once(idempotency_key, data, run)
 

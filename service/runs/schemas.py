@@ -8,6 +8,8 @@ from msgspec import Struct
 from service.db.models import PromptResult, PromptTemplate
 from service.http.schemas import ModelId, Params, ProviderName, generation_params, reject_nul
 from service.runs.service import RunCommand
+from service.versions.bundle import Bundle
+from service.versions.schemas import ResponseFormat, ToolChoice, Tools
 
 
 class RunRequest(Struct, forbid_unknown_fields=True):
@@ -15,12 +17,17 @@ class RunRequest(Struct, forbid_unknown_fields=True):
     model_id: ModelId
     variables: dict[str, Any] = {}
     params: Params | None = None
+    tools: Tools | None = None
+    tool_choice: ToolChoice | None = None
+    response_format: ResponseFormat | None = None
 
     def __post_init__(self) -> None:
         reject_nul(provider=self.provider, model_id=self.model_id, variables=self.variables)
 
-    def command(self, template: PromptTemplate) -> RunCommand:
-        return RunCommand(template, self.provider, self.model_id, generation_params(self.params), self.variables)
+    def command(self, template: PromptTemplate, bundle: Bundle) -> RunCommand:
+        return RunCommand(
+            template, self.provider, self.model_id, generation_params(self.params), self.variables, bundle
+        )
 
 
 class Usage(Struct):
@@ -48,6 +55,13 @@ class ResultOut(Struct):
     # the labelled version was pinned to. Both null for runs by template id.
     label: str | None = None
     identity_matches_label: bool | None = None
+    # Chat runs: the rendered messages (`rendered_prompt` is "" then).
+    rendered_messages: list[dict[str, Any]] | None = None
+    # What came back beside the text: the tool calls ({id, name, arguments}), and for a version with a
+    # response_format the parsed JSON and whether it matched the schema (null without a response_format).
+    tool_calls: list[dict[str, Any]] | None = None
+    structured_output: Any = None
+    schema_valid: bool | None = None
 
     @classmethod
     def of(cls, row: PromptResult) -> ResultOut:
@@ -69,6 +83,10 @@ class ResultOut(Struct):
             created_at=row.created_at,
             label=row.label,
             identity_matches_label=row.identity_matches_label,
+            rendered_messages=row.rendered_messages,
+            tool_calls=row.tool_calls,
+            structured_output=row.structured_output,
+            schema_valid=row.schema_valid,
         )
 
 

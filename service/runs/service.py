@@ -23,11 +23,13 @@ from service.providers.base import CompletionRequest, GenerationParams
 from service.providers.identity import canonical_model_id
 from service.providers.observed import observed_call
 from service.runs.repository import ResultRepository, ResultSummary
-from service.templates.rendering import missing_variables
 from service.templates.service import TemplateService
 from service.versions.service import VersionService
+from service.runs.structured import check_output
+from service.templates.chat import CHAT
+from service.versions.bundle import NO_BUNDLE, Bundle
 from telemetry import Telemetry
-from telemetry.events import LabelDrifted, ResultStored
+from telemetry.events import LabelDrifted, ResultStored, SchemaViolated
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class RunCommand:
     model_id: str
     params: GenerationParams
     variables: dict[str, Any]
+    bundle: Bundle = NO_BUNDLE  # tools, tool_choice, response_format (service/versions/bundle.py)
 
 
 # The name this command had before; kept for callers that still use it.
@@ -75,6 +78,10 @@ class RunService:
     async def run(self, command: RunCommand) -> PromptResult:
         return await self.execute(command)
 
+    def bundle(self, tools: Any, tool_choice: Any, response_format: Any) -> Bundle:
+        """A run's own bundle, validated like a pinned one (400/422 naming the path of anything malformed)."""
+        return self.versions.bundle(tools, tool_choice, response_format)
+
     async def run_label(
         self,
         name: str,
@@ -91,7 +98,12 @@ class RunService:
         target, resolved_label = await self.labels.resolve(name, tenant=tenant, label=label)
         pinned = target.version
         command = RunCommand(
-            target.template, pinned.provider, pinned.model_id, GenerationParams.from_stored(pinned.params), variables
+            target.template,
+            pinned.provider,
+            pinned.model_id,
+            GenerationParams.from_stored(pinned.params),
+            variables,
+            Bundle.of_version(pinned),
         )
         result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured))
         if not result.identity_matches_label:
@@ -103,7 +115,7 @@ class RunService:
         READS_FIRST): the template was read before, nothing is held during the call."""
         adapter = self.providers.get(spec.provider)
         template = spec.template
-        missing = missing_variables(template.variables, spec.variables)
+        missing = self.templates.check_values(template, spec.variables)
         if missing:
             raise Unprocessable(
                 f"Missing variables: {', '.join(missing)}. Supply a value for each in `variables`.",
@@ -111,10 +123,18 @@ class RunService:
                 missing=missing,
             )
         model_id = canonical_model_id(spec.provider, spec.model_id)
-        prompt = self.templates.render(template, spec.variables)
+        messages = None
+        if template.type == CHAT:
+            messages = self.templates.render_chat(template, spec.variables)
+            prompt = "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)  # the span's text only
+        else:
+            prompt = self.templates.render(template, spec.variables)
+        bundle = spec.bundle
         await end_reads(self.session)
         started = time.perf_counter()
-        request = CompletionRequest(model_id, prompt, spec.params)
+        request = CompletionRequest(
+            model_id, prompt, spec.params, messages, bundle.tools, bundle.tool_choice, bundle.response_format
+        )
         completion = await observed_call(
             self.telemetry, spec.provider, model_id, partial(adapter.complete, request), prompt=prompt
         )
@@ -126,7 +146,7 @@ class RunService:
         tenant = (template.org_id, template.workspace_id)  # its share of the model-id labels
         with self.telemetry.ensure_version(template.id, spec.provider, model_id, tenant) as step:
             version, created = await self.versions.find_or_create(
-                template, spec.provider, model_id, spec.params, completion.identity
+                template, spec.provider, model_id, spec.params, completion.identity, bundle
             )
             step.outcome(created=created, drift=version.drift)
         result = PromptResult(
@@ -136,7 +156,9 @@ class RunService:
             provider=spec.provider,
             model_id=model_id,
             variables=spec.variables,
-            rendered_prompt=prompt,
+            rendered_prompt="" if messages is not None else prompt,
+            rendered_messages=messages,
+            tool_calls=completion.tool_calls or None,
             output=completion.text,
             system_fingerprint=completion.system_fingerprint or None,
             provider_metadata=completion.metadata,
@@ -145,11 +167,17 @@ class RunService:
             latency_ms=round(latency_ms, 3),
             trace_id=self.telemetry.current_trace_id(),
         )
+        schema = bundle.response_schema
+        if schema is not None and not completion.tool_calls:
+            checked = check_output(completion.text, schema)
+            result.structured_output, result.schema_valid = checked.output, checked.valid
         if through is not None:
             result.label = through.label
             result.identity_matches_label = version.captured == through.pinned
         await self.repo.insert(result)
         emit(self.session, ResultStored(fingerprint_present=bool(completion.system_fingerprint)))
+        if result.schema_valid is False:
+            emit(self.session, SchemaViolated(spec.provider))
         return result
 
     async def get(self, result_id: int) -> PromptResult:

@@ -173,6 +173,17 @@ class LimitsSettings(Section):
         "PROMPTER_MAX_VARIABLES", 100, "Most distinct {{ variables }} in one template.", ge=1, le=10_000
     )
 
+    max_messages: int = setting(
+        "PROMPTER_MAX_MESSAGES", 100, "Most messages in one chat template (placeholders included).", ge=1, le=10_000
+    )
+    max_schema_bytes: int = setting(
+        "PROMPTER_MAX_SCHEMA_BYTES",
+        64 * KiB,
+        "Largest JSON Schema (input_schema, a response_format schema, the tools), as canonical JSON (UTF-8).",
+        ge=1,
+        le=64 * MiB,
+    )
+
     max_rendered_bytes: int = setting(
         "PROMPTER_MAX_RENDERED_BYTES",
         256 * KiB,

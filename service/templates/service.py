@@ -14,9 +14,21 @@ from service.db.models import PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, InvalidInput, NotFound
 from service.settings import Settings
+from service.templates.chat import (
+    CHAT,
+    TemplateContent,
+    chat_variables,
+    check_placeholders_vs_variables,
+    invalid,
+    placeholder_names,
+    render_messages,
+    template_hash,
+    validate_messages,
+)
 from service.templates.names import check_new_name
-from service.templates.rendering import content_hash, parse_variables, render
+from service.templates.rendering import parse_variables, render
 from service.templates.repository import NameSummary, TemplateRepository
+from service.templates.typed import check_user_schema, check_variables
 from telemetry import Telemetry
 
 TABLE = "prompt_templates"
@@ -27,8 +39,11 @@ class TemplateDraft:
     """A template to create, as the handler read it from the request."""
 
     name: str
-    body: str
+    body: str | None
     description: str | None = None
+    type: str = "text"
+    messages: list[dict[str, Any]] | None = None  # chat templates (service/templates/chat.py validates them)
+    input_schema: dict[str, Any] | None = None
 
 
 # Two concurrent creates of new bodies under one name can pick the same revision number; the loser retries.
@@ -49,10 +64,46 @@ class TemplateService:
         PROMPTER_MAX_RENDERED_BYTES."""
         return render(template.body, values, max_bytes=self.settings.limits.max_rendered_bytes)
 
+    def render_chat(self, template: PromptTemplate, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rendered messages (placeholders filled from `values`), under the same PROMPTER_MAX_RENDERED_BYTES."""
+        return render_messages(template.messages or [], values, max_bytes=self.settings.limits.max_rendered_bytes)
+
+    def check_values(self, template: PromptTemplate, values: dict[str, Any]) -> list[str]:
+        """422 invalid_variables when the template has an input_schema the values break; the missing variables."""
+        if template.input_schema is not None:
+            check_variables(template.input_schema, values, placeholder_names(template.messages or []))
+        return [name for name in template.variables if name not in values]
+
+    def content(self, type_: str, body: str | None, messages: Any, input_schema: Any) -> TemplateContent:
+        """A template as stored, validated: 400 naming the path for anything malformed, before anything is stored."""
+        limits = self.settings.limits
+        if input_schema is not None:
+            input_schema = check_user_schema(input_schema, "input_schema", max_bytes=limits.max_schema_bytes)
+        if type_ == CHAT:
+            if body is not None:
+                raise invalid("body", "a chat template has `messages`, not a `body`")
+            checked = validate_messages(messages, max_messages=limits.max_messages)
+            text_size = sum(len(m.get("content", "").encode("utf-8")) for m in checked)
+            self._check_size(text_size)
+            variables = chat_variables(checked)
+            self._check_count(variables)
+            check_placeholders_vs_variables(checked, variables)
+            return TemplateContent(
+                CHAT, "", checked, input_schema, variables, template_hash(CHAT, "", checked, input_schema)
+            )
+        if messages is not None:
+            raise invalid("messages", 'only chat templates have messages: send "type": "chat"')
+        if body is None:
+            raise invalid("body", "a text template needs a non-empty `body`")
+        variables = self._validated_variables(body)
+        return TemplateContent(
+            "text", body, None, input_schema, variables, template_hash("text", body, None, input_schema)
+        )
+
     async def create(self, data: TemplateDraft, *, tenant: TenantScope) -> PromptTemplate:
         org_id, workspace_id = tenant.pair()
-        variables = self._validated_variables(data.body)
-        digest = content_hash(data.body)
+        content = self.content(data.type, data.body, data.messages, data.input_schema)
+        variables, digest = content.variables, content.content_hash
         name = await self._name_for_create(org_id, workspace_id, data.name)
         for _ in range(REVISION_ATTEMPTS):
             revision = await self.repo.next_revision(org_id, workspace_id, name)
@@ -61,7 +112,10 @@ class TemplateService:
                 workspace_id=workspace_id,
                 name=name,
                 description=data.description,
-                body=data.body,
+                body=content.body,
+                type=content.type,
+                messages=content.messages,
+                input_schema=content.input_schema,
                 variables=variables,
                 content_hash=digest,
                 revision=revision,
@@ -73,7 +127,7 @@ class TemplateService:
                 if existing is not None:
                     self.telemetry.record_db_unique(TABLE)
                     raise Duplicate(
-                        f"Template {name!r} with this exact body already exists in workspace "
+                        f"Template {name!r} with this exact content already exists in workspace "
                         f"{workspace_id!r} (id {existing.id}, revision {existing.revision}). Change the body to "
                         "create a new revision, or use the existing id.",
                         code="duplicate_template",
@@ -100,21 +154,26 @@ class TemplateService:
         return normal
 
     def _validated_variables(self, body: str) -> list[str]:
-        size = len(body.encode("utf-8"))
+        self._check_size(len(body.encode("utf-8")))
+        variables = parse_variables(body)
+        self._check_count(variables)
+        return variables
+
+    def _check_size(self, size: int) -> None:
         if size > self.settings.limits.max_template_bytes:
             raise InvalidInput(
                 f"Template body is {size} bytes; the limit is {self.settings.limits.max_template_bytes} "
                 "(PROMPTER_MAX_TEMPLATE_BYTES). Split the prompt or raise the limit.",
                 code="template_too_large",
             )
-        variables = parse_variables(body)
+
+    def _check_count(self, variables: list[str]) -> None:
         if len(variables) > self.settings.limits.max_variables:
             raise InvalidInput(
                 f"Template has {len(variables)} distinct variables; the limit is {self.settings.limits.max_variables} "
                 "(PROMPTER_MAX_VARIABLES).",
                 code="too_many_variables",
             )
-        return variables
 
     async def get(self, template_id: int) -> PromptTemplate:
         template = await self.repo.get(template_id) if is_storable_id(template_id) else None

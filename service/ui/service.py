@@ -14,6 +14,7 @@ from service.auth.principal import Principal, TenantScope
 from service.auth.service import AuthFailure, KeyService
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
 from service.db.pagination import Page
+from service.diffs.messages import chat_text
 from service.labels.schemas import LabelEventOut, LabelOut
 from service.labels.service import LabelService
 from service.runs.repository import ResultSummary
@@ -253,8 +254,8 @@ def _revision_views(revisions: list[PromptTemplate], diffs: diff.PageDiffs) -> l
                 diffs.between(
                     previous.id,
                     template.id,
-                    previous.body,
-                    template.body,
+                    chat_text(previous.messages) if previous.messages else previous.body,
+                    chat_text(template.messages) if template.messages else template.body,
                     old_name=f"revision {previous.revision}",
                     new_name=f"revision {template.revision}",
                 ),

@@ -14,7 +14,13 @@ from service.versions.service import VersionService
 
 def provide_versions(session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]) -> VersionService:
     runtime = runtime_of(request)
-    return VersionService(session, runtime.providers, runtime.probe, runtime.telemetry)
+    return VersionService(
+        session,
+        runtime.providers,
+        runtime.probe,
+        runtime.telemetry,
+        max_schema_bytes=runtime.settings.limits.max_schema_bytes,
+    )
 
 
 DEPENDENCIES = {"versions": Provide(provide_versions, sync_to_thread=False)}

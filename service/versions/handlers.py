@@ -31,8 +31,9 @@ class VersionController(Controller):
         versions: NamedDependency[VersionService],
     ) -> Response[VersionOut]:
         template = await templates.get(template_id)
+        bundle = versions.bundle(data.tools, data.tool_choice, data.response_format)
         version, created = await versions.ensure(
-            template, data.provider, data.model_id, generation_params(data.params), refresh=data.refresh
+            template, data.provider, data.model_id, generation_params(data.params), refresh=data.refresh, bundle=bundle
         )
         return Response(VersionOut.of(version, created=created), status_code=201 if created else 200)
 

@@ -1,12 +1,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from service.db.models import PromptVersion
 from service.http.schemas import ModelId, Params, ProviderName, reject_nul
+
+Tools = Annotated[
+    list[dict[str, Any]],
+    Meta(
+        description='Function tools, OpenAI\'s shape: [{"type": "function", "function": {"name", "description", '
+        '"parameters": JSON Schema}}]. Part of the version key.'
+    ),
+]
+ToolChoice = Annotated[
+    str | dict[str, Any],
+    Meta(description='"none", "auto", "required" or {"type": "function", "function": {"name"}}.'),
+]
+ResponseFormat = Annotated[
+    dict[str, Any],
+    Meta(
+        description='{"type": "json_schema", "json_schema": {"name", "schema": JSON Schema}}: runs check the output '
+        "against it (`schema_valid`)."
+    ),
+]
 
 
 class EnsureVersionRequest(Struct, forbid_unknown_fields=True):
@@ -14,6 +33,9 @@ class EnsureVersionRequest(Struct, forbid_unknown_fields=True):
     model_id: ModelId
     params: Params | None = None
     refresh: bool = False  # true = bypass the probe cache and ask the provider now (check for drift immediately)
+    tools: Tools | None = None
+    tool_choice: ToolChoice | None = None
+    response_format: ResponseFormat | None = None
 
     def __post_init__(self) -> None:
         reject_nul(provider=self.provider, model_id=self.model_id)
@@ -30,6 +52,9 @@ class VersionOut(Struct):
     created: bool
     drift: bool
     created_at: datetime
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    response_format: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, row: PromptVersion, *, created: bool = False) -> VersionOut:
@@ -44,6 +69,9 @@ class VersionOut(Struct):
             created=created,
             drift=row.drift,
             created_at=row.created_at,
+            tools=row.tools,
+            tool_choice=row.tool_choice,
+            response_format=row.response_format,
         )
 
 

@@ -4,6 +4,8 @@ ensure-version is the explicit pin before traffic: probe the provider (through t
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import IntegrityConflict, begin_write, emit, end_reads
@@ -11,6 +13,7 @@ from service.db.models import PromptTemplate, PromptVersion
 from service.providers import ProviderRegistry
 from service.providers.base import GenerationParams
 from service.providers.identity import Captured, canonical_model_id
+from service.versions.bundle import NO_BUNDLE, Bundle, check_bundle
 from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
@@ -26,15 +29,29 @@ class VersionService:
         probe: IdentityProbe,
         telemetry: Telemetry,
         repo: VersionRepository | None = None,
+        *,
+        max_schema_bytes: int = 64 * 1024,
     ) -> None:
+        self.max_schema_bytes = max_schema_bytes  # PROMPTER_MAX_SCHEMA_BYTES
         self.session = session
         self.repo = repo or VersionRepository(session)
         self.providers = providers
         self.probe = probe
         self.telemetry = telemetry
 
+    def bundle(self, tools: Any, tool_choice: Any, response_format: Any) -> Bundle:
+        """The validated bundle (400 naming the path of anything malformed)."""
+        return check_bundle(tools, tool_choice, response_format, max_schema_bytes=self.max_schema_bytes)
+
     async def ensure(
-        self, template: PromptTemplate, provider: str, model_id: str, params: GenerationParams, *, refresh: bool = False
+        self,
+        template: PromptTemplate,
+        provider: str,
+        model_id: str,
+        params: GenerationParams,
+        *,
+        refresh: bool = False,
+        bundle: Bundle = NO_BUNDLE,
     ) -> tuple[PromptVersion, bool]:
         """Probe (or read the probe cache) and return (version, created)."""
         self.providers.get(provider)  # unknown provider -> 422 before any work
@@ -45,28 +62,37 @@ class VersionService:
             await end_reads(self.session)
             identity = await self.probe.capture(provider, model_id, params, refresh=refresh)
             await begin_write(self.session)
-            version, created = await self.find_or_create(template, provider, model_id, params, identity)
+            version, created = await self.find_or_create(template, provider, model_id, params, identity, bundle)
             step.outcome(created=created, drift=version.drift)
             return version, created
 
     async def find_or_create(
-        self, template: PromptTemplate, provider: str, model_id: str, params: GenerationParams, identity: Captured
+        self,
+        template: PromptTemplate,
+        provider: str,
+        model_id: str,
+        params: GenerationParams,
+        identity: Captured,
+        bundle: Bundle = NO_BUNDLE,
     ) -> tuple[PromptVersion, bool]:
         """The version of (template, provider, model_id, params) pinned to `identity`: (version, created). Runs inside
         the caller's write transaction (`begin_write`); `model_id` is canonical (`canonical_model_id`)."""
         params_dict = params.as_dict()
         captured = dict(identity)
+        bundle_dict = bundle.as_dict()
         pvk = prompt_version_key(
             content_hash=template.content_hash,
             provider=provider,
             model_id=model_id,
             params=params_dict,
             captured=captured,
+            bundle=bundle_dict,
         )
         existing = await self.repo.by_pvk(template.id, pvk)
         if existing is not None:
             return existing, False
-        lineage_key = params_key(params_dict)
+        # The bundle is part of the lineage: another tool set is another prompt, not drift of this one.
+        lineage_key = params_key(params_dict, bundle_dict)
         previous = await self.repo.newest_in_lineage(template.id, provider, model_id, lineage_key)
         drift = previous is not None and previous.captured != captured
         version = PromptVersion(
@@ -78,6 +104,9 @@ class VersionService:
             captured=captured,
             pvk=pvk,
             drift=drift,
+            tools=bundle.tools,
+            tool_choice=bundle.tool_choice,
+            response_format=bundle.response_format,
         )
         try:
             await self.repo.insert(version)

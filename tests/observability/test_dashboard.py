@@ -34,6 +34,7 @@ CONTRACT_COUNTERS_AND_GAUGES = {
     "prompter_model_drift_total",
     "prompter_label_moves_total",
     "prompter_label_drift_total",
+    "prompter_response_schema_violations_total",
 }
 CONTRACT_HISTOGRAMS = {
     "starlette_requests_processing_seconds",
@@ -191,6 +192,18 @@ def test_required_panels_present(exprs: list[tuple[str, str]]) -> None:
     assert {"0.5", "0.95", "0.99"} <= quantiles
 
 
+def test_response_schema_violations_sit_on_the_rollouts_row(dashboard: dict[str, Any]) -> None:
+    """Structured-output breakage is a rollout signal: its panel follows the Rollouts row header, before any other row."""
+    row = None
+    for panel in dashboard["panels"]:
+        if panel.get("type") == "row":
+            row = panel["title"]
+        elif any("prompter_response_schema_violations_total" in t.get("expr", "") for t in panel.get("targets", [])):
+            assert row == "Rollouts", f"{panel['title']!r} is on row {row!r}"
+            return
+    raise AssertionError("no panel shows prompter_response_schema_violations_total")
+
+
 def test_no_unresolved_variables_after_substitution(exprs: list[tuple[str, str]]) -> None:
     for title, expr in exprs:
         assert "$" not in substitute_template_vars(expr), f"{title}: unknown template variable in {expr}"
@@ -268,6 +281,7 @@ def contract_series() -> list[dict[str, str]]:
         for kind, per_second in (("move", 0.25), ("rollback", 0.125)):
             series.append(_series("prompter_label_moves_total", {**at, "protected": "true", "kind": kind}, per_second))
         series.append(_series("prompter_label_drift_total", {**at, "provider": "openai"}, 0.01))
+        series.append(_series("prompter_response_schema_violations_total", {**at, "provider": "openai"}, 0.01))
         series += _histogram("gen_ai_client_operation_duration_seconds", {**at, **gen_ai}, 0.5)
         series += _histogram(
             "gen_ai_client_operation_duration_seconds", {**at, **gen_ai, "error_type": "timeout"}, 0.05

@@ -44,6 +44,39 @@ model_list:
       model: anthropic/claude-sonnet-4-20250514
       api_key: not-used
       mock_response: "Hello Ada, from LiteLLM's Anthropic route."
+  # Chat prompts with a bundle: a JSON answer per route, and tool calls (LiteLLM's mock returns them as OpenAI
+  # tool_calls; its Anthropic and Gemini routes translate the request's tools but answer the mock text only).
+  # api_base on loopback: a mock that did not apply would fail here instead of reaching out.
+  - model_name: gpt-4o-json
+    litellm_params:
+      model: openai/gpt-4o-2024-08-06
+      api_key: not-used
+      api_base: http://127.0.0.1:9
+      mock_response: '{{"answer": "Rome", "confidence": 0.9}}'
+  - model_name: claude-json
+    litellm_params:
+      model: anthropic/claude-sonnet-4-20250514
+      api_key: not-used
+      api_base: http://127.0.0.1:9
+      mock_response: '{{"answer": "Rome", "confidence": 0.9}}'
+  - model_name: gemini-json
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_key: not-used
+      api_base: http://127.0.0.1:9
+      mock_response: '{{"answer": "Rome", "confidence": 0.9}}'
+  - model_name: gpt-4o-tools
+    litellm_params:
+      model: openai/gpt-4o-2024-08-06
+      api_key: not-used
+      api_base: http://127.0.0.1:9
+      mock_response: "Calling lookup_capital."
+      mock_tool_calls:
+        - id: call_litellm_1
+          type: function
+          function:
+            name: lookup_capital
+            arguments: '{{"country": "Italy"}}'
 general_settings:
   master_key: {KEY}
 litellm_settings:
@@ -182,3 +215,67 @@ def test_gemini_route_no_model_version_and_models_prefix_is_the_same_model(make_
     (version,) = client.get(f"/api/prompt-templates/{tid}/versions").json()["items"]
     assert version["captured"] == {"modelVersion": None}  # LiteLLM sends none
     assert prefixed.json()["provider_metadata"]["modelVersion"] is None
+
+
+# --- chat prompts with tools and a response schema, through each route -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "provider,model_id,settings",
+    [
+        ("openai", "gpt-4o-json", lambda url: {"openai_api_key": KEY, "openai_base_url": f"{url}/v1"}),
+        ("anthropic", "claude-json", lambda url: {"anthropic_api_key": KEY, "anthropic_base_url": url}),
+        ("google", "gemini-json", lambda url: {"google_api_key": KEY, "google_base_url": url}),
+    ],
+)
+def test_chat_prompt_with_tools_and_response_format_pinned_labelled_and_run(
+    make_client: Any, litellm_url: str, provider: str, model_id: str, settings: Any
+):
+    from tests.e2e.chat.support import HISTORY, RESPONSE_FORMAT, TENANT, TOOLS, VARIABLES, chat_template
+
+    client = make_client(**settings(litellm_url))
+    tid = client.post("/api/prompt-templates", json=chat_template()).json()["id"]
+    pinned = client.post(
+        f"/api/prompt-templates/{tid}/ensure-version",
+        json={
+            "provider": provider,
+            "model_id": model_id,
+            "params": {"max_tokens": 50, "stop": ["END"]},
+            "tools": TOOLS,
+            "tool_choice": "auto",
+            "response_format": RESPONSE_FORMAT,
+        },
+    )
+    assert pinned.status_code == 201, pinned.text
+    moved = client.put("/api/prompts/capitals/labels/production", json={"version_id": pinned.json()["id"], **TENANT})
+    assert moved.status_code == 200, moved.text
+
+    run = client.post("/api/prompts/capitals/run", json={"variables": {**VARIABLES, "history": HISTORY}, **TENANT})
+
+    assert run.status_code == 201, run.text
+    result = run.json()
+    assert result["structured_output"] == {"answer": "Rome", "confidence": 0.9}
+    assert result["schema_valid"] is True
+    assert result["identity_matches_label"] is True and result["version_id"] == pinned.json()["id"]
+    assert result["rendered_messages"][-1] == {"role": "user", "content": VARIABLES["question"]}
+
+
+def test_openai_route_returns_tool_calls(make_client: Any, litellm_url: str):
+    from tests.e2e.chat.support import TOOLS, VARIABLES, chat_template
+
+    client = make_client(openai_api_key=KEY, openai_base_url=f"{litellm_url}/v1")
+    tid = client.post("/api/prompt-templates", json=chat_template()).json()["id"]
+    run = client.post(
+        f"/api/prompt-templates/{tid}/run",
+        json={
+            "provider": "openai",
+            "model_id": "gpt-4o-tools",
+            "variables": VARIABLES,
+            "tools": TOOLS,
+            "tool_choice": {"type": "function", "function": {"name": "lookup_capital"}},
+        },
+    )
+    assert run.status_code == 201, run.text
+    assert run.json()["tool_calls"] == [
+        {"id": "call_litellm_1", "name": "lookup_capital", "arguments": {"country": "Italy"}}
+    ]
