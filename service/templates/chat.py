@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.db.hashing import canonical_json, sha256_key
-from service.http.errors import Unprocessable
+from service.errors import Unprocessable
 from service.templates.rendering import PLACEHOLDER, _as_text, check_rendered_size, parse_variables
 
 TEXT, CHAT = "text", "chat"

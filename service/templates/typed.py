@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from service.db.hashing import canonical_json
-from service.http.errors import Unprocessable
+from service.errors import Unprocessable
 from service.templates.chat import canonical_size
 
 MAX_VIOLATIONS = 50

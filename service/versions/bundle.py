@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from service.http.errors import Unprocessable
+from service.errors import Unprocessable
 from service.templates.chat import canonical_size
 from service.templates.typed import check_user_schema
 
