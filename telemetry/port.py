@@ -338,6 +338,11 @@ class Telemetry:
             GEN_AI_REQUEST_MODEL: self.labels.model_id(request_model),
         }
         if call.response_model:
+            if call.error_type is None:
+                # The model the provider itself reported answering with (a dated build, say) takes a label slot like
+                # a pinned one, in the caller's share while a version is being pinned (telemetry/labels.py).
+                pinning = _PINNING.get()
+                self.labels.admit_model(call.response_model, pinning[1] if pinning is not None else None)
             attributes[GEN_AI_RESPONSE_MODEL] = self.labels.model_id(call.response_model)
         if call.error_type:
             attributes[ERROR_TYPE] = call.error_type
