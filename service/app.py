@@ -37,6 +37,8 @@ from service.idempotency import EXCEPTION_HANDLERS as IDEMPOTENCY_HANDLERS
 from service.idempotency import IdempotencyService
 from service.labels.handlers import PromptController
 from service.labels.service import LabelService
+from service.observations.handlers import observation_routes
+from service.observations.service import ObservationService
 from service.providers import ProviderRegistry
 from service.providers.base import PROVIDERS
 from service.runs.handlers import RunController
@@ -109,6 +111,7 @@ def create_app(
             RunController,
             PromptController,
             DiffController,
+            *observation_routes(settings),
             healthz,
             readyz,
             metrics,
@@ -169,6 +172,13 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         protected = runtime.settings.auth.protected_label_set
         return LabelService(session, runtime.telemetry, protected, current_principal(request))
 
+    def provide_observations(
+        session: NamedDependency[AsyncSession],
+        labels: NamedDependency[LabelService],
+        versions: NamedDependency[VersionService],
+    ) -> ObservationService:
+        return ObservationService(session, labels, versions, runtime.telemetry)
+
     def provide_diffs(
         session: NamedDependency[AsyncSession], templates: NamedDependency[TemplateService]
     ) -> DiffService:
@@ -187,6 +197,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         "runs": Provide(provide_runs, sync_to_thread=False),
         "labels": Provide(provide_labels, sync_to_thread=False),
         "diffs": Provide(provide_diffs, sync_to_thread=False),
+        "observations": Provide(provide_observations, sync_to_thread=False),
         "idempotency": Provide(provide_idempotency, sync_to_thread=False),
         "settings": constant(runtime.settings),
         "db_engine": constant(runtime.engine),

@@ -25,6 +25,7 @@ class LabelBounds:
         providers: Iterable[str] = (),
         model_id_limit: int = MODEL_ID_LABEL_LIMIT,
         allowed_models: Iterable[str] | None = None,
+        label_names: Iterable[str] = (),
     ) -> None:
         # The service's provider allow-list (service/providers/base.py PROVIDERS), handed in by the app: telemetry does
         # not keep a copy of it.
@@ -32,6 +33,11 @@ class LabelBounds:
         self._limit = model_id_limit
         self._fixed = allowed_models is not None
         self._model_ids: set[str] = {m for m in allowed_models or () if _labelable(m)}
+        # PROMPTER_METRIC_LABELS: the prompt label names (`production`, `staging`) the production-traffic metrics
+        # name; every other label - whichever workspace it is in - is `other`. A fixed list, never learnt from
+        # traffic: label names are chosen by callers, so admitting them as they come would let any caller grow the
+        # series. Prompt names and version ids are never metric labels at all (span attributes and the stats API).
+        self._label_names = frozenset(label_names)
 
     @property
     def providers(self) -> frozenset[str]:
@@ -43,6 +49,14 @@ class LabelBounds:
     def model_id(self, model_id: str) -> str:
         """The id itself once admitted (or allow-listed), else `other`."""
         return model_id if model_id in self._model_ids else OTHER
+
+    def label(self, label: str | None) -> str:
+        """A prompt label's metric value: the name when listed in PROMPTER_METRIC_LABELS, else `other`."""
+        return label if label is not None and label in self._label_names else OTHER
+
+    @property
+    def label_names(self) -> frozenset[str]:
+        return self._label_names
 
     def admit_model(self, model_id: str) -> None:
         """A provider answered for `model_id`: label it by name from now on, while slots remain (never with an

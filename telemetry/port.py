@@ -140,6 +140,13 @@ class Telemetry:
                 self._record("label_moves", "add", 0, {"protected": protected, "kind": kind})
         for provider in sorted(self.labels.providers):
             self._record("label_drift", "add", 0, {"provider": provider})
+        for source in c.OBSERVATION_SOURCES:
+            for fate in c.OBSERVATION_FATES:
+                self._record("observations", "add", 0, {"source": source, "fate": fate})
+        for label in sorted(self.labels.label_names | {c.OTHER}):
+            for provider in sorted(self.labels.providers):
+                for outcome in c.LABEL_CALL_OUTCOMES:
+                    self._record("label_calls", "add", 0, {"label": label, "provider": provider, "outcome": outcome})
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
     def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:
@@ -235,6 +242,20 @@ class Telemetry:
 
     def record_label_drift(self, provider: str) -> None:
         self._record("label_drift", "add", 1, {"provider": self.labels.provider(provider)})
+
+    def record_observations(self, source: str, *, accepted: int, duplicate: int, rejected: int) -> None:
+        """One ingested batch: `source` is one of contract.OBSERVATION_SOURCES."""
+        for fate, count in (("accepted", accepted), ("duplicate", duplicate), ("rejected", rejected)):
+            if count:
+                self._record("observations", "add", count, {"source": source, "fate": fate})
+
+    def record_label_call(self, label: str | None, provider: str, *, seconds: float | None, error: bool) -> None:
+        """A provider call through a label (a run, or an accepted observation). The label name is bounded by
+        PROMPTER_METRIC_LABELS (telemetry/labels.py); prompt names and version ids are never metric labels."""
+        bounded = {"label": self.labels.label(label), "provider": self.labels.provider(provider)}
+        self._record("label_calls", "add", 1, {**bounded, "outcome": "error" if error else "ok"})
+        if seconds is not None:
+            self._record("label_call_duration", "record", seconds, bounded)
 
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}

@@ -22,6 +22,7 @@ from service.db.models import (
 )
 from service.http.errors import Duplicate, Forbidden, NotFound, Unprocessable
 from service.http.pagination import Page, check_limit, decode_cursor, page_of
+from service.labels.drift import count_labelled_call, identity_matches_label
 from service.labels.names import LATEST, check_label, check_settable
 from service.labels.repository import LabelRepository, Target
 from service.providers.base import GenerationParams
@@ -146,12 +147,17 @@ class LabelService:
 
         def annotate(result: PromptResult, version: PromptVersion) -> None:
             result.label = resolved_label
-            result.identity_matches_label = version.captured == pinned.captured
+            result.identity_matches_label = identity_matches_label(pinned, version)
 
         outcome = await runs.execute(spec, annotate=annotate)
-        if not outcome.result.identity_matches_label:
-            provider = pinned.provider
-            on_commit(self.session, lambda: self.telemetry.record_label_drift(provider))
+        count_labelled_call(
+            self.session,
+            self.telemetry,
+            label=resolved_label,
+            provider=pinned.provider,
+            matches=outcome.result.identity_matches_label,
+            latency_ms=outcome.result.latency_ms,
+        )
         return outcome
 
     # -- moves -----------------------------------------------------------------------------------------------------
