@@ -171,7 +171,9 @@ def _protobuf_spans(data: bytes) -> Iterator[_Span | None]:
     try:
         request.ParseFromString(data)
     except (DecodeError, RuntimeWarning, ValueError):
-        raise InvalidInput("The body is not an OTLP ExportTraceServiceRequest (protobuf).", code="malformed_otlp") from None
+        raise InvalidInput(
+            "The body is not an OTLP ExportTraceServiceRequest (protobuf).", code="malformed_otlp"
+        ) from None
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:

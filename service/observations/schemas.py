@@ -28,10 +28,13 @@ class ObservationItem(Struct, forbid_unknown_fields=True):
     label: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
     version_id: Annotated[int, Meta(ge=1, le=2**63 - 1)] | None = None
     model_id: Annotated[str, Meta(min_length=1, max_length=200, description="The model requested.")] | None = None
-    reported: Annotated[
-        dict[str, str | None],
-        Meta(description="The identity the provider reported: the fields a version's `captured` holds."),
-    ] | None = None
+    reported: (
+        Annotated[
+            dict[str, str | None],
+            Meta(description="The identity the provider reported: the fields a version's `captured` holds."),
+        ]
+        | None
+    ) = None
     latency_ms: Annotated[float, Meta(ge=0, le=86_400_000)] | None = None
     usage: Usage | None = None
     finish_reason: Annotated[str, Meta(max_length=32)] | None = None

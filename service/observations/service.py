@@ -241,7 +241,13 @@ class ObservationService:
         """The version of this identity in the labelled version's lineage: the same find-or-create a run does, so a
         new identity becomes the lineage's newest version (drift) once, however many calls report it."""
         pinned = target.version
-        key = (target.template.id, pinned.provider, pinned.model_id, pinned.params_hash, tuple(sorted(identity.items())))
+        key = (
+            target.template.id,
+            pinned.provider,
+            pinned.model_id,
+            pinned.params_hash,
+            tuple(sorted(identity.items())),
+        )
         if key not in cache:
             if identity == pinned.captured:
                 cache[key] = pinned
@@ -332,9 +338,10 @@ class ObservationService:
             versions=rows,
         )
 
-    # -- retention ---------------------------------------------------------------------------------------------------
-    async def prune(self, older_than: timedelta) -> int:
-        return await self.repo.prune(datetime.now(UTC) - older_than)
+
+async def prune_observations(session: AsyncSession, older_than: timedelta) -> int:
+    """Retention: delete observations received more than `older_than` ago (`prompter observations prune`)."""
+    return await ObservationRepository(session).prune(datetime.now(UTC) - older_than)
 
 
 def _fields_hint(provider: str) -> str:
