@@ -163,7 +163,7 @@ class ObservationService:
             count_labelled_call(
                 self.session,
                 self.telemetry,
-                label=item.label if item.version_id is None else None,
+                label=_label_of(item),
                 provider=target.version.provider,
                 matches=matches,
                 latency_ms=item.latency_ms,
@@ -191,8 +191,13 @@ class ObservationService:
         return found
 
     async def _resolve(self, batch: IngestBatch, item: ReportedCall) -> Target | Rejected:
-        if item.label is not None and item.version_id is not None:
-            return Rejected("label_and_version", "Name either `label` or `version_id`, not both.")
+        # With both a label and a version id, the version is the one the application really used (the label may
+        # have moved since it fetched the prompt); the label is what the call is counted under.
+        if item.label is not None:
+            try:
+                check_label(item.label)
+            except PrompterError as error:
+                return Rejected("unknown_label", error.detail)
         name = item.prompt
         if item.version_id is not None:
             owner = await self.repo.name_of_version(batch.org_id, batch.workspace_id, item.version_id)
@@ -274,7 +279,7 @@ class ObservationService:
             "obs_id": item.obs_id,
             "source": batch.source,
             "name": target.template.name,
-            "label": None if item.version_id is not None else (item.label or DEFAULT_LABEL),
+            "label": _label_of(item),
             "label_version_id": target.version.id,
             "version_id": version.id if version is not None else None,
             "provider": target.version.provider,
@@ -342,6 +347,13 @@ class ObservationService:
 async def prune_observations(session: AsyncSession, older_than: timedelta) -> int:
     """Retention: delete observations received more than `older_than` ago (`prompter observations prune`)."""
     return await ObservationRepository(session).prune(datetime.now(UTC) - older_than)
+
+
+def _label_of(item: ReportedCall) -> str | None:
+    """The label a call is counted under: the one named, else `production` unless it named only a version."""
+    if item.label is not None:
+        return item.label
+    return None if item.version_id is not None else DEFAULT_LABEL
 
 
 def _fields_hint(provider: str) -> str:

@@ -1,0 +1,523 @@
+"""Report the provider calls your application makes itself, so Prompter sees drift and production traffic without a
+single `/run`.
+
+    from prompter_client import Prompter
+    from prompter_client.observe import Reporter
+
+    prompter, reporter = Prompter(), Reporter()          # PROMPTER_BASE_URL, PROMPTER_API_KEY, ... as for Prompter
+    prompt = prompter.get_prompt("greet", label="production")
+    with reporter.observe(prompt) as call:
+        response = openai.chat.completions.create(model=prompt.version.model_id, messages=[...])
+        call.response(response)                          # reads system_fingerprint, model, usage, finish reason
+
+Recording never blocks or fails the application: an observation is a dict appended to a bounded in-memory queue
+(drop-oldest when full, counted in `reporter.dropped`, one warning). A background thread (`Reporter`) or asyncio task
+(`AsyncReporter`) sends batches of `batch_size` or every `flush_interval_s`, retrying with exponential back-off and
+jitter while Prompter is unreachable (one warning per outage), and flushes once more at exit.
+When an OpenTelemetry span is active, the prompt and the reported identity are set on it too (prompter_client/spans.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import itertools
+import logging
+import os
+import random
+import threading
+import time
+import weakref
+from collections import deque
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from prompter_client import spans
+from prompter_client.config import load_config
+from prompter_client.integrations import read
+
+log = logging.getLogger("prompter_client.observe")
+PATH = "/api/observations"
+
+
+class _Queue:
+    """The caller's side: record() appends, nothing else. Shared by the thread and the asyncio reporter."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        api_key: str | None,
+        *,
+        org_id: str | None,
+        workspace_id: str | None,
+        batch_size: int,
+        flush_interval_s: float,
+        max_queue: int,
+        timeout_s: float | None,
+        retry_min_s: float,
+        retry_max_s: float,
+        trace: bool,
+    ) -> None:
+        if not 1 <= batch_size <= max_queue:
+            raise ValueError(
+                f"batch_size={batch_size!r}, max_queue={max_queue!r}; allowed: 1 <= batch_size <= max_queue"
+            )
+        if flush_interval_s <= 0:
+            raise ValueError(f"flush_interval_s={flush_interval_s!r}; allowed: a number > 0")
+        self.config = load_config(
+            base_url=base_url,
+            api_key=api_key,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            cache_ttl_s=None,
+            timeout_s=timeout_s,
+            cache_file=None,
+            retry_min_s=retry_min_s,
+            retry_max_s=retry_max_s,
+        )
+        self.batch_size, self.flush_interval_s, self.max_queue = batch_size, flush_interval_s, max_queue
+        self.trace = trace
+        self.dropped = 0  # observations dropped (oldest first) because the queue was full
+        self.sent = 0  # accepted or duplicate on the server
+        self.refused = 0  # rejected by the server (an item it cannot accept, or a batch refused with a 4xx)
+        self._queue: deque[dict[str, Any]] = deque()
+        self._prefix = os.urandom(8).hex() + "-"
+        self._sequence = itertools.count()
+        self._drop_warned = False
+        self._failures = 0
+
+    # -- the caller's path -------------------------------------------------------------------------------------------
+    def record(
+        self,
+        prompt: Any,
+        *,
+        reported: dict[str, str | None] | None = None,
+        provider: str | None = None,
+        model_id: str | None = None,
+        latency_ms: float | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        finish_reason: str | None = None,
+        error: str | None = None,
+    ) -> str | None:
+        """Queue one observation of a call made with `prompt` (a resolved Prompt); its id, or None for a fallback
+        prompt (it has no version to observe). Never raises, never blocks."""
+        version = prompt.version
+        if version is None:
+            return None
+        obs_id = self._prefix + str(next(self._sequence))
+        item: dict[str, Any] = {"id": obs_id, "prompt": prompt.name, "provider": provider or version.provider}
+        if prompt.label:
+            item["label"] = prompt.label
+        item["version_id"] = version.id
+        if model_id is not None:
+            item["model_id"] = model_id
+        if reported is not None:
+            item["reported"] = reported
+        if latency_ms is not None:
+            item["latency_ms"] = latency_ms
+        if input_tokens is not None or output_tokens is not None:
+            item["usage"] = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+        if finish_reason is not None:
+            item["finish_reason"] = finish_reason[:32]
+        if error is not None:
+            item["error"] = error[:64]
+        if self.trace:
+            span = spans.current_span()
+            if span is not None:
+                self._annotate(span, prompt, item)
+        queue = self._queue
+        if len(queue) >= self.max_queue:
+            self._drop_oldest()
+        queue.append(item)
+        if len(queue) >= self.batch_size:
+            self._wake()
+        return obs_id
+
+    def observe(self, prompt: Any, *, provider: str | None = None, model_id: str | None = None) -> ObservedCall:
+        """A context manager around one provider call: times it, records an exception's type as the error (and
+        re-raises it), and reads the response you hand to `call.response(...)`."""
+        return ObservedCall(self, prompt, provider, model_id)
+
+    def _annotate(self, span: Any, prompt: Any, item: dict[str, Any]) -> None:
+        usage = item.get("usage") or {}
+        values = spans.span_attributes(
+            prompt,
+            provider=item["provider"],
+            model_id=item.get("model_id") or prompt.version.model_id,
+            reported=item.get("reported"),
+            input_tokens=usage.get("input_tokens"),
+            output_tokens=usage.get("output_tokens"),
+            finish_reason=item.get("finish_reason"),
+            error=item.get("error"),
+        )
+        spans.annotate(span, values)
+        item["trace_id"], item["span_id"] = spans.ids(span)
+        if item["trace_id"] is None:
+            del item["trace_id"], item["span_id"]
+
+    def _drop_oldest(self) -> None:
+        try:
+            self._queue.popleft()
+        except IndexError:
+            return
+        self.dropped += 1
+        if not self._drop_warned:
+            self._drop_warned = True
+            log.warning(
+                "prompter observations: the queue is full (%d; Prompter at %s unreachable or slow): dropping the "
+                "oldest observations, counted in reporter.dropped",
+                self.max_queue,
+                self.config.base_url,
+            )
+
+    def _wake(self) -> None:
+        raise NotImplementedError
+
+    # -- the sender's side -------------------------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def _take(self) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        queue = self._queue
+        while queue and len(batch) < self.batch_size:
+            try:
+                batch.append(queue.popleft())
+            except IndexError:
+                break
+        return batch
+
+    def _put_back(self, batch: list[dict[str, Any]]) -> None:
+        """A batch that could not be sent goes back to the front; what no longer fits is the oldest, so it is dropped."""
+        room = self.max_queue - len(self._queue)
+        keep = batch[len(batch) - room :] if room < len(batch) else batch
+        for _ in range(len(batch) - len(keep)):
+            self.dropped += 1
+        self._queue.extendleft(reversed(keep))
+
+    def _body(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        body: dict[str, Any] = {"items": batch}
+        if self.config.org_id and self.config.workspace_id:
+            body["org_id"], body["workspace_id"] = self.config.org_id, self.config.workspace_id
+        return body
+
+    def _headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
+
+    def _settle(self, response: httpx.Response | None, batch: list[dict[str, Any]]) -> bool:
+        """True when the batch is done with (sent, or refused for good); False to retry it later."""
+        if response is None or response.status_code == 429 or response.status_code >= 500:
+            self._failures += 1
+            if self._failures == 1:
+                log.warning(
+                    "prompter observations: Prompter at %s is unreachable (%s); observations are kept (up to %d) and "
+                    "retried with back-off",
+                    self.config.base_url,
+                    "no answer" if response is None else f"HTTP {response.status_code}",
+                    self.max_queue,
+                )
+            return False
+        if self._failures:
+            log.info("prompter observations: Prompter reachable again")
+        self._failures = 0
+        if response.status_code == 200:
+            try:
+                answer = response.json()
+                self.sent += int(answer.get("accepted", 0)) + int(answer.get("duplicate", 0))
+                self.refused += int(answer.get("rejected", 0))
+            except (ValueError, AttributeError, TypeError):
+                pass
+            return True
+        self.refused += len(batch)
+        log.warning(
+            "prompter observations: a batch of %d was refused with HTTP %d (%s); it is dropped",
+            len(batch),
+            response.status_code,
+            response.text[:200],
+        )
+        return True
+
+    def _backoff_s(self) -> float:
+        ceiling = min(self.config.retry_max_s, self.config.retry_min_s * 2 ** min(self._failures - 1, 30))
+        return ceiling * random.uniform(0.5, 1.0)
+
+
+class ObservedCall:
+    """What `reporter.observe(prompt)` yields: hand it the SDK response; the rest is measured for you."""
+
+    __slots__ = ("_reporter", "_started", "error", "model_id", "prompt", "provider", "reading")
+
+    def __init__(self, reporter: _Queue, prompt: Any, provider: str | None, model_id: str | None) -> None:
+        self._reporter, self.prompt = reporter, prompt
+        version = prompt.version
+        self.provider = provider or (version.provider if version is not None else None)
+        self.model_id = model_id
+        self.reading: Any = None
+        self.error: str | None = None
+        self._started = 0.0
+
+    def response(self, response: Any) -> Any:
+        """Read identity, usage and finish reason from an openai / anthropic / google-genai response; returns it."""
+        self.reading = read(self.provider or "", response)
+        return response
+
+    def __enter__(self) -> ObservedCall:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        latency_ms = round((time.perf_counter() - self._started) * 1000, 3)
+        reading = self.reading
+        if exc_type is not None:
+            self.error = exc_type.__name__
+        self._reporter.record(
+            self.prompt,
+            provider=self.provider,
+            model_id=self.model_id,
+            reported=reading.reported if reading is not None else None,
+            latency_ms=latency_ms,
+            input_tokens=reading.input_tokens if reading is not None else None,
+            output_tokens=reading.output_tokens if reading is not None else None,
+            finish_reason=reading.finish_reason if reading is not None else None,
+            error=self.error,
+        )
+
+    async def __aenter__(self) -> ObservedCall:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+_DEFAULTS: dict[str, Any] = {
+    "org_id": None,
+    "workspace_id": None,
+    "batch_size": 100,
+    "flush_interval_s": 1.0,
+    "max_queue": 10_000,
+    "timeout_s": None,
+    "retry_min_s": 0.5,
+    "retry_max_s": 30.0,
+    "trace": True,
+}
+
+
+class Reporter(_Queue):
+    """Sends from a daemon thread. `close()` (also at interpreter exit) flushes what is queued, within `timeout_s`."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url, api_key, **{**_DEFAULTS, **options})
+        self._http = httpx.Client(base_url=self.config.base_url, timeout=self.config.timeout_s, transport=transport)
+        self._event = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="prompter-observe", daemon=True)
+        self._thread.start()
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    def _wake(self) -> None:
+        self._event.set()
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Send what is queued now, in the calling thread; True when the queue is empty afterwards."""
+        deadline = time.monotonic() + timeout_s
+        while self._queue and time.monotonic() < deadline:
+            if not self._send_one():
+                return False
+        return not self._queue
+
+    def _send_one(self) -> bool:
+        batch = self._take()
+        if not batch:
+            return True
+        try:
+            response: httpx.Response | None = self._http.post(PATH, json=self._body(batch), headers=self._headers())
+        except httpx.HTTPError:
+            response = None
+        if self._settle(response, batch):
+            return True
+        self._put_back(batch)
+        return False
+
+    def _run(self) -> None:
+        wait = self.flush_interval_s
+        while not self._stopping:
+            self._event.wait(wait)
+            self._event.clear()
+            if self._stopping:
+                break
+            wait = self.flush_interval_s
+            while self._queue and not self._stopping:
+                if not self._send_one():
+                    wait = self._backoff_s()
+                    break
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        self._event.set()
+        self._thread.join(timeout_s)
+        if self._failures == 0:
+            self.flush(timeout_s)
+        self._http.close()
+
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+
+class AsyncReporter(_Queue):
+    """Sends from an asyncio task of the loop that records (started with the first observation). `await aclose()`
+    before the loop ends flushes; what is still queued at interpreter exit is sent once more, synchronously."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url, api_key, **{**_DEFAULTS, **options})
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._event: asyncio.Event | None = None
+        self._closed = False
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    def _wake(self) -> None:
+        if self._event is not None:
+            self._event.set()
+
+    def record(self, prompt: Any, **fields: Any) -> str | None:
+        obs_id = super().record(prompt, **fields)
+        if self._task is None and not self._closed:
+            self._start()
+        return obs_id
+
+    def _start(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # recorded outside a loop: sent by the next start, or at exit
+        self._event = asyncio.Event()
+        self._http = httpx.AsyncClient(
+            base_url=self.config.base_url, timeout=self.config.timeout_s, transport=self._transport
+        )
+        self._task = loop.create_task(self._run(), name="prompter-observe")
+
+    async def _send_one(self) -> bool:
+        batch = self._take()
+        if not batch or self._http is None:
+            return True
+        try:
+            response: httpx.Response | None = await self._http.post(
+                PATH, json=self._body(batch), headers=self._headers()
+            )
+        except httpx.HTTPError:
+            response = None
+        if self._settle(response, batch):
+            return True
+        self._put_back(batch)
+        return False
+
+    async def _run(self) -> None:
+        assert self._event is not None
+        wait = self.flush_interval_s
+        while True:
+            try:
+                await asyncio.wait_for(self._event.wait(), wait)
+            except TimeoutError:
+                pass
+            self._event.clear()
+            wait = self.flush_interval_s
+            while self._queue:
+                if not await self._send_one():
+                    wait = self._backoff_s()
+                    break
+
+    async def flush(self, timeout_s: float = 5.0) -> bool:
+        if self._http is None:
+            self._start()
+        deadline = time.monotonic() + timeout_s
+        while self._queue and time.monotonic() < deadline:
+            if not await self._send_one():
+                return False
+        return not self._queue
+
+    async def aclose(self, timeout_s: float = 2.0) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the loop's own failure is not the caller's
+                pass
+        if self._failures == 0 and self._queue:
+            await self.flush(timeout_s)
+        if self._http is not None:
+            await self._http.aclose()
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """At exit, outside the loop: one synchronous attempt for what is still queued."""
+        self._closed = True
+        if not self._queue or self._failures:
+            return
+        with httpx.Client(base_url=self.config.base_url, timeout=min(timeout_s, self.config.timeout_s)) as http:
+            deadline = time.monotonic() + timeout_s
+            while self._queue and time.monotonic() < deadline:
+                batch = self._take()
+                try:
+                    response: httpx.Response | None = http.post(PATH, json=self._body(batch), headers=self._headers())
+                except httpx.HTTPError:
+                    response = None
+                if not self._settle(response, batch):
+                    self._put_back(batch)
+                    return
+
+    async def __aenter__(self) -> AsyncReporter:
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.aclose()
+
+
+def _close_at_exit(ref: weakref.ref[_Queue]) -> None:
+    reporter = ref()
+    if reporter is not None:
+        try:
+            reporter.close()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - nothing may fail the interpreter's exit
+            log.debug("flush at exit failed", exc_info=True)
+
+
+_default: Reporter | None = None
+_default_lock = threading.Lock()
+
+
+def observe(prompt: Any, *, provider: str | None = None, model_id: str | None = None) -> ObservedCall:
+    """`with observe(prompt) as call: ... call.response(r)` on a process-wide Reporter configured from PROMPTER_*."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Reporter()
+    return _default.observe(prompt, provider=provider, model_id=model_id)
