@@ -79,3 +79,28 @@ def ids(span: Any) -> tuple[str | None, str | None]:
         return format(context.trace_id, "032x"), format(context.span_id, "016x")
     except Exception:  # noqa: BLE001
         return None, None
+
+
+def annotate_current_span(
+    prompt: Any, response: Any = None, *, provider: str | None = None, model_id: str | None = None
+) -> bool:
+    """Name `prompt` (and what `response` reports: identity, usage, finish reason) on the active span, for apps that
+    export spans (e.g. to Prompter's /v1/traces) instead of reporting observations. True when a span was annotated."""
+    span = current_span()
+    if span is None or getattr(prompt, "version", None) is None:
+        return False
+    from prompter_client.integrations import read
+
+    provider = provider or prompt.version.provider
+    reading = read(provider, response) if response is not None else None
+    values = span_attributes(
+        prompt,
+        provider=provider,
+        model_id=model_id or prompt.version.model_id,
+        reported=reading.reported if reading is not None else None,
+        input_tokens=reading.input_tokens if reading is not None else None,
+        output_tokens=reading.output_tokens if reading is not None else None,
+        finish_reason=reading.finish_reason if reading is not None else None,
+    )
+    annotate(span, values)
+    return True
