@@ -22,6 +22,7 @@ TABLES = {
     "prompt_labels",
     "prompt_label_events",
     "idempotency_keys",
+    "observations",
 }
 
 
