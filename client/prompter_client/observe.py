@@ -79,10 +79,14 @@ class _Queue:
         )
         self.batch_size, self.flush_interval_s, self.max_queue = batch_size, flush_interval_s, max_queue
         self.trace = trace
+        # Looked up once: without OpenTelemetry (or trace=False) the caller's path does not ask for a span at all.
+        self._span_of = spans.current_span if trace and spans.AVAILABLE else None
         self.dropped = 0  # observations dropped (oldest first) because the queue was full
         self.sent = 0  # accepted or duplicate on the server
         self.refused = 0  # rejected by the server (an item it cannot accept, or a batch refused with a 4xx)
-        self._queue: deque[dict[str, Any]] = deque()
+        # Recorded tuples (the caller's path), or items built already (a batch put back after a failed send keeps its
+        # ids, so the server deduplicates a batch that did arrive).
+        self._queue: deque[Any] = deque()
         self._prefix = os.urandom(8).hex() + "-"
         self._sequence = itertools.count()
         self._drop_warned = False
@@ -92,8 +96,8 @@ class _Queue:
     def record(
         self,
         prompt: Any,
-        *,
         reported: dict[str, str | None] | None = None,
+        *,
         provider: str | None = None,
         model_id: str | None = None,
         latency_ms: float | None = None,
@@ -101,14 +105,68 @@ class _Queue:
         output_tokens: int | None = None,
         finish_reason: str | None = None,
         error: str | None = None,
-    ) -> str | None:
-        """Queue one observation of a call made with `prompt` (a resolved Prompt); its id, or None for a fallback
-        prompt (it has no version to observe). Never raises, never blocks."""
+    ) -> None:
+        """Queue one observation of a call made with `prompt` (a resolved Prompt; a fallback prompt has no version
+        and is skipped). Never raises, never blocks: a tuple is appended here and the JSON item is built by the
+        sender, off the caller's path."""
+        if prompt.version is None:
+            return
+        ids = None
+        if self._span_of is not None:
+            span = self._span_of()
+            if span is not None:
+                ids = self._annotate(
+                    span, prompt, reported, provider, model_id, input_tokens, output_tokens, finish_reason, error
+                )
+        queue = self._queue
+        if len(queue) >= self.max_queue:
+            self._drop_oldest()
+        queue.append(
+            (prompt, reported, provider, model_id, latency_ms, input_tokens, output_tokens, finish_reason, error, ids)
+        )
+        if len(queue) >= self.batch_size:
+            self._wake()
+
+    def observe(self, prompt: Any, *, provider: str | None = None, model_id: str | None = None) -> ObservedCall:
+        """A context manager around one provider call: times it, records an exception's type as the error (and
+        re-raises it), and reads the response you hand to `call.response(...)`."""
+        return ObservedCall(self, prompt, provider, model_id)
+
+    @staticmethod
+    def _annotate(
+        span: Any,
+        prompt: Any,
+        reported: dict[str, Any] | None,
+        provider: str | None,
+        model_id: str | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        finish_reason: str | None,
+        error: str | None,
+    ) -> tuple[str, str] | None:
+        values = spans.span_attributes(
+            prompt,
+            provider=provider or prompt.version.provider,
+            model_id=model_id or prompt.version.model_id,
+            reported=reported,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            finish_reason=finish_reason,
+            error=error,
+        )
+        spans.annotate(span, values)
+        trace_id, span_id = spans.ids(span)
+        return (trace_id, span_id) if trace_id is not None and span_id is not None else None
+
+    def _item(self, entry: tuple[Any, ...]) -> dict[str, Any]:
+        """The JSON item of a recorded tuple (built by the sender)."""
+        prompt, reported, provider, model_id, latency_ms, input_tokens, output_tokens, finish, error, ids = entry
         version = prompt.version
-        if version is None:
-            return None
-        obs_id = self._prefix + str(next(self._sequence))
-        item: dict[str, Any] = {"id": obs_id, "prompt": prompt.name, "provider": provider or version.provider}
+        item: dict[str, Any] = {
+            "id": self._prefix + str(next(self._sequence)),
+            "prompt": prompt.name,
+            "provider": provider or version.provider,
+        }
         if prompt.label:
             item["label"] = prompt.label
         item["version_id"] = version.id
@@ -120,43 +178,13 @@ class _Queue:
             item["latency_ms"] = latency_ms
         if input_tokens is not None or output_tokens is not None:
             item["usage"] = {"input_tokens": input_tokens, "output_tokens": output_tokens}
-        if finish_reason is not None:
-            item["finish_reason"] = finish_reason[:32]
+        if finish is not None:
+            item["finish_reason"] = finish[:32]
         if error is not None:
             item["error"] = error[:64]
-        if self.trace:
-            span = spans.current_span()
-            if span is not None:
-                self._annotate(span, prompt, item)
-        queue = self._queue
-        if len(queue) >= self.max_queue:
-            self._drop_oldest()
-        queue.append(item)
-        if len(queue) >= self.batch_size:
-            self._wake()
-        return obs_id
-
-    def observe(self, prompt: Any, *, provider: str | None = None, model_id: str | None = None) -> ObservedCall:
-        """A context manager around one provider call: times it, records an exception's type as the error (and
-        re-raises it), and reads the response you hand to `call.response(...)`."""
-        return ObservedCall(self, prompt, provider, model_id)
-
-    def _annotate(self, span: Any, prompt: Any, item: dict[str, Any]) -> None:
-        usage = item.get("usage") or {}
-        values = spans.span_attributes(
-            prompt,
-            provider=item["provider"],
-            model_id=item.get("model_id") or prompt.version.model_id,
-            reported=item.get("reported"),
-            input_tokens=usage.get("input_tokens"),
-            output_tokens=usage.get("output_tokens"),
-            finish_reason=item.get("finish_reason"),
-            error=item.get("error"),
-        )
-        spans.annotate(span, values)
-        item["trace_id"], item["span_id"] = spans.ids(span)
-        if item["trace_id"] is None:
-            del item["trace_id"], item["span_id"]
+        if ids is not None:
+            item["trace_id"], item["span_id"] = ids
+        return item
 
     def _drop_oldest(self) -> None:
         try:
@@ -186,9 +214,10 @@ class _Queue:
         queue = self._queue
         while queue and len(batch) < self.batch_size:
             try:
-                batch.append(queue.popleft())
+                entry = queue.popleft()
             except IndexError:
                 break
+            batch.append(entry if isinstance(entry, dict) else self._item(entry))
         return batch
 
     def _put_back(self, batch: list[dict[str, Any]]) -> None:
@@ -405,11 +434,10 @@ class AsyncReporter(_Queue):
         if self._event is not None:
             self._event.set()
 
-    def record(self, prompt: Any, **fields: Any) -> str | None:
-        obs_id = super().record(prompt, **fields)
+    def record(self, prompt: Any, reported: dict[str, str | None] | None = None, **fields: Any) -> None:
+        super().record(prompt, reported, **fields)
         if self._task is None and not self._closed:
             self._start()
-        return obs_id
 
     def _start(self) -> None:
         try:

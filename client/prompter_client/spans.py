@@ -18,6 +18,8 @@ try:
 except ImportError:  # the extra is optional
     _current_span = None
 
+AVAILABLE = _current_span is not None
+
 
 def span_attributes(
     prompt: Any,
