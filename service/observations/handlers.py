@@ -14,8 +14,7 @@ from litestar.params import JSONBody, Parameter
 
 from service.auth.guard import INGEST, current_principal
 from service.auth.principal import request_tenant
-from service.http.errors import InvalidInput, PrompterError
-from service.http.schemas import NO_NUL
+from service.http.errors import InvalidInput, PrompterError, Unprocessable
 from service.labels.handlers import Label, Name, OrgId, WorkspaceId
 from service.observations import otlp
 from service.observations.schemas import IngestResult, ItemFate, LabelStats, ObservationBatch, ObservationItem
@@ -30,7 +29,8 @@ from service.observations.service import (
 )
 from service.settings import Settings
 
-WINDOW = re.compile(r"^([1-9][0-9]{0,6})([smhd])$")
+WINDOW_PATTERN = r"^([1-9][0-9]{0,6})([smhd])$"
+WINDOW = re.compile(WINDOW_PATTERN)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -39,13 +39,16 @@ class TooManyObservations(PrompterError):
 
 
 def parse_window(window: str) -> int:
+    """`15m`, `1h`, `7d` -> seconds. Not that shape: 400 (the schema says so too); longer than 30 days: 422."""
     match = WINDOW.match(window)
-    seconds = int(match.group(1)) * _UNIT_S[match.group(2)] if match else 0
-    if not 0 < seconds <= MAX_WINDOW_S:
+    if match is None:
         raise InvalidInput(
-            f"window={window[:40]!r} is not a duration of at most 30d: a number and s, m, h or d (e.g. 15m, 1h, 7d).",
+            f"window={window[:40]!r} is not a duration: a number and s, m, h or d (e.g. 15m, 1h, 7d).",
             code="invalid_window",
         )
+    seconds = int(match.group(1)) * _UNIT_S[match.group(2)]
+    if seconds > MAX_WINDOW_S:
+        raise Unprocessable(f"window={window!r} is longer than 30d, the longest stats window.", code="invalid_window")
     return seconds
 
 
@@ -123,6 +126,8 @@ def observation_routes(settings: Settings) -> list[type[Controller]]:
             status_code=200,
             summary="OTLP/HTTP trace export (protobuf or JSON, gzip): spans naming a prompt become observations",
             request_max_body_size=limits.max_bytes,
+            # Specified by OpenTelemetry (OTLP/HTTP), not by this API's OpenAPI document.
+            include_in_schema=False,
             opt={INGEST: True},
         )
         async def traces(
@@ -160,7 +165,10 @@ def observation_routes(settings: Settings) -> list[type[Controller]]:
             label: Label,
             observations: NamedDependency[ObservationService],
             window: Annotated[
-                str, Parameter(min_length=2, max_length=8, pattern=NO_NUL, description="e.g. 15m, 1h, 7d (max 30d)")
+                str,
+                Parameter(
+                    min_length=2, max_length=8, pattern=WINDOW_PATTERN, description="e.g. 15m, 1h, 7d (at most 30d)"
+                ),
             ] = "1h",
             org_id: OrgId = None,
             workspace_id: WorkspaceId = None,
