@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -252,10 +252,25 @@ class Telemetry:
     def record_label_call(self, label: str | None, provider: str, *, seconds: float | None, error: bool) -> None:
         """A provider call through a label (a run, or an accepted observation). The label name is bounded by
         PROMPTER_METRIC_LABELS (telemetry/labels.py); prompt names and version ids are never metric labels."""
+        self.record_label_calls(
+            label,
+            provider,
+            ok=0 if error else 1,
+            error=1 if error else 0,
+            seconds=(() if seconds is None else (seconds,)),
+        )
+
+    def record_label_calls(
+        self, label: str | None, provider: str, *, ok: int, error: int, seconds: Iterable[float] = ()
+    ) -> None:
+        """Many calls of one (label, provider) at once (an observations batch): one counter add per outcome."""
         bounded = {"label": self.labels.label(label), "provider": self.labels.provider(provider)}
-        self._record("label_calls", "add", 1, {**bounded, "outcome": "error" if error else "ok"})
-        if seconds is not None:
-            self._record("label_call_duration", "record", seconds, bounded)
+        if ok:
+            self._record("label_calls", "add", ok, {**bounded, "outcome": "ok"})
+        if error:
+            self._record("label_calls", "add", error, {**bounded, "outcome": "error"})
+        for value in seconds:
+            self._record("label_call_duration", "record", value, bounded)
 
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}

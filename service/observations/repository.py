@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Observation, PromptResult, PromptTemplate, PromptVersion
 
-# asyncpg allows 32767 parameters per statement; 20 columns a row.
-INSERT_CHUNK = 1000
 PRUNE_CHUNK = 10_000
 _KEY = ["org_id", "workspace_id", "obs_id"]
+_TABLE = Observation.__table__
+_INSERT: dict[str, Any] = {postgresql.__name__: None, sqlite.__name__: None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +50,16 @@ class ObservationRepository:
     async def insert_new(self, rows: list[dict[str, Any]]) -> set[str]:
         """Insert the rows whose (tenant, obs_id) is not stored yet; the obs_ids inserted. ON CONFLICT DO NOTHING:
         a concurrent batch with the same ids inserts each once and neither fails nor waits on a lock it holds
-        longer than its own insert."""
+        longer than its own insert. One cached statement run with many parameter sets (SQLAlchemy batches them into
+        multi-row INSERTs itself): a 100-row VALUES statement built per request would be compiled per request."""
         if not rows:
             return set()
         dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        inserted: set[str] = set()
-        for start in range(0, len(rows), INSERT_CHUNK):
-            statement = (
-                dialect.insert(Observation)
-                .values(rows[start : start + INSERT_CHUNK])
-                .on_conflict_do_nothing(index_elements=_KEY)
-                .returning(Observation.obs_id)
-            )
-            inserted.update((await self.session.execute(statement)).scalars())
-        return inserted
+        statement = _INSERT[dialect.__name__]
+        if statement is None:
+            statement = dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=_KEY).returning(_TABLE.c.obs_id)
+            _INSERT[dialect.__name__] = statement
+        return set((await self.session.execute(statement, rows)).scalars())
 
     async def version_aggregates(
         self, org_id: str, workspace_id: str, name: str, label: str, since: datetime

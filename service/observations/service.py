@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db.engine import on_commit
 from service.db.models import PromptVersion, utcnow
 from service.http.errors import NotFound, PrompterError
-from service.labels.drift import count_labelled_call, identity_matches_label
+from service.labels.drift import count_labelled_calls, identity_matches_label
 from service.labels.names import DEFAULT_LABEL, check_label
 from service.labels.repository import Target
 from service.labels.service import LabelService
@@ -156,19 +156,14 @@ class ObservationService:
             pending.append((len(fates), item, target, matches))
             fates.append(Fate(item.obs_id, ACCEPTED))
         inserted = await self.repo.insert_new(rows)
+        counted = []
         for index, item, target, matches in pending:
             if item.obs_id not in inserted:
                 fates[index] = Fate(item.obs_id, DUPLICATE)
                 continue
-            count_labelled_call(
-                self.session,
-                self.telemetry,
-                label=_label_of(item),
-                provider=target.version.provider,
-                matches=matches,
-                latency_ms=item.latency_ms,
-                error=item.error_type is not None,
-            )
+            provider = target.version.provider
+            counted.append((_label_of(item), provider, matches, item.latency_ms, item.error_type is not None))
+        count_labelled_calls(self.session, self.telemetry, counted)
         result = Ingested(fates)
         counts = {status: result.count(status) for status in (ACCEPTED, DUPLICATE, REJECTED)}
         on_commit(
