@@ -105,16 +105,27 @@ class _Queue:
         output_tokens: int | None = None,
         finish_reason: str | None = None,
         error: str | None = None,
+        response: Any = None,
     ) -> None:
         """Queue one observation of a call made with `prompt` (a resolved Prompt; a fallback prompt has no version
-        and is skipped). Never raises, never blocks: a tuple is appended here and the JSON item is built by the
-        sender, off the caller's path."""
+        and is skipped). `response`: an openai / anthropic / google-genai response to read identity, usage and
+        finish reason from (where the arguments leave them out). Never raises, never blocks: a tuple is appended
+        here; the response is read and the JSON item built by the sender, off the caller's path."""
         if prompt.version is None:
             return
         ids = None
         if self._span_of is not None:
             span = self._span_of()
             if span is not None:
+                if response is not None:  # the span needs the reading now
+                    reported, input_tokens, output_tokens, finish_reason = _merge(
+                        read(provider or prompt.version.provider, response),
+                        reported,
+                        input_tokens,
+                        output_tokens,
+                        finish_reason,
+                    )
+                    response = None
                 ids = self._annotate(
                     span, prompt, reported, provider, model_id, input_tokens, output_tokens, finish_reason, error
                 )
@@ -122,7 +133,19 @@ class _Queue:
         if len(queue) >= self.max_queue:
             self._drop_oldest()
         queue.append(
-            (prompt, reported, provider, model_id, latency_ms, input_tokens, output_tokens, finish_reason, error, ids)
+            (
+                prompt,
+                reported,
+                provider,
+                model_id,
+                latency_ms,
+                input_tokens,
+                output_tokens,
+                finish_reason,
+                error,
+                ids,
+                response,
+            )
         )
         if len(queue) >= self.batch_size:
             self._wake()
@@ -160,8 +183,14 @@ class _Queue:
 
     def _item(self, entry: tuple[Any, ...]) -> dict[str, Any]:
         """The JSON item of a recorded tuple (built by the sender)."""
-        prompt, reported, provider, model_id, latency_ms, input_tokens, output_tokens, finish, error, ids = entry
+        prompt, reported, provider, model_id, latency_ms, input_tokens, output_tokens, finish, error, ids, response = (
+            entry
+        )
         version = prompt.version
+        if response is not None:
+            reported, input_tokens, output_tokens, finish = _merge(
+                read(provider or version.provider, response), reported, input_tokens, output_tokens, finish
+            )
         item: dict[str, Any] = {
             "id": self._prefix + str(next(self._sequence)),
             "prompt": prompt.name,
@@ -285,13 +314,14 @@ class ObservedCall:
         version = prompt.version
         self.provider = provider or (version.provider if version is not None else None)
         self.model_id = model_id
-        self.reading: Any = None
+        self.reading: Any = None  # the SDK response handed to response()
         self.error: str | None = None
         self._started = 0.0
 
     def response(self, response: Any) -> Any:
-        """Read identity, usage and finish reason from an openai / anthropic / google-genai response; returns it."""
-        self.reading = read(self.provider or "", response)
+        """Hand over the openai / anthropic / google-genai response (returned as is): its identity, usage and finish
+        reason are read by the sender, not on the caller's path."""
+        self.reading = response
         return response
 
     def __enter__(self) -> ObservedCall:
@@ -302,19 +332,15 @@ class ObservedCall:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         latency_ms = round((time.perf_counter() - self._started) * 1000, 3)
-        reading = self.reading
         if exc_type is not None:
             self.error = exc_type.__name__
         self._reporter.record(
             self.prompt,
             provider=self.provider,
             model_id=self.model_id,
-            reported=reading.reported if reading is not None else None,
             latency_ms=latency_ms,
-            input_tokens=reading.input_tokens if reading is not None else None,
-            output_tokens=reading.output_tokens if reading is not None else None,
-            finish_reason=reading.finish_reason if reading is not None else None,
             error=self.error,
+            response=self.reading,
         )
 
     async def __aenter__(self) -> ObservedCall:
@@ -322,6 +348,22 @@ class ObservedCall:
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.__exit__(exc_type, exc, tb)
+
+
+def _merge(
+    reading: Any,
+    reported: dict[str, Any] | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    finish_reason: str | None,
+) -> tuple[dict[str, Any] | None, int | None, int | None, str | None]:
+    """What the caller passed wins; the response's reading fills the rest."""
+    return (
+        reported if reported is not None else reading.reported,
+        input_tokens if input_tokens is not None else reading.input_tokens,
+        output_tokens if output_tokens is not None else reading.output_tokens,
+        finish_reason if finish_reason is not None else reading.finish_reason,
+    )
 
 
 _DEFAULTS: dict[str, Any] = {
