@@ -478,8 +478,9 @@ def client_lines(result: dict[str, Any]) -> list[str]:
     if observe:
         lines += [
             f"Reporting an observation (`prompter_client.observe`), µs per call on the caller's path over "
-            f"{observe['calls_per_repeat']:,} calls, {observe['repeats']} repeats (target ≤ 5 µs; the Reporter "
-            f"sent {observe['sent']:,} and dropped {observe['dropped']:,} meanwhile - a full queue drops the oldest):",
+            f"{observe['calls_per_repeat']:,} calls, {observe['repeats']} repeats (target ≤ 5 µs). Sending them "
+            f"afterwards (reading the SDK responses, building and posting the batches; {observe['sent']:,} stored) "
+            f"cost {observe['sender_cpu_us']} µs of the client process's CPU per observation, on the sender thread:",
             "",
             "| call | best µs | median µs |",
             "|---|---|---|",
