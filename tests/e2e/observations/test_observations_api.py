@@ -67,6 +67,8 @@ def test_new_identity_in_observations_alone_makes_the_label_drift(client: Any, l
     assert metric(client, "prompter_label_drift_total", provider="openai") == 2
     labels = client.get("/api/prompts/greet/labels", params=TENANT).json()["items"]
     assert [row["drift"] for row in labels if row["label"] == "production"] == [True]
+    page = client.get("/ui/prompts/greet", params=TENANT).text  # the web UI's drift badge, from observations alone
+    assert 'class="badge drift"' in page and "fp_new_build" in page
     assert metric(client, "prompter_observations_total", source="api", fate="accepted") == 3
     assert metric(client, "prompter_label_calls_total", label="production", provider="openai", outcome="error") == 1
     assert metric(client, "prompter_label_calls_total", label="production", provider="openai", outcome="ok") == 2
