@@ -148,9 +148,7 @@ def setup_telemetry(
         meter_provider.get_meter(SCOPE),
         tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None,
         capture_content=config.capture_content,
-        labels=LabelBounds(
-            config.providers, allowed_models=config.metric_models, label_names=config.metric_labels
-        ),
+        labels=LabelBounds(config.providers, allowed_models=config.metric_models, label_names=config.metric_labels),
     )
     return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry, prometheus_reader)
 
