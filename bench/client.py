@@ -2,6 +2,9 @@
 
   warm      get_prompt on a fresh cache entry, µs per call: Prompter and AsyncPrompter (target: ≤ 5 µs). timeit over
             many calls, several repeats; the table shows the best and the median repeat.
+  observe   prompter_client.observe: µs per recorded observation on the caller's path (target: ≤ 5 µs): `record()`,
+            the `observe()` context manager reading an OpenAI SDK response, and `record()` inside a recording
+            OpenTelemetry span (the prompt and identity set on it). The Reporter sends to the bench server meanwhile.
   load      T threads (Prompter) or T tasks (AsyncPrompter) call get_prompt on K keys for D seconds with a short
             TTL, in a tight loop (the worst case: the callers compete with the refresh for the GIL) and with 1 ms of
             the caller's own work (a sleep, like a web handler's I/O) after each round of keys. The server counts the requests (starlette_requests_total for the resolve
@@ -101,6 +104,55 @@ def measure_warm(base_url: str, name: str, number: int, repeat: int) -> dict[str
             return timings
 
     out["async"] = _per_call_us(asyncio.run(async_warm()), number)
+    return out
+
+
+def measure_observe(base_url: str, name: str, number: int, repeat: int) -> dict[str, Any]:
+    from openai.types.chat import ChatCompletion
+    from opentelemetry.sdk.trace import TracerProvider
+    from prompter_client.observe import Reporter
+
+    response = ChatCompletion.model_validate(
+        {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "gpt-4o-2024-08-06",
+            "system_fingerprint": "fp_bench",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+        }
+    )
+    reported = {"system_fingerprint": "fp_bench", "model": "gpt-4o-2024-08-06"}
+    out: dict[str, Any] = {"calls_per_repeat": number, "repeats": repeat}
+    # The caller's path alone: the queue holds every timed call and the sender is not woken while timing (it would
+    # take the GIL from the timed loop). What sending costs is measured after, by flushing what was recorded.
+    held = {"batch_size": number * repeat, "max_queue": number * repeat, "flush_interval_s": 3600.0}
+    with Prompter(base_url, **TENANT) as p:
+        prompt = p.get_prompt(name)
+        for case in ("record", "observe", "record_in_span"):
+            with Reporter(base_url, **TENANT, **held) as reporter:
+
+                def record() -> None:
+                    reporter.record(prompt, reported, latency_ms=120.0, input_tokens=3, output_tokens=2)
+
+                def context_manager() -> None:
+                    with reporter.observe(prompt) as call:
+                        call.response(response)
+
+                timed = context_manager if case == "observe" else record
+                if case == "record_in_span":
+                    with TracerProvider().get_tracer("bench").start_as_current_span("app call"):
+                        out[case] = _per_call_us(timeit.repeat(timed, number=number, repeat=repeat), number)
+                else:
+                    out[case] = _per_call_us(timeit.repeat(timed, number=number, repeat=repeat), number)
+                if case == "observe":
+                    queued = reporter.pending
+                    reporter.batch_size = 100  # the default; the server takes at most 500 per batch
+                    started = time.process_time()
+                    reporter.flush(timeout_s=600)
+                    out["sender_cpu_us"] = round((time.process_time() - started) / max(queued, 1) * 1e6, 2)
+                    out["sent"] = reporter.sent
     return out
 
 
@@ -206,6 +258,7 @@ def run(quick: bool) -> dict[str, Any]:
         return {
             "server": "prompter serve, SQLite, metrics on",
             "warm": measure_warm(server.base_url, names[0], number, repeat),
+            "observe": measure_observe(server.base_url, names[0], number // 5, repeat),
             "load": [
                 measure(server.base_url, names, callers, seconds, ttl, pause)
                 for pause in (0.0, 0.001)

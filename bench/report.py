@@ -412,6 +412,26 @@ def client_lines(result: dict[str, Any]) -> list[str]:
         f"| (an empty lambda, timeit's own cost) | {warm['empty_lambda']['best_us']} | "
         f"{warm['empty_lambda']['median_us']} |",
         "",
+    ]
+    observe = result.get("observe")
+    if observe:
+        lines += [
+            f"Reporting an observation (`prompter_client.observe`), µs per call on the caller's path over "
+            f"{observe['calls_per_repeat']:,} calls, {observe['repeats']} repeats (target ≤ 5 µs). Sending them "
+            f"afterwards (reading the SDK responses, building and posting the batches; {observe['sent']:,} stored) "
+            f"cost {observe['sender_cpu_us']} µs of the client process's CPU per observation, on the sender thread:",
+            "",
+            "| call | best µs | median µs |",
+            "|---|---|---|",
+            f"| `reporter.record(prompt, reported=..., latency_ms=..., ...)` | {observe['record']['best_us']} | "
+            f"{observe['record']['median_us']} |",
+            f"| `with reporter.observe(prompt) as call: call.response(openai_response)` | "
+            f"{observe['observe']['best_us']} | {observe['observe']['median_us']} |",
+            f"| `record()` inside a recording OpenTelemetry span (attributes set) | "
+            f"{observe['record_in_span']['best_us']} | {observe['record_in_span']['median_us']} |",
+            "",
+        ]
+    lines += [
         f"Under load against {result['server']}: every caller calls `get_prompt` on every key in a loop; the server "
         "counts the resolve requests (`starlette_requests_total`, route `/api/prompts/{name}`) (target: about 1 per "
         "key per TTL):",

@@ -42,6 +42,8 @@ from service.labels.handlers import router as labels_router
 from service.http.swagger_ui import swagger_assets_router
 from service.http.write_slots import WriteSlots, tenant_write_slots
 from service.http.shutdown import ShutdownResponses, StoppingReadiness
+from service.observations.dependencies import DEPENDENCIES as observation_dependencies
+from service.observations.handlers import observation_routes
 from service.providers import ProviderRegistry
 from service.runs.dependencies import DEPENDENCIES as run_dependencies
 from service.runs.handlers import router as runs_router
@@ -125,6 +127,7 @@ def create_app(
             runs_router,
             labels_router,
             diffs_router,
+            *observation_routes(settings),
             healthz,
             readyz,
             metrics,
@@ -172,6 +175,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         **run_dependencies,
         **label_dependencies,
         **diff_dependencies,
+        **observation_dependencies,
         "settings": constant(runtime.settings),
         "db_engine": constant(runtime.engine),
         "redis_health": constant(runtime.redis_health),

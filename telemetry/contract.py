@@ -79,6 +79,11 @@ MODEL_ID_TENANT_LIMIT = 10
 DB_UNIQUE_TABLES: tuple[str, ...] = ("prompt_templates",)
 # Label moves by kind; `protected` is "true" or "false". Every combination starts at 0.
 LABEL_MOVE_KINDS: tuple[str, ...] = ("move", "rollback", "delete")
+# prompter_observations_total{source, fate}: every combination starts at 0.
+OBSERVATION_SOURCES: tuple[str, ...] = ("api", "otlp")
+OBSERVATION_FATES: tuple[str, ...] = ("accepted", "duplicate", "rejected")
+# prompter_label_calls_total{label, provider, outcome}; `label` is a PROMPTER_METRIC_LABELS name or `other`.
+LABEL_CALL_OUTCOMES: tuple[str, ...] = ("ok", "error")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # prompter_auth_failure_total{reason}: API keys (missing ... read_only_key), a write key moving a protected label
 # (protected_label) and /metrics basic auth (metrics_*).
@@ -89,6 +94,7 @@ AUTH_FAILURE_REASONS = frozenset(
         "unknown",
         "revoked",
         "read_only_key",
+        "ingest_only_key",
         "protected_label",
         "metrics_missing",
         "metrics_malformed",
@@ -251,6 +257,35 @@ RESPONSE_SCHEMA_VIOLATIONS = Instrument(
     ("provider",),
     prometheus="prompter_response_schema_violations_total",
 )
+OBSERVATIONS = Instrument(
+    "observations",
+    "prompter_observations",
+    "counter",
+    "1",
+    "Observations received by source (api, otlp) and fate (accepted, duplicate, rejected).",
+    ("source", "fate"),
+    prometheus="prompter_observations_total",
+)
+LABEL_CALLS = Instrument(
+    "label_calls",
+    "prompter_label_calls",
+    "counter",
+    "1",
+    "Provider calls through a label - runs and observations - by label (capped set, else `other`), provider and "
+    "outcome (ok, error).",
+    ("label", "provider", "outcome"),
+    prometheus="prompter_label_calls_total",
+)
+LABEL_CALL_DURATION = Instrument(
+    "label_call_duration",
+    "prompter_label_call_duration_seconds",
+    "histogram",
+    "s",
+    "Latency of provider calls through a label (runs and observations that reported it).",
+    ("label", "provider"),
+    GENAI_DURATION_BUCKETS,
+    prometheus="prompter_label_call_duration_seconds",
+)
 GENAI_DURATION = Instrument(
     "genai_duration",
     "gen_ai.client.operation.duration",
@@ -297,6 +332,9 @@ CONTRACT: tuple[Instrument, ...] = (
     LABEL_MOVES,
     LABEL_DRIFT,
     RESPONSE_SCHEMA_VIOLATIONS,
+    OBSERVATIONS,
+    LABEL_CALLS,
+    LABEL_CALL_DURATION,
 )
 
 

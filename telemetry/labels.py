@@ -28,6 +28,7 @@ class LabelBounds:
         model_id_limit: int = MODEL_ID_LABEL_LIMIT,
         allowed_models: Iterable[str] | None = None,
         tenant_limit: int = MODEL_ID_TENANT_LIMIT,
+        label_names: Iterable[str] = (),
     ) -> None:
         # The service's provider allow-list (service/providers/base.py PROVIDERS), handed in by the app: telemetry does
         # not keep a copy of it.
@@ -37,6 +38,11 @@ class LabelBounds:
         self._model_ids: set[str] = {m for m in allowed_models or () if _labelable(m)}
         self._tenant_limit = tenant_limit
         self._admitted_by: dict[tuple[str, str], int] = {}  # at most model_id_limit entries
+        # PROMPTER_METRIC_LABELS: the prompt label names (`production`, `staging`) the production-traffic metrics
+        # name; every other label - whichever workspace it is in - is `other`. A fixed list, never learnt from
+        # traffic: label names are chosen by callers, so admitting them as they come would let any caller grow the
+        # series. Prompt names and version ids are never metric labels at all (span attributes and the stats API).
+        self._label_names = frozenset(label_names)
 
     @property
     def providers(self) -> frozenset[str]:
@@ -48,6 +54,14 @@ class LabelBounds:
     def model_id(self, model_id: str) -> str:
         """The id itself once admitted (or allow-listed), else `other`."""
         return model_id if model_id in self._model_ids else OTHER
+
+    def label(self, label: str | None) -> str:
+        """A prompt label's metric value: the name when listed in PROMPTER_METRIC_LABELS, else `other`."""
+        return label if label is not None and label in self._label_names else OTHER
+
+    @property
+    def label_names(self) -> frozenset[str]:
+        return self._label_names
 
     def admit_model(self, model_id: str, tenant: tuple[str, str] | None = None) -> None:
         """A version was pinned to `model_id` (for `tenant`): label it by name from now on, while slots remain and the

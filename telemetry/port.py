@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -146,6 +146,13 @@ class Telemetry:
         for provider in sorted(self.labels.providers):
             self._record("label_drift", "add", 0, {"provider": provider})
             self._record("response_schema_violations", "add", 0, {"provider": provider})
+        for source in c.OBSERVATION_SOURCES:
+            for fate in c.OBSERVATION_FATES:
+                self._record("observations", "add", 0, {"source": source, "fate": fate})
+        for label in sorted(self.labels.label_names | {c.OTHER}):
+            for provider in sorted(self.labels.providers):
+                for outcome in c.LABEL_CALL_OUTCOMES:
+                    self._record("label_calls", "add", 0, {"label": label, "provider": provider, "outcome": outcome})
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
     def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:
@@ -245,6 +252,34 @@ class Telemetry:
 
     def record_response_schema_violation(self, provider: str) -> None:
         self._record("response_schema_violations", "add", 1, {"provider": self.labels.provider(provider)})
+    def record_observations(self, source: str, *, accepted: int, duplicate: int, rejected: int) -> None:
+        """One ingested batch: `source` is one of contract.OBSERVATION_SOURCES."""
+        for fate, count in (("accepted", accepted), ("duplicate", duplicate), ("rejected", rejected)):
+            if count:
+                self._record("observations", "add", count, {"source": source, "fate": fate})
+
+    def record_label_call(self, label: str | None, provider: str, *, seconds: float | None, error: bool) -> None:
+        """A provider call through a label (a run, or an accepted observation). The label name is bounded by
+        PROMPTER_METRIC_LABELS (telemetry/labels.py); prompt names and version ids are never metric labels."""
+        self.record_label_calls(
+            label,
+            provider,
+            ok=0 if error else 1,
+            error=1 if error else 0,
+            seconds=(() if seconds is None else (seconds,)),
+        )
+
+    def record_label_calls(
+        self, label: str | None, provider: str, *, ok: int, error: int, seconds: Iterable[float] = ()
+    ) -> None:
+        """Many calls of one (label, provider) at once (an observations batch): one counter add per outcome."""
+        bounded = {"label": self.labels.label(label), "provider": self.labels.provider(provider)}
+        if ok:
+            self._record("label_calls", "add", ok, {**bounded, "outcome": "ok"})
+        if error:
+            self._record("label_calls", "add", error, {**bounded, "outcome": "error"})
+        for value in seconds:
+            self._record("label_call_duration", "record", value, bounded)
 
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}

@@ -50,6 +50,7 @@ class TelemetryConfig:
     resource_attributes: dict[str, str] = field(default_factory=dict)
     providers: frozenset[str] = frozenset()  # `provider` label values (the service's allow-list); others -> `other`
     metric_models: frozenset[str] | None = None  # PROMPTER_METRIC_MODELS: the only model ids labelled by name
+    metric_labels: frozenset[str] = frozenset()  # PROMPTER_METRIC_LABELS: label names labelled by name, else `other`
 
 
 @dataclass(slots=True)
@@ -147,7 +148,7 @@ def setup_telemetry(
         meter_provider.get_meter(SCOPE),
         tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None,
         capture_content=config.capture_content,
-        labels=LabelBounds(config.providers, allowed_models=config.metric_models),
+        labels=LabelBounds(config.providers, allowed_models=config.metric_models, label_names=config.metric_labels),
     )
     return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry, prometheus_reader)
 

@@ -17,16 +17,22 @@ log = logging.getLogger("prompter.auth")
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PRINCIPAL_STATE_KEY = "principal"
+# A route handler's `opt` flag: it ingests observations. Such a route takes `write`, `admin` and `ingest` keys (and
+# needs a key even outside /api/, e.g. OTLP's /v1/traces); every other route refuses an `ingest` key.
+INGEST = "prompter_ingest"
 
 
-async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     runtime = connection.app.state.runtime
-    if not runtime.settings.auth.required or not connection.url.path.startswith("/api/"):
+    ingest = bool(handler.opt.get(INGEST))
+    if not runtime.settings.auth.required or not (ingest or connection.url.path.startswith("/api/")):
         return
-    await authenticate(connection, connection.headers.get("authorization"))
+    await authenticate(connection, connection.headers.get("authorization"), ingest=ingest)
 
 
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], authorization: str | None) -> Principal:
+async def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], authorization: str | None, *, ingest: bool = False
+) -> Principal:
     """Check the key and its role for this request's method, and remember the principal on the connection.
 
     Shared by the API (Authorization header) and the UI (the key kept in its session cookie)."""
@@ -43,7 +49,21 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], authoriza
         if db.is_unavailable(exc):
             raise db.unavailable_because(exc) from exc
         raise
-    if _method(connection) not in READ_METHODS and not principal.can_write:
+    if ingest:
+        if not principal.can_ingest:
+            _refuse(runtime, connection, "read_only_key")
+            raise Forbidden(
+                "This API key has the `read` role; reporting observations needs an `ingest`, `write` or `admin` key.",
+                code="forbidden_role",
+            )
+    elif principal.ingest_only:
+        _refuse(runtime, connection, "ingest_only_key")
+        raise Forbidden(
+            "This API key has the `ingest` role: it may only report observations (POST /api/observations, "
+            "POST /v1/traces). Use a `read` or `write` key here.",
+            code="forbidden_role",
+        )
+    elif _method(connection) not in READ_METHODS and not principal.can_write:
         _refuse(runtime, connection, "read_only_key")
         raise Forbidden(
             "This API key has the `read` role; this endpoint needs a `write` or `admin` key.", code="forbidden_role"

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from service.errors import Forbidden, Unprocessable
 
 # Ordered by power: each role may do everything the one before it may. `admin` may also move protected labels.
-ROLES = ("read", "write", "admin")
+# `ingest` stands apart: it may report observations (POST /api/observations, POST /v1/traces) and nothing else - not
+# even read - so a key baked into every application instance exposes no prompt.
+ROLES = ("read", "write", "admin", "ingest")
+INGEST_ROLE = "ingest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +23,14 @@ class Principal:
     @property
     def can_write(self) -> bool:
         return self.role in ("write", "admin")
+
+    @property
+    def can_ingest(self) -> bool:
+        return self.role in ("write", "admin", INGEST_ROLE)
+
+    @property
+    def ingest_only(self) -> bool:
+        return self.role == INGEST_ROLE
 
     @property
     def is_admin(self) -> bool:

@@ -1,4 +1,4 @@
-"""The `prompter` command: serve, migrate, keys, config, check-dashboard."""
+"""The `prompter` command: serve, migrate, keys, observations, config, check-dashboard."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 
 from service import __version__
 from service.cli import keys as auth_cli
+from service.cli import observations as observations_cli
 from service.cli import preflight
 from service.settings import Settings, SettingsError
 
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="apply database migrations (DB_URL) up to the newest")
     auth_cli.add_commands(commands)
+    observations_cli.add_commands(commands)
     config = commands.add_parser("config", help="show the effective configuration (secrets masked)")
     config.add_argument("--markdown", action="store_true", help="print the configuration table of the docs instead")
     check = commands.add_parser(
@@ -60,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "keys":
             asyncio.run(preflight.check_database(settings))
             return auth_cli.run(args, settings)
+        if args.command == "observations":
+            asyncio.run(preflight.check_database(settings))
+            return observations_cli.run(args, settings)
     except preflight.StartupFailure as failure:
         print(f"prompter {args.command}: {failure}", file=sys.stderr)
         return 1

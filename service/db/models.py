@@ -241,3 +241,44 @@ class UISession(Base):
     key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.key_id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+UQ_OBSERVATION_ID = "uq_observations_tenant_obs_id"
+
+
+class Observation(Base):
+    """One provider call an application made itself and reported (POST /api/observations or OTLP spans), kept
+    compactly: no prompt or output text, only what drift and the per-version stats need (service/observations/).
+
+    Version ids carry no foreign key on purpose: ingest must never lock version rows a label move or a run touches,
+    and a pruned or deleted version leaves its observations readable. Old rows are pruned
+    (`prompter observations prune`, PROMPTER_OBSERVATIONS_RETENTION_DAYS)."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        # Deduplication: a retried batch (the same client `id`s) is stored and counted once.
+        UniqueConstraint("org_id", "workspace_id", "obs_id", name=UQ_OBSERVATION_ID),
+        # Per-label stats over a time window (GET /api/prompts/{name}/labels/{label}/stats).
+        Index("ix_observations_label_received", "org_id", "workspace_id", "name", "label", "received_at"),
+        # Pruning by age.
+        Index("ix_observations_received", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    obs_id: Mapped[str] = mapped_column(String(128))  # the client's id (or trace id + span id for OTLP)
+    source: Mapped[str] = mapped_column(String(8))  # api | otlp
+    name: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    label_version_id: Mapped[int] = mapped_column(Id)  # the version the label (or version_id) resolved to
+    version_id: Mapped[int | None] = mapped_column(Id, nullable=True)  # the version of the reported identity
+    provider: Mapped[str] = mapped_column(String(32))
+    model_id: Mapped[str] = mapped_column(String(200))
+    identity_matches_label: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    finish_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    span_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

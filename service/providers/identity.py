@@ -49,3 +49,27 @@ def is_captured(value: Any) -> bool:
     return isinstance(value, dict) and all(
         isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()
     )
+
+
+# The fields a provider reports, as a version's `captured` holds them (an observation's `reported` must use these).
+REPORTED_FIELDS: dict[str, frozenset[str]] = {
+    "openai": frozenset({"system_fingerprint", "model"}),
+    "anthropic": frozenset({"model"}),
+    "google": frozenset({"modelVersion"}),
+}
+
+
+def reported_identity(provider: str, reported: dict[str, Any]) -> Captured | None:
+    """An identity an application reported (an observation), in the canonical form a run would have captured it; None
+    when its fields are not this provider's (unknown keys, none at all, or a value that is not text or null). OpenAI's
+    two fields may each be left out (a compatible server without fingerprints); a field left out counts as null."""
+    fields = REPORTED_FIELDS.get(provider)
+    if fields is None or not reported or not set(reported) <= fields:
+        return None
+    if not all(value is None or isinstance(value, str) for value in reported.values()):
+        return None
+    if provider == "openai":
+        return openai_identity(reported.get("system_fingerprint"), reported.get("model"))
+    if provider == "anthropic":
+        return anthropic_identity(reported.get("model"))
+    return google_identity(reported.get("modelVersion"))

@@ -17,6 +17,7 @@ from service.db.engine import begin_write, emit, end_reads
 from service.db.models import PromptResult, PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import NotFound, Unprocessable
+from service.labels.drift import count_labelled_call
 from service.labels.service import LabelService
 from service.providers import ProviderRegistry
 from service.providers.base import CompletionRequest, GenerationParams
@@ -29,7 +30,7 @@ from service.runs.structured import check_output
 from service.templates.chat import CHAT
 from service.versions.bundle import NO_BUNDLE, Bundle
 from telemetry import Telemetry
-from telemetry.events import LabelDrifted, ResultStored, SchemaViolated
+from telemetry.events import ResultStored, SchemaViolated
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,15 @@ class RunService:
             Bundle.of_version(pinned),
         )
         result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured))
-        if not result.identity_matches_label:
-            emit(self.session, LabelDrifted(pinned.provider))
+        # Drift and the production-traffic metrics, decided as for an observation (service/labels/drift.py).
+        count_labelled_call(
+            self.session,
+            self.telemetry,
+            label=resolved_label,
+            provider=pinned.provider,
+            matches=result.identity_matches_label,
+            latency_ms=result.latency_ms,
+        )
         return result
 
     async def execute(self, spec: RunCommand, *, through: ThroughLabel | None = None) -> PromptResult:

@@ -30,6 +30,7 @@ from service.settings.sections import (
     AuthSettings,
     DatabaseSettings,
     LimitsSettings,
+    ObservationSettings,
     ProviderSettings,
     RedisSettings,
     ServerSettings,
@@ -44,6 +45,7 @@ __all__ = [
     "AuthSettings",
     "DatabaseSettings",
     "LimitsSettings",
+    "ObservationSettings",
     "ProviderSettings",
     "RedisSettings",
     "ServerSettings",
@@ -79,6 +81,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    observations: ObservationSettings = Field(default_factory=ObservationSettings)
     ui: UISettings = Field(default_factory=UISettings)
 
     @classmethod

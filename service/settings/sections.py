@@ -18,6 +18,8 @@ from telemetry.setup import TelemetryConfig
 
 DEFAULT_DB_URL = "sqlite:///./prompter.db"
 KiB, MiB = 1024, 1024 * 1024
+# The cardinality budget of the production-traffic metrics' `label` label (PROMPTER_METRIC_LABELS).
+MAX_METRIC_LABELS = 20
 
 
 def _empty_is_unset(value: Any) -> Any:
@@ -330,6 +332,26 @@ class TelemetrySettings(Section):
         "Comma-separated model ids labelled by name in metrics; all others are `other`. Unset: the first 50 ids a "
         "version was pinned to, at most 10 per workspace.",
     )
+    metric_labels: str = setting(
+        "PROMPTER_METRIC_LABELS",
+        "production,staging",
+        "Comma-separated label names labelled by name in the production-traffic metrics; every other label is "
+        "`other` (at most 20).",
+        allowed="comma-separated label names (a-z, 0-9, `_` `.` `-`), at most 20; empty = all `other`",
+    )
+
+    @field_validator("metric_labels")
+    @classmethod
+    def _metric_label_names(cls, value: str) -> str:
+        from service.labels.names import LABEL_PATTERN
+
+        names = _comma_list(value)
+        bad = sorted(name for name in names if not LABEL_PATTERN.fullmatch(name))
+        if bad:
+            raise ValueError(f"{', '.join(bad)} is not a label name")
+        if len(set(names)) > MAX_METRIC_LABELS:
+            raise ValueError(f"more than {MAX_METRIC_LABELS} label names")
+        return value
 
     @property
     def enabled(self) -> bool:
@@ -363,6 +385,7 @@ class TelemetrySettings(Section):
             statement_spans=self.trace_statements,
             providers=providers,
             metric_models=parse_model_list(self.metric_models),
+            metric_labels=frozenset(_comma_list(self.metric_labels)),
         )
 
 
@@ -426,6 +449,32 @@ class ProviderSettings(Section):
         return self.google_api_key or self.gemini_api_key
 
 
+class ObservationSettings(Section):
+    """Ingest of observations (POST /api/observations, POST /v1/traces) and how long they are kept."""
+
+    max_items: int = setting(
+        "PROMPTER_OBSERVATIONS_MAX_ITEMS",
+        500,
+        "Most observations in one POST /api/observations batch, or spans in one /v1/traces export (413 above).",
+        ge=1,
+        le=10_000,
+    )
+    max_bytes: int = setting(
+        "PROMPTER_OBSERVATIONS_MAX_BYTES",
+        1 * MiB,
+        "Largest observations batch or OTLP export, after gzip decompression (413 above).",
+        ge=1 * KiB,
+        le=64 * MiB,
+    )
+    retention_days: int = setting(
+        "PROMPTER_OBSERVATIONS_RETENTION_DAYS",
+        30,
+        "Days observations are kept; `prompter observations prune` deletes older ones.",
+        ge=1,
+        le=3650,
+    )
+
+
 class UISettings(Section):
     trace_url: OptionalText = setting(
         "PROMPTER_TRACE_URL",
@@ -478,6 +527,7 @@ SECTIONS: dict[str, type[Section]] = {
     "redis": RedisSettings,
     "telemetry": TelemetrySettings,
     "providers": ProviderSettings,
+    "observations": ObservationSettings,
     "ui": UISettings,
 }
 

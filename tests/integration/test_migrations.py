@@ -23,6 +23,7 @@ TABLES = {
     "prompt_label_events",
     "idempotency_keys",
     "ui_sessions",
+    "observations",
 }
 
 

@@ -35,12 +35,15 @@ CONTRACT_COUNTERS_AND_GAUGES = {
     "prompter_label_moves_total",
     "prompter_label_drift_total",
     "prompter_response_schema_violations_total",
+    "prompter_observations_total",
+    "prompter_label_calls_total",
 }
 CONTRACT_HISTOGRAMS = {
     "starlette_requests_processing_seconds",
     "prompter_ensure_version_seconds",
     "gen_ai_client_operation_duration_seconds",
     "gen_ai_client_token_usage",
+    "prompter_label_call_duration_seconds",
 }
 CONTRACT_METRICS = CONTRACT_COUNTERS_AND_GAUGES | {
     f"{base}{suffix}" for base in CONTRACT_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
@@ -282,6 +285,13 @@ def contract_series() -> list[dict[str, str]]:
             series.append(_series("prompter_label_moves_total", {**at, "protected": "true", "kind": kind}, per_second))
         series.append(_series("prompter_label_drift_total", {**at, "provider": "openai"}, 0.01))
         series.append(_series("prompter_response_schema_violations_total", {**at, "provider": "openai"}, 0.01))
+        for outcome, per_second in (("ok", 0.9), ("error", 0.1)):
+            traffic = {**at, "label": "production", "provider": "openai", "outcome": outcome}
+            series.append(_series("prompter_label_calls_total", traffic, per_second))
+        series += _histogram(
+            "prompter_label_call_duration_seconds", {**at, "label": "production", "provider": "openai"}, 1
+        )
+        series.append(_series("prompter_observations_total", {**at, "source": "api", "fate": "accepted"}, 1))
         series += _histogram("gen_ai_client_operation_duration_seconds", {**at, **gen_ai}, 0.5)
         series += _histogram(
             "gen_ai_client_operation_duration_seconds", {**at, **gen_ai, "error_type": "timeout"}, 0.05
@@ -369,6 +379,11 @@ def test_queries_return_data_and_sum_across_instances(
                             {"labels": '{kind="move", protected="true"}', "value": 30},
                             {"labels": '{kind="rollback", protected="true"}', "value": 15},
                         ],
+                    },
+                    {
+                        "expr": _expr_of(exprs, "Error ratio by label"),
+                        "eval_time": "5m",
+                        "exp_samples": [{"labels": '{label="production"}', "value": 0.1}],
                     },
                     {
                         "expr": _expr_of(exprs, "Redis up"),

@@ -8,7 +8,7 @@ loaded.
 Traffic runs in two rounds with a scrape between them, so every counter has two samples and rate() is positive:
 creates and duplicates, ensure-version cache misses and hits, a drift per round (the app is restarted once, on the same
 port, with PROMPTER_FAKE_IDENTITY changing the fake OpenAI fingerprint), a failing probe (429 provider_rate_limited),
-other 4xx errors and runs. No request answers 5xx, so the error-ratio panel must show 0 rather than nothing. Then every panel query is evaluated with service/dashboard_check.py - the code behind `prompter
+other 4xx errors, runs and observations reported through a label. No request answers 5xx, so the error-ratio panel must show 0 rather than nothing. Then every panel query is evaluated with service/dashboard_check.py - the code behind `prompter
 check-dashboard`, which is also run as a command - and every alert rule must have evaluated without error.
 """
 
@@ -298,6 +298,21 @@ def _round(http: httpx.Client, n: int, first: int, second: int, drifting: int) -
     _call(http, "PUT", "/api/prompts/greet/labels/staging", 200, {**tenant, "version_id": pinned["id"]})
     if n > 1:
         _call(http, "POST", "/api/prompts/greet/labels/staging/rollback", 200, tenant)
+    # production traffic reported by the application itself, not a run through the label: alone it fills the
+    # "Production traffic by label" row (calls, an error, latency, ingest fates)
+    observed = [
+        {
+            "id": f"observed-{n}-{i}",
+            "prompt": "greet",
+            "label": "staging",
+            "provider": "google",
+            "reported": {"modelVersion": f"gemini-observed-{n}"},
+            "latency_ms": 100.0 + i,
+            **({"error": "DeadlineExceeded"} if i == 0 else {}),
+        }
+        for i in range(5)
+    ]
+    assert _call(http, "POST", "/api/observations", 200, {**tenant, "items": observed})["accepted"] == 5
     # runs: results with an OpenAI fingerprint and without one, GenAI latency and tokens
     assert _run(http, first, "openai", "gpt-4o")["system_fingerprint"] == ROTATED_FINGERPRINT
     assert _run(http, first, "google", f"gemini-round-{n}")["system_fingerprint"] is None
@@ -374,6 +389,14 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
     }
     assert failure_ratio.get("anthropic", 0) > 0 and failure_ratio.get("google") == 0, failure_ratio
     assert prometheus.value(f'min by (env) (prompter_redis_up{{env="{METRICS_ENV}"}})') == 1
+    # No run went through a label: the production-traffic row is observations only.
+    observed_calls = prometheus.value('sum by (label) (increase(prompter_label_calls_total{label="staging"}[1m]))')
+    assert observed_calls is not None and observed_calls > 0
+    error_ratio = prometheus.value(
+        'sum by (label) (increase(prompter_label_calls_total{label="staging", outcome="error"}[5m])) / '
+        'sum by (label) (increase(prompter_label_calls_total{label="staging"}[5m]))'
+    )
+    assert error_ratio is not None and abs(error_ratio - 0.2) < 0.01, error_ratio  # 1 failed call in 5 per round
 
     # Every alert rule of prometheus/alerts.yml loaded, and evaluated over this data without error.
     alerts = yaml.safe_load((repo_root / "prometheus/alerts.yml").read_text())

@@ -257,6 +257,24 @@ def test_collector_pipelines(collector: dict[str, Any]) -> None:
     assert all("debug" not in p["exporters"] for p in pipelines.values()), "debug exporter is opt-in"
 
 
+def test_collector_sends_spans_naming_a_prompt_to_prompter(collector: dict[str, Any], services: dict[str, Any]) -> None:
+    """traces/prompter: only spans with prompter.prompt.* (the filter drops the rest), over OTLP/HTTP to the api's
+    /v1/traces (otlphttp appends the path), with the ingest key the compose file hands the collector."""
+    from telemetry.prompt_attributes import PROMPT_NAME, PROMPT_VERSION_ID
+
+    pipeline = collector["service"]["pipelines"]["traces/prompter"]
+    assert pipeline["receivers"] == ["otlp"] and pipeline["exporters"] == ["otlphttp/prompter"]
+    filters = [p for p in pipeline["processors"] if p.startswith("filter/")]
+    (condition,) = collector["processors"][filters[0]]["traces"]["span"]
+    assert (
+        f'attributes["{PROMPT_NAME}"] == nil' in condition and f'attributes["{PROMPT_VERSION_ID}"] == nil' in condition
+    )
+    exporter = collector["exporters"]["otlphttp/prompter"]
+    assert host_port(exporter["endpoint"]) == ("api", 8000)
+    assert exporter["headers"]["Authorization"] == "Bearer ${env:PROMPTER_INGEST_KEY}"
+    assert "PROMPTER_INGEST_KEY" in services["otel-collector"]["environment"]
+
+
 # --- alerts ---------------------------------------------------------------------------------
 
 

@@ -76,6 +76,11 @@ def drive_api(http: httpx.Client, openai: FakeProvider) -> None:
     assert drift.status_code == 201 and drift.json()["drift"] is True, drift.text
     failed = http.post("/api/prompt-templates/1/ensure-version", json={"provider": "google", "model_id": "gemini-2.0"})
     assert failed.status_code == 502, failed.text
+    # An application reports a call through a label itself: the production-traffic series.
+    tenant = {"org_id": TEMPLATE["org_id"], "workspace_id": TEMPLATE["workspace_id"]}
+    assert http.put("/api/prompts/greet/labels/staging", json={"version_id": 1, **tenant}).status_code == 200
+    call = {"id": "o1", "prompt": "greet", "label": "staging", "provider": "openai", "latency_ms": 20.0}
+    assert http.post("/api/observations", json={"items": [call], **tenant}).json()["accepted"] == 1
     assert http.get("/no/such/path").status_code == 404
     assert http.get("/another/unknown/7").status_code == 404
     assert http.get("/api/prompt-templates/999").status_code == 404  # matched route, domain 404
@@ -138,6 +143,8 @@ def test_http_series_use_route_templates_and_bounded_values(driven: Scrape) -> N
         "/api/prompt-templates/{template_id}",
         ENSURE_ROUTE,
         RUN_ROUTE,
+        "/api/prompts/{name}/labels/{label}",
+        "/api/observations",
         c.UNMATCHED_ROUTE,
     }
     assert driven.value("starlette_requests_total", method="POST", route=RUN_ROUTE, status="201", **COMMON) == 5

@@ -1,0 +1,80 @@
+"""Label drift, decided in one place for every call through a label: a run (`LabelService.run`) and an observation
+an application reported (service/observations/). The call's reported identity was pinned first (`VersionService.
+find_or_create`: a new identity in the labelled version's lineage becomes its newest version, so the label resolves
+with `drift: true` and `reported`); here it is compared with the labelled version and counted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.engine import on_commit
+from service.db.models import PromptVersion
+from telemetry import Telemetry
+
+
+def identity_matches_label(pinned: PromptVersion, served: PromptVersion) -> bool:
+    """Whether the version of the identity a call reported is the identity the labelled version was pinned to."""
+    return served.captured == pinned.captured
+
+
+def count_labelled_call(
+    session: AsyncSession,
+    telemetry: Telemetry,
+    *,
+    label: str | None,
+    provider: str,
+    matches: bool | None,
+    latency_ms: float | None,
+    error: bool = False,
+) -> None:
+    """Once committed: prompter_label_drift_total{provider} when the identity did not match, and the call in the
+    production-traffic metrics (prompter_label_calls_total, prompter_label_call_duration_seconds)."""
+    seconds = latency_ms / 1000 if latency_ms is not None else None
+
+    def record() -> None:
+        if matches is False:
+            telemetry.record_label_drift(provider)
+        telemetry.record_label_call(label, provider, seconds=seconds, error=error)
+
+    on_commit(session, record)
+
+
+@dataclass(slots=True)
+class _Tally:
+    ok: int = 0
+    error: int = 0
+    drift: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+
+def count_labelled_calls(
+    session: AsyncSession,
+    telemetry: Telemetry,
+    calls: Iterable[tuple[str | None, str, bool | None, float | None, bool]],
+) -> None:
+    """`count_labelled_call` for many calls - (label, provider, matches, latency_ms, error) each - recorded once
+    committed with one counter add per (label, provider, outcome) instead of one per call."""
+    tallies: dict[tuple[str | None, str], _Tally] = {}
+    for label, provider, matches, latency_ms, error in calls:
+        tally = tallies.setdefault((label, provider), _Tally())
+        if error:
+            tally.error += 1
+        else:
+            tally.ok += 1
+        if matches is False:
+            tally.drift += 1
+        if latency_ms is not None:
+            tally.seconds.append(latency_ms / 1000)
+    if not tallies:
+        return
+
+    def record() -> None:
+        for (label, provider), tally in tallies.items():
+            for _ in range(tally.drift):
+                telemetry.record_label_drift(provider)
+            telemetry.record_label_calls(label, provider, ok=tally.ok, error=tally.error, seconds=tally.seconds)
+
+    on_commit(session, record)
