@@ -55,7 +55,18 @@ class SchemaViolated:
     provider: str
 
 
-DomainEvent = ResultStored | LabelMoved | LabelDrifted | ModelDrifted | SchemaViolated
+@dataclass(frozen=True, slots=True)
+class LabelCalls:
+    """Provider calls through a label were committed (a run, or the accepted observations of one batch)."""
+
+    label: str | None
+    provider: str
+    ok: int
+    error: int
+    seconds: tuple[float, ...] = ()
+
+
+DomainEvent = ResultStored | LabelMoved | LabelDrifted | ModelDrifted | SchemaViolated | LabelCalls
 
 _MEASURE: dict[type, Callable[[Telemetry, Any], None]] = {
     ResultStored: lambda t, e: t.record_result_insert(fingerprint_present=e.fingerprint_present),
@@ -63,6 +74,7 @@ _MEASURE: dict[type, Callable[[Telemetry, Any], None]] = {
     LabelDrifted: lambda t, e: t.record_label_drift(e.provider),
     ModelDrifted: lambda t, e: t.record_model_drift(e.provider, e.model_id),
     SchemaViolated: lambda t, e: t.record_response_schema_violation(e.provider),
+    LabelCalls: lambda t, e: t.record_label_calls(e.label, e.provider, ok=e.ok, error=e.error, seconds=e.seconds),
 }
 
 

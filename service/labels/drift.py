@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import on_commit
+from service.db.engine import emit
 from service.db.models import PromptVersion
 from telemetry import Telemetry
+from telemetry.events import LabelCalls, LabelDrifted
 
 
 def identity_matches_label(pinned: PromptVersion, served: PromptVersion) -> bool:
@@ -32,14 +33,10 @@ def count_labelled_call(
 ) -> None:
     """Once committed: prompter_label_drift_total{provider} when the identity did not match, and the call in the
     production-traffic metrics (prompter_label_calls_total, prompter_label_call_duration_seconds)."""
-    seconds = latency_ms / 1000 if latency_ms is not None else None
-
-    def record() -> None:
-        if matches is False:
-            telemetry.record_label_drift(provider)
-        telemetry.record_label_call(label, provider, seconds=seconds, error=error)
-
-    on_commit(session, record)
+    if matches is False:
+        emit(session, LabelDrifted(provider))
+    seconds = () if latency_ms is None else (latency_ms / 1000,)
+    emit(session, LabelCalls(label, provider, ok=0 if error else 1, error=1 if error else 0, seconds=seconds))
 
 
 @dataclass(slots=True)
@@ -71,10 +68,7 @@ def count_labelled_calls(
     if not tallies:
         return
 
-    def record() -> None:
-        for (label, provider), tally in tallies.items():
-            for _ in range(tally.drift):
-                telemetry.record_label_drift(provider)
-            telemetry.record_label_calls(label, provider, ok=tally.ok, error=tally.error, seconds=tally.seconds)
-
-    on_commit(session, record)
+    for (label, provider), tally in tallies.items():
+        for _ in range(tally.drift):
+            emit(session, LabelDrifted(provider))
+        emit(session, LabelCalls(label, provider, ok=tally.ok, error=tally.error, seconds=tuple(tally.seconds)))

@@ -343,7 +343,7 @@ class TelemetrySettings(Section):
     @field_validator("metric_labels")
     @classmethod
     def _metric_label_names(cls, value: str) -> str:
-        from service.labels.names import LABEL_PATTERN
+        from service.vocabulary import LABEL_PATTERN
 
         names = _comma_list(value)
         bad = sorted(name for name in names if not LABEL_PATTERN.fullmatch(name))

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+import service.labels.drift as drift_module
+
 import service.runs.service as runs_module
 from service.auth.principal import TenantScope
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
@@ -91,6 +93,7 @@ class FakeLabels:
 def world(monkeypatch):
     emitted: list[object] = []
     monkeypatch.setattr(runs_module, "emit", lambda _session, event: emitted.append(event))
+    monkeypatch.setattr(drift_module, "emit", lambda _session, event: emitted.append(event))  # label drift and calls
     session, telemetry, providers = PhaseSession(), Telemetry.disabled(), ProviderRegistry.fakes()
     versions = VersionService(session, providers, None, telemetry, repo=FakeVersions())  # type: ignore[arg-type]
     templates = TemplateService(session, telemetry, Settings())  # type: ignore[arg-type]
