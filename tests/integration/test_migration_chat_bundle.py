@@ -15,7 +15,7 @@ from service.db.engine import create_engine
 from service.db.migrate import current_revision, downgrade, upgrade
 from service.settings import Settings
 
-PREVIOUS = "0005_idempotency_keys"
+PREVIOUS = "0006_ui_sessions"  # the revision just before chat prompts
 PVK = "sha256:" + "ab" * 32
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -75,7 +75,7 @@ def test_existing_rows_become_text_prompts_and_nothing_else_changes(db_url, make
         try:
             await upgrade(engine, PREVIOUS)
             await _fill_previous_schema(engine)
-            await upgrade(engine)
+            await upgrade(engine, "0007_chat_bundle")
             assert await current_revision(engine) == "0007_chat_bundle"
             async with engine.connect() as conn:
                 template = (
