@@ -35,13 +35,13 @@ from service.http.openapi_exact import render_plugins
 from service.http.request_limits import BoundedJSONRequest
 from service.http.request_rules import check_request
 from service.http.session import DEPENDENCIES as session_dependencies
+from service.http.shutdown import ShutdownResponses, StoppingReadiness
+from service.http.swagger_ui import swagger_assets_router
 from service.http.tenant import DEPENDENCIES as tenant_dependencies
+from service.http.write_slots import WriteSlots, tenant_write_slots
 from service.idempotency.dependencies import DEPENDENCIES as idempotency_dependencies
 from service.labels.dependencies import DEPENDENCIES as label_dependencies
 from service.labels.handlers import router as labels_router
-from service.http.swagger_ui import swagger_assets_router
-from service.http.write_slots import WriteSlots, tenant_write_slots
-from service.http.shutdown import ShutdownResponses, StoppingReadiness
 from service.observations.dependencies import DEPENDENCIES as observation_dependencies
 from service.observations.handlers import observation_routes
 from service.providers import ProviderRegistry
@@ -155,8 +155,8 @@ def create_app(
     routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
     # Cut requests are measured as the 503 they answer; a stopping replica's readiness answer is not a request error.
     # Litestar types asgi_handler with its TypedDict scopes; the middleware takes any ASGI scope (a plain dict).
-    measured = HTTPTelemetryMiddleware(ShutdownResponses(routed), handle.telemetry, tracing=handle.tracing)
-    app.asgi_handler = StoppingReadiness(measured)  # type: ignore[assignment]
+    measured = HTTPTelemetryMiddleware(ShutdownResponses(routed), handle.telemetry, tracing=handle.tracing)  # type: ignore[arg-type]
+    app.asgi_handler = StoppingReadiness(measured)  # type: ignore[arg-type]
     return app
 
 

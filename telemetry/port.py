@@ -252,6 +252,7 @@ class Telemetry:
 
     def record_response_schema_violation(self, provider: str) -> None:
         self._record("response_schema_violations", "add", 1, {"provider": self.labels.provider(provider)})
+
     def record_observations(self, source: str, *, accepted: int, duplicate: int, rejected: int) -> None:
         """One ingested batch: `source` is one of contract.OBSERVATION_SOURCES."""
         for fate, count in (("accepted", accepted), ("duplicate", duplicate), ("rejected", rejected)):

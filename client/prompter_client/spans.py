@@ -16,7 +16,7 @@ log = logging.getLogger("prompter_client")
 try:
     from opentelemetry.trace import get_current_span as _current_span
 except ImportError:  # the extra is optional
-    _current_span = None
+    _current_span = None  # type: ignore[assignment]
 
 AVAILABLE = _current_span is not None
 

@@ -241,6 +241,8 @@ class UISession(Base):
     key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.key_id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 UQ_OBSERVATION_ID = "uq_observations_tenant_obs_id"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 from service.errors import InvalidInput
 
@@ -28,7 +28,8 @@ class HasId(Protocol):
     id: int
 
 
-T = TypeVar("T", bound=HasId)
+# Not bound to HasId: mypy does not see an ORM model's `id: Mapped[int]` as a plain `int` attribute.
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -66,4 +67,4 @@ def page_of(rows: list[T], limit: int) -> Page[T]:
     """`rows` was fetched with limit + 1: the extra row only tells whether another page exists."""
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].id) if has_more and rows else None)
+    return Page(rows, encode_cursor(cast(HasId, rows[-1]).id) if has_more and rows else None)

@@ -39,20 +39,20 @@ class BudgetedMatcher(difflib.SequenceMatcher):
         self.spent = 0
         super().__init__(None, a, b)  # autojunk on, as difflib.unified_diff uses it
 
-    def set_seq2(self, b: Sequence[str]) -> None:  # type: ignore[override]
+    def set_seq2(self, b: Sequence[str]) -> None:
         super().set_seq2(b)
         self._costs: list[int] | None = None
 
     def _charge(self, alo: int, ahi: int, blo: int, bhi: int) -> None:
         if self._costs is None:
             # costs[i] = work of scanning a[:i]: one per line plus one per position of that line in b.
-            b2j = self.b2j
-            self._costs = [0, *accumulate(1 + len(b2j.get(line, ())) for line in self.a)]
+            b2j = self.b2j  # type: ignore[attr-defined]
+            self._costs = [0, *accumulate(1 + len(b2j.get(line, ())) for line in self.a)]  # type: ignore[attr-defined]
         self.spent += self._costs[ahi] - self._costs[alo] + (bhi - blo)
         if self.spent > self.budget:
             raise DiffTooLarge(self.spent, self.budget)
 
-    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):  # type: ignore[no-untyped-def,override]
+    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
         ahi = len(self.a) if ahi is None else ahi
         bhi = len(self.b) if bhi is None else bhi
         self._charge(alo, ahi, blo, bhi)

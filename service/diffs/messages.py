@@ -7,9 +7,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from service.diffs.budget import unified_text
-
 from service.db.hashing import canonical_json
+from service.diffs.budget import unified_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,7 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response[d
 def _validation_code(exc: ValidationException) -> str:
     extra = exc.extra if isinstance(exc.extra, list) else []
     keys = {item.get("key") for item in extra if isinstance(item, dict)}
-    codes = {FIELD_CODES.get(key) for key in keys}
+    codes = {FIELD_CODES.get(key) for key in keys}  # type: ignore[arg-type]
     only = codes.pop() if len(codes) == 1 else None
     return only or "invalid_request"
 

@@ -55,7 +55,7 @@ class StoppingReadiness:
             (b"content-length", str(len(STOPPING_BODY)).encode()),
         ]
         await send({"type": "http.response.start", "status": 503, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else STOPPING_BODY})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else STOPPING_BODY})  # type: ignore[arg-type,typeddict-item]
 
 
 class ShutdownResponses:
@@ -100,4 +100,4 @@ class ShutdownResponses:
                     ],
                 }
             )
-            await send({"type": "http.response.body", "body": CUT_BODY})
+            await send({"type": "http.response.body", "body": CUT_BODY})  # type: ignore[arg-type]

@@ -156,6 +156,6 @@ class ObservationRepository:
         while True:
             ids = select(Observation.id).where(Observation.received_at < before).limit(PRUNE_CHUNK)
             result = await self.session.execute(delete(Observation).where(Observation.id.in_(ids.scalar_subquery())))
-            deleted += result.rowcount or 0
-            if (result.rowcount or 0) < PRUNE_CHUNK:
+            deleted += result.rowcount or 0  # type: ignore[attr-defined]
+            if (result.rowcount or 0) < PRUNE_CHUNK:  # type: ignore[attr-defined]
                 return deleted

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth.principal import TenantScope
 from service.db.engine import on_commit
 from service.db.models import PromptVersion, utcnow
-from service.auth.principal import TenantScope
 from service.errors import NotFound, PrompterError
 from service.labels.drift import count_labelled_calls, identity_matches_label
 from service.labels.names import check_label
@@ -25,9 +25,9 @@ from service.labels.repository import Target
 from service.labels.service import LabelService
 from service.observations.repository import ObservationRepository
 from service.providers.base import GenerationParams
-from service.vocabulary import DEFAULT_LABEL, PROVIDERS
 from service.providers.identity import Captured, canonical_model_id, reported_identity
 from service.versions.service import VersionService
+from service.vocabulary import DEFAULT_LABEL, PROVIDERS
 from telemetry import Telemetry
 
 MAX_WINDOW_S = 30 * 86400

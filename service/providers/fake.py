@@ -157,7 +157,7 @@ def example_of(schema: Any, root: Any = None, depth: int = 0) -> Any:
         kind = "object" if "properties" in schema else "string"
     if kind == "object":
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-        return {name: example_of(sub, root, depth + 1) for name, sub in properties.items()}
+        return {name: example_of(sub, root, depth + 1) for name, sub in properties.items()}  # type: ignore[union-attr]
     if kind == "array":
         count = max(int(schema.get("minItems", 1)), 0)
         if "maxItems" in schema:
@@ -175,10 +175,10 @@ def example_of(schema: Any, root: Any = None, depth: int = 0) -> Any:
     if kind in ("integer", "number"):
         value = schema.get("minimum", schema.get("exclusiveMinimum", 0))
         if "exclusiveMinimum" in schema and "minimum" not in schema:
-            value += 1
+            value += 1  # type: ignore[operator]
         if "maximum" in schema and value > schema["maximum"]:
             value = schema["maximum"]
-        return int(value) if kind == "integer" else float(value)
+        return int(value) if kind == "integer" else float(value)  # type: ignore[arg-type]
     if kind == "boolean":
         return False
     return None

@@ -24,11 +24,11 @@ from service.providers.base import CompletionRequest, GenerationParams
 from service.providers.identity import canonical_model_id
 from service.providers.observed import observed_call
 from service.runs.repository import ResultRepository, ResultSummary
-from service.templates.service import TemplateService
-from service.versions.service import VersionService
 from service.runs.structured import check_output
 from service.templates.chat import CHAT
+from service.templates.service import TemplateService
 from service.versions.bundle import NO_BUNDLE, Bundle
+from service.versions.service import VersionService
 from telemetry import Telemetry
 from telemetry.events import ResultStored, SchemaViolated
 

@@ -7,8 +7,8 @@ from msgspec import Meta, Struct
 
 from service.db.models import PromptTemplate
 from service.http.schemas import TenantId, reject_nul
-from service.templates.service import TemplateDraft
 from service.templates.names import NAME_PATTERN, NAME_RULE
+from service.templates.service import TemplateDraft
 
 MESSAGES_DOC = (
     "Chat templates only: role-tagged messages `{role: system|developer|user|assistant, content}` with {{ variable }} "
@@ -60,7 +60,12 @@ class TemplateCreate(Struct, forbid_unknown_fields=True):
 
     def draft(self) -> TemplateDraft:
         return TemplateDraft(
-            self.name, self.body, self.description, self.type, self.messages, self.input_schema  # type: ignore[arg-type]
+            self.name,
+            self.body,
+            self.description,
+            self.type,
+            self.messages,
+            self.input_schema,
         )
 
 

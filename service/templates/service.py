@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# `builtins.list` in annotations: this class has a method named `list`, which shadows the builtin inside it.
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -197,7 +199,7 @@ class TemplateService:
 
     async def list_names(
         self, *, tenant: TenantScope, search: str | None, after: str | None, limit: int
-    ) -> tuple[list[NameSummary], dict[tuple, datetime]]:
+    ) -> tuple[builtins.list[NameSummary], dict[tuple, datetime]]:
         """A page of prompt names (limit + 1 rows fetched: the caller learns whether more exist) and their last runs."""
         org_id, workspace_id = tenant.optional()
         names = await self.repo.list_names(
@@ -206,7 +208,7 @@ class TemplateService:
         last_runs = await self.repo.last_runs(org_id, workspace_id, [row.name for row in names]) if names else {}
         return names, last_runs
 
-    async def revisions(self, name: str, *, tenant: TenantScope, limit: int) -> list[PromptTemplate]:
+    async def revisions(self, name: str, *, tenant: TenantScope, limit: int) -> builtins.list[PromptTemplate]:
         """The newest revisions of one name, newest first; an unknown name (or another tenant's) is a 404."""
         org_id, workspace_id = tenant.pair()
         rows = await self.repo.revisions(org_id, workspace_id, name, limit=limit)
@@ -214,6 +216,6 @@ class TemplateService:
             raise NotFound(f"No prompt named {name!r} in this workspace.", code="template_not_found")
         return rows
 
-    async def ids_of_name(self, name: str, *, tenant: TenantScope) -> list[int]:
+    async def ids_of_name(self, name: str, *, tenant: TenantScope) -> builtins.list[int]:
         org_id, workspace_id = tenant.optional()
         return await self.repo.ids_of_name(org_id, workspace_id, name)

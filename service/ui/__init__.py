@@ -21,8 +21,8 @@ from service.labels.service import LabelService
 from service.runs.service import RunService
 from service.settings import Settings
 from service.templates.service import TemplateService
-from service.ui.diff import DiffCache
 from service.ui.csrf import UIFormProtection
+from service.ui.diff import DiffCache
 from service.ui.errors import EXCEPTION_HANDLERS
 from service.ui.handlers import UIController
 from service.ui.login_limits import LoginLimiter

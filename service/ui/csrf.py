@@ -85,7 +85,7 @@ class UIFormProtection:
             binding = f"prelogin:{prelogin}"
         expected = form_token(binding, self.secret)
 
-        if scope["method"] not in SAFE_METHODS:
+        if scope["method"] not in SAFE_METHODS:  # type: ignore[typeddict-item]
             if (reason := cross_site_reason(request)) is not None:
                 raise PermissionDeniedException(f"cross-site request refused ({reason})")
             sent = request.headers.get(HEADER)

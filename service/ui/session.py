@@ -63,7 +63,7 @@ async def ui_session_guard(connection: ASGIConnection[Any, Any, Any, Any], handl
             "ui session refused", extra={"reason": found.reason, "route": connection.scope.get("path_template")}
         )
         raise LoginRequired(found.reason)
-    if connection.scope["method"] not in READ_METHODS and not found.principal.can_write:
+    if connection.scope["method"] not in READ_METHODS and not found.principal.can_write:  # type: ignore[typeddict-item]
         runtime.telemetry.record_auth_failure("read_only_key")
         raise Forbidden(
             "This API key has the `read` role; this endpoint needs a `write` or `admin` key.", code="forbidden_role"

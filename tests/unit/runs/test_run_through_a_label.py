@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 import service.labels.drift as drift_module
-
 import service.runs.service as runs_module
 from service.auth.principal import TenantScope
 from service.db.models import PromptResult, PromptTemplate, PromptVersion

@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from service.http.errors import status_of
-
-from service.http.errors import InvalidInput
+from service.http.errors import InvalidInput, status_of
 from service.templates.names import NAME_PATTERN, check_new_name
 
 REFUSED = {
