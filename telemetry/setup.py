@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import TracerProvider as TracerProviderApi
 from prometheus_client import CollectorRegistry
 
+from telemetry import cells
 from telemetry import contract as c
 from telemetry.child_spans import ChildSpansOnlyTracerProvider
 from telemetry.export_logs import quiet_exporter_logs
@@ -143,12 +144,18 @@ def setup_telemetry(
         tracer_provider = TracerProvider(resource=resource)
         tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_span_exporter(config)))
 
+    # Counters and histograms as plain cells merged into each collection (telemetry/cells.py), unless exemplars are
+    # asked for (only the SDK's record path samples them) or the provider's readers cannot be hooked.
+    use_cells = cells.hookable(meter_provider) and not os.environ.get("OTEL_METRICS_EXEMPLAR_FILTER")
     telemetry = Telemetry(
         meter_provider.get_meter(SCOPE),
         tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None,
         capture_content=config.capture_content,
         labels=LabelBounds(config.providers, allowed_models=config.metric_models),
+        cells=use_cells,
     )
+    if use_cells:
+        cells.attach(meter_provider, telemetry.cells, SCOPE)
     return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry, prometheus_reader)
 
 
