@@ -31,6 +31,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from telemetry import contract as c
 from telemetry.cells import CounterCell, HistogramCell, Key, SdkCounter, key_of
+from telemetry.child_spans import unrecorded_child
 from telemetry.labels import LabelBounds
 
 log = logging.getLogger("prompter.telemetry")
@@ -53,6 +54,8 @@ class LLMCall:
         self, *, model: str | None, input_tokens: int, output_tokens: int, system_fingerprint: str | None = None
     ) -> None:
         self.response_model, self.input_tokens, self.output_tokens = model, input_tokens, output_tokens
+        if not self.span.is_recording():
+            return
         attributes: dict[str, Any] = {
             GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
             GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
@@ -65,7 +68,7 @@ class LLMCall:
 
     def set_content(self, prompt: str, output: str) -> None:
         """Prompt and output text go on the span only when PROMPTER_TRACE_CONTENT is on (they are customer data)."""
-        if not self._telemetry.capture_content:
+        if not self._telemetry.capture_content or not self.span.is_recording():
             return
         self._telemetry.guard(
             "llm span content",
@@ -86,6 +89,8 @@ class EnsureVersionStep:
         self._span, self._telemetry = span, telemetry
 
     def outcome(self, *, created: bool, drift: bool) -> None:
+        if not self._span.is_recording():
+            return
         attributes = {"prompter.version.created": created, "prompter.version.drift": drift}
         self._telemetry.guard("ensure-version span attributes", self._span.set_attributes, attributes)
 
@@ -288,7 +293,12 @@ class Telemetry:
         attributes: dict[str, Any] | None = None,
         context: Any = None,
     ) -> trace.Span:
-        """Start a span; if the tracer fails, a non-recording span stands in (counted, never raised)."""
+        """Start a span; if the tracer fails, a non-recording span stands in (counted, never raised). Under a local
+        parent that is not recorded (sampled out) the child is a non-recording span in its context, without the SDK."""
+        if context is None:
+            unrecorded = unrecorded_child()
+            if unrecorded is not None and unrecorded is not trace.INVALID_SPAN:
+                return unrecorded
         span = self.guard(
             f"start span {name}", self.tracer.start_span, name, context=context, kind=kind, attributes=attributes
         )

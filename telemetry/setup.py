@@ -76,15 +76,17 @@ class TelemetryHandle:
         return ChildSpansOnlyTracerProvider(self.tracer_provider)
 
     def instrument_engine(self, engine: Any) -> None:
-        """Auto-instrument a SQLAlchemy (async) engine: one span per statement under the current request span."""
+        """Auto-instrument a SQLAlchemy (async) engine: one span per statement under the current recorded span, by the
+        instrumentor's EngineTracer made lean (telemetry/statements.py)."""
         if not self.tracing or not self.config.statement_spans:
             return
-        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from telemetry.statements import StatementTracer
 
-        tracer = self._library_tracer_provider().get_tracer("opentelemetry.instrumentation.sqlalchemy")
+        assert self.tracer_provider is not None
+        tracer = self.tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
         # The instrumentor's own connection-usage metric would add series outside the contract: give it a no-op meter.
         usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("db.client.connections.usage")
-        EngineTracer(tracer, getattr(engine, "sync_engine", engine), usage)
+        StatementTracer(tracer, getattr(engine, "sync_engine", engine), usage)
 
     def instrument_redis(self, client: Any) -> None:
         if not self.tracing or not self.config.statement_spans:
