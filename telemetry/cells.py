@@ -9,8 +9,9 @@ At collection time (a scrape, an OTLP push) `attach` hands every reader of the p
 the cells' metrics added as the SDK would have built them (cumulative sums and explicit-bucket histograms, the same
 names, units, descriptions, attributes and start times, no exemplars), so /metrics, the stock exporter path and OTLP
 push see the same data as before. The SDK 1.x has no asynchronous histogram and no MetricProducer, hence the reader
-hook. Recording happens on the event loop; collection may run on the OTLP reader's thread and only copies the dicts
-(a C-level copy the loop cannot interleave with).
+hook. Recording happens on the event loop, and so does a /metrics scrape; an OTLP push collects on its reader's
+thread and only copies the dicts (a C-level copy the loop cannot interleave with), so at worst a push catches one
+observation half-recorded (its bucket counted, its sum not yet) - cumulative data, whole again at the next push.
 """
 
 from __future__ import annotations
