@@ -2,7 +2,13 @@
 
 Starts one Prompter server exactly as bench/run.py does (its own fresh database, REDIS_URL, the local OTLP receiver for
 `full`), seeds and warms it, then samples it with py-spy (`pip install -e '.[bench]'`) while wrk drives the scenario.
-Prints the share of the server's samples per telemetry cost centre and writes the collapsed stacks (flamegraph input).
+Prints the share of the server's samples per telemetry cost centre, then per call site: the line of Prompter's (or a
+library's) code that entered telemetry code - `telemetry/`, the OpenTelemetry API/SDK, an instrumentor - so each
+`record_*`, span and hook shows its own cost. Writes the collapsed stacks (flamegraph input).
+
+py-spy samples in its default, blocking mode: it pauses the server for each sample and reads a consistent stack.
+`--nonblocking` reads the stack while the interpreter runs, and drops the samples whose stack it finds torn - most of
+them in short, busy calls such as metric recording, which it then under-reports (about half, measured).
 """
 
 from __future__ import annotations
@@ -53,8 +59,52 @@ def categorize(stack: str) -> str:
     return APP
 
 
-def summarize(collapsed: Path) -> tuple[int, Counter[str]]:
+# Frames that are telemetry code: a sample whose stack enters one of these is telemetry cost, charged to the call site.
+TELEMETRY_FRAMES = ("/site-packages/opentelemetry/", "/telemetry/")
+
+
+def _is_telemetry(frame: str) -> bool:
+    return any(needle in frame for needle in TELEMETRY_FRAMES)
+
+
+def _is_stdlib(frame: str) -> bool:
+    return ("/lib/python3" in frame and "/site-packages/" not in frame) or "(<string>:" in frame  # generated code
+
+
+def call_site(stack: str) -> str | None:
+    """Where a sample's telemetry cost was entered, or None when the sample is not telemetry's.
+
+    A sample is telemetry's when its leaf end is telemetry code (possibly via the standard library: contextlib,
+    threading). The site names the nearest caller outside that end, the outermost telemetry frame of it with its line,
+    and the function it called: `run (runs/service.py:103) -> ensure_version (telemetry/port.py:236) -> __exit__`.
+    The HTTP middleware wraps the whole app, so only its own lines (before and after the app) are charged to it."""
+    frames = stack.split(";")
+    outermost = None
+    for index in range(len(frames) - 1, -1, -1):
+        frame = frames[index]
+        if _is_telemetry(frame):
+            outermost = index
+        elif not _is_stdlib(frame):
+            break
+    if outermost is None:
+        return None
+    caller = next((f for f in reversed(frames[:outermost]) if not _is_stdlib(f)), None)
+    site = _short(frames[outermost])
+    if outermost + 1 < len(frames):
+        site += f" -> {frames[outermost + 1].partition(' (')[0]}"
+    return f"{_short(caller)} -> {site}" if caller else site
+
+
+def _short(frame: str) -> str:
+    """`function (…/package/module.py:line)`, the path cut to its last two parts."""
+    name, _, where = frame.partition(" (")
+    parts = where.rstrip(")").split("/")
+    return f"{name} ({'/'.join(parts[-2:])})"
+
+
+def summarize(collapsed: Path) -> tuple[int, Counter[str], Counter[str]]:
     shares: Counter[str] = Counter()
+    sites: Counter[str] = Counter()
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -62,7 +112,10 @@ def summarize(collapsed: Path) -> tuple[int, Counter[str]]:
             continue
         total += int(count)
         shares[categorize(stack)] += int(count)
-    return total, shares
+        site = call_site(stack)
+        if site is not None:
+            sites[site] += int(count)
+    return total, shares, sites
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--sites", type=int, default=25, help="call sites to list (most samples first)")
     parser.add_argument("--out", type=Path, help="collapsed stacks file (default: in the work directory)")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -118,7 +172,6 @@ def main(argv: list[str] | None = None) -> int:
                 str(args.rate),
                 "--format",
                 "raw",
-                "--nonblocking",
                 "--full-filenames",
                 "--output",
                 str(out),
@@ -137,13 +190,16 @@ def main(argv: list[str] | None = None) -> int:
         sink.stop()
         redis.stop()
         pg.drop_all()
-    total, shares = summarize(out)
+    total, shares, sites = summarize(out)
     print(
         f"{args.scenario} / {args.config}: {result.rps:.0f} RPS, {cpu_us:.0f} us server CPU per request "
         f"(py-spy attached), {total} samples -> {out}"
     )
     for name, count in shares.most_common():
         print(f"  {count / total:6.1%}  ~{count / total * cpu_us:6.0f} us/req  {name}")
+    print("telemetry cost per call site (caller -> telemetry code entered):")
+    for site, count in sites.most_common(args.sites):
+        print(f"  {count / total:6.1%}  ~{count / total * cpu_us:6.0f} us/req  {site}")
     return 0
 
 

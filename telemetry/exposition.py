@@ -6,14 +6,18 @@ formatting: about 90 ms for 10k series on the benchmark machine. `PrometheusText
 `PrometheusMetricReader` (same registry registration, temporality, cardinality limits; the stock path keeps working
 for OpenMetrics scrapes) with one more method, `text()`, which collects the same `MetricsData` and writes the Prometheus
 text format (0.0.4) itself. Names come from the exporter's own translation (`_resolve_metric_name`, `map_unit`,
-`sanitize_attribute`, `_check_value`) and from prometheus_client's family classes (suffixes, `_total`); each label
-string is built once per data point and shared by a histogram's bucket lines. The output is byte for byte what
+`sanitize_attribute`, `_check_value`) and from prometheus_client's family classes (suffixes, `_total`).
+
+Building and escaping a series' label text was most of a scrape's cost, and it is the same at every scrape: the reader
+keeps each series' line heads (everything before the value: name, labels, a histogram's `le` per bucket) across
+scrapes, keyed by what determines them, and a scrape then only formats the values. The output is byte for byte what
 `generate_latest` writes for the same data (tests/telemetry/test_fast_exposition.py checks that).
 """
 
 from __future__ import annotations
 
 import threading
+from itertools import accumulate
 from typing import Any
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader, _should_convert_sum_to_gauge
@@ -31,6 +35,7 @@ class PrometheusTextReader(PrometheusMetricReader):
         self._capture_lock = threading.Lock()
         self._capturing = False
         self._captured: MetricsData | None = None
+        self._cache = SeriesCache()
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
         if self._capturing:
@@ -46,9 +51,9 @@ class PrometheusTextReader(PrometheusMetricReader):
                 data, self._captured = self._captured, None
             finally:
                 self._capturing = False
-        if data is None:
-            return b""
-        return encode(data, self._collector)
+            if data is None:
+                return b""
+            return encode(data, self._collector, self._cache)  # under the lock: the cache is not thread-safe
 
 
 def _escape_value(value: str) -> str:
@@ -66,15 +71,42 @@ def _family_head(name: str, description: str, unit: str, kind: type) -> tuple[st
     return family.name, family.name, family.type
 
 
-class _Writer:
-    """One scrape: the families in first-seen order, and caches of what repeats across points (label names, values)."""
+class SeriesCache:
+    """What a scrape can reuse from the last ones: line heads per series, label names and values, number texts.
+    Emptied when it outgrows MAX_ENTRIES (series come and go; the cache must not grow without bound)."""
 
-    def __init__(self, collector: Any) -> None:
-        self.collector = collector
-        self.families: dict[str, tuple[str, str, str, str, list[str]]] = {}  # id -> help, exposed, type, base, lines
+    MAX_ENTRIES = 200_000
+
+    def __init__(self) -> None:
+        self.series: dict[Any, Any] = {}
         self.label_names: dict[str, str] = {}
         self.values: dict[Any, str] = {}
         self.numbers: dict[float, str] = {}
+        self.counts: dict[int, str] = {}
+
+    def trim(self) -> None:
+        for table in (self.series, self.label_names, self.values, self.numbers, self.counts):
+            if len(table) > self.MAX_ENTRIES:
+                table.clear()
+
+
+class _Writer:
+    """One scrape: the families in first-seen order; the caches of what repeats (label names, values, series heads)."""
+
+    def __init__(self, collector: Any, cache: SeriesCache | None = None) -> None:
+        self.collector = collector
+        self.families: dict[str, tuple[str, str, str, str, list[str]]] = {}  # id -> help, exposed, type, base, lines
+        cache = cache or SeriesCache()
+        cache.trim()
+        self.series = cache.series
+        self.label_names = cache.label_names
+        self.values = cache.values
+        self.numbers = cache.numbers
+        self.counts = cache.counts
+
+    def count_text(self, value: int) -> str:
+        text = self.counts[value] = floatToGoString(value)
+        return text
 
     def number(self, value: float) -> str:
         if not value:  # 0.0 and -0.0 are equal keys but print differently
@@ -108,21 +140,30 @@ class _Writer:
         return "".join(out).encode("utf-8")
 
 
-def encode(data: MetricsData, collector: Any) -> bytes:
-    """MetricsData -> Prometheus text, translated by `collector` (the exporter's _CustomCollector) as it would."""
+def encode(data: MetricsData, collector: Any, cache: SeriesCache | None = None) -> bytes:
+    """MetricsData -> Prometheus text, translated by `collector` (the exporter's _CustomCollector) as it would.
+    `cache` carries series heads over from earlier scrapes (one cache per collector: names depend on it)."""
     if not collector._disable_target_info:
         raise ValueError("PrometheusTextReader.text() needs disable_target_info=True")
-    writer = _Writer(collector)
+    writer = _Writer(collector, cache)
     for resource_metrics in data.resource_metrics:
         resource_attrs = collector._build_resource_attrs(resource_metrics.resource)
         for scope_metrics in resource_metrics.scope_metrics:
             scope_attrs = collector._build_scope_attrs(scope_metrics.scope)
+            fixed = _attributes_key(resource_attrs) + (None,) + _attributes_key(scope_attrs)
             for metric in scope_metrics.metrics:
-                _metric(writer, metric, resource_attrs, scope_attrs)
+                _metric(writer, metric, resource_attrs, scope_attrs, fixed)
     return writer.text()
 
 
-def _metric(writer: _Writer, metric: Any, resource_attrs: dict[str, Any], scope_attrs: dict[str, Any]) -> None:
+def _attributes_key(attributes: Any) -> tuple[Any, ...]:
+    """Hashable and exact: True, 1 and 1.0 are equal keys but print differently, so the value types are part of it."""
+    return (*attributes.items(), *map(type, attributes.values()))
+
+
+def _metric(
+    writer: _Writer, metric: Any, resource_attrs: dict[str, Any], scope_attrs: dict[str, Any], fixed: tuple[Any, ...]
+) -> None:
     name = writer.collector._resolve_metric_name(metric.name)
     description = metric.description or ""
     unit = map_unit(metric.unit or "")
@@ -144,38 +185,68 @@ def _metric(writer: _Writer, metric: Any, resource_attrs: dict[str, Any], scope_
         entry = writer.families[family_id] = (help_text, exposed, type_name, base, [])
     base, lines = entry[3], entry[4]
 
-    # Labels per point as the exporter's _collect_data_points builds them: resource, scope, then point attributes;
-    # the metric's label names are the sorted union, a point without one of them gets "".
-    rows: list[dict[str, str]] = []
-    keys: set[str] = set()
-    for point in data.data_points:
-        labels: dict[str, str] = {}
-        for source in (resource_attrs, scope_attrs, point.attributes):
-            for key, value in source.items():
-                label = writer.label_name(key)
-                keys.add(label)
-                labels[label] = writer.label_value(value)
-        rows.append(labels)
-    label_keys = sorted(keys)
-
-    for labels, point in zip(rows, data.data_points, strict=True):
-        common = ",".join(f'{k}="{labels.get(k, "")}"' for k in label_keys)
-        braces = f"{{{common}}}" if common else ""
-        if kind is not HistogramMetricFamily:
-            lines.append(f"{base}{braces} {writer.number(point.value)}\n")
+    # Label names as the exporter's _collect_data_points builds them: the sorted union over the points of resource,
+    # scope and point attribute names; a point without one of them gets "".
+    points = data.data_points
+    if not points:
+        return
+    raw: set[str] = set(resource_attrs).union(scope_attrs)
+    for point in points:
+        raw.update(point.attributes)
+    label_keys = tuple(sorted({writer.label_name(key) for key in raw}))
+    histogram = kind is HistogramMetricFamily
+    number, count_text, counts = writer.number, writer.count_text, writer.counts
+    series = writer.series
+    for point in points:
+        try:
+            key: Any = (base, label_keys, fixed, _attributes_key(point.attributes))
+            if histogram:
+                key += (tuple(point.explicit_bounds),)
+            heads = series.get(key)
+        except TypeError:  # an unhashable attribute value: build this series' heads every time
+            key, heads = None, None
+        if heads is None:
+            heads = _heads(writer, base, label_keys, histogram, point, resource_attrs, scope_attrs)
+            if key is not None:
+                series[key] = heads
+        if not histogram:
+            lines.append(f"{heads}{number(point.value)}\n")
             continue
-        # Bucket lines: every label sorted by name, `le` in its place (prometheus_client sorts each sample's labels).
-        merged = dict.fromkeys(label_keys, "")
-        merged.update(labels)
-        merged.pop("le", None)  # a point attribute called `le` is overwritten by the bucket's, as in the stock path
-        before = "".join(f'{k}="{v}",' for k, v in sorted(merged.items()) if k < "le")
-        after = "".join(f',{k}="{v}"' for k, v in sorted(merged.items()) if k > "le")
-        prefix = f"{base}_bucket{{{before}le="
-        cumulative = 0
-        bounds = point.explicit_bounds
-        for upper, count in zip((*bounds, "+Inf"), point.bucket_counts, strict=False):
-            cumulative += count
-            lines.append(f'{prefix}"{upper}"{after}}} {writer.number(cumulative)}\n')
-        if float(bounds[0] if len(bounds) else "+Inf") >= 0 and point.sum is not None:
-            lines.append(f"{base}_count{braces} {writer.number(cumulative)}\n")
-            lines.append(f"{base}_sum{braces} {writer.number(point.sum)}\n")
+        buckets, count_head, sum_head = heads
+        # Cumulative bucket counts are non-negative integers (never -0.0): their texts are looked up directly.
+        texts = [counts.get(n) or count_text(n) for n in accumulate(point.bucket_counts)]
+        lines += [f"{head}{text}\n" for head, text in zip(buckets, texts, strict=False)]
+        if count_head is not None and point.sum is not None:
+            lines.append(f"{count_head}{texts[-1] if texts else number(0)}\n")
+            lines.append(f"{sum_head}{number(point.sum)}\n")
+
+
+def _heads(
+    writer: _Writer,
+    base: str,
+    label_keys: tuple[str, ...],
+    histogram: bool,
+    point: Any,
+    resource_attrs: dict[str, Any],
+    scope_attrs: dict[str, Any],
+) -> Any:
+    """One series' line heads (up to the value): a string, or for a histogram (bucket heads, count head, sum head)."""
+    labels: dict[str, str] = {}
+    for source in (resource_attrs, scope_attrs, point.attributes):
+        for key, value in source.items():
+            labels[writer.label_name(key)] = writer.label_value(value)
+    common = ",".join(f'{k}="{labels.get(k, "")}"' for k in label_keys)
+    braces = f"{{{common}}}" if common else ""
+    if not histogram:
+        return f"{base}{braces} "
+    # Bucket lines: every label sorted by name, `le` in its place (prometheus_client sorts each sample's labels).
+    merged = dict.fromkeys(label_keys, "")
+    merged.update(labels)
+    merged.pop("le", None)  # a point attribute called `le` is overwritten by the bucket's, as in the stock path
+    before = "".join(f'{k}="{v}",' for k, v in sorted(merged.items()) if k < "le")
+    after = "".join(f',{k}="{v}"' for k, v in sorted(merged.items()) if k > "le")
+    bounds = point.explicit_bounds
+    buckets = tuple(f'{base}_bucket{{{before}le="{upper}"{after}}} ' for upper in (*bounds, "+Inf"))
+    if float(bounds[0] if len(bounds) else "+Inf") >= 0:
+        return buckets, f"{base}_count{braces} ", f"{base}_sum{braces} "
+    return buckets, None, None

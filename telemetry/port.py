@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import Meter
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_INPUT_MESSAGES,
     GEN_AI_OPERATION_NAME,
@@ -31,6 +31,8 @@ from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from telemetry import contract as c
+from telemetry.cells import CounterCell, HistogramCell, Key, SdkCounter, key_of
+from telemetry.child_spans import unrecorded_child
 from telemetry.labels import LabelBounds
 
 # The (model id, tenant) of the ensure-version step in progress, if any: what a successful probe admits.
@@ -56,6 +58,8 @@ class LLMCall:
         self, *, model: str | None, input_tokens: int, output_tokens: int, system_fingerprint: str | None = None
     ) -> None:
         self.response_model, self.input_tokens, self.output_tokens = model, input_tokens, output_tokens
+        if not self.span.is_recording():
+            return
         attributes: dict[str, Any] = {
             GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
             GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
@@ -68,7 +72,7 @@ class LLMCall:
 
     def set_content(self, prompt: str, output: str) -> None:
         """Prompt and output text go on the span only when PROMPTER_TRACE_CONTENT is on (they are customer data)."""
-        if not self._telemetry.capture_content:
+        if not self._telemetry.capture_content or not self.span.is_recording():
             return
         self._telemetry.guard(
             "llm span content",
@@ -89,6 +93,8 @@ class EnsureVersionStep:
         self._span, self._telemetry = span, telemetry
 
     def outcome(self, *, created: bool, drift: bool) -> None:
+        if not self._span.is_recording():
+            return
         attributes = {"prompter.version.created": created, "prompter.version.drift": drift}
         self._telemetry.guard("ensure-version span attributes", self._span.set_attributes, attributes)
         self._telemetry.guard("model label admission", self._telemetry.admit_pinned)
@@ -109,7 +115,10 @@ class Telemetry:
         *,
         capture_content: bool = False,
         labels: LabelBounds | None = None,
+        cells: bool = False,
     ) -> None:
+        """`cells`: counters and histograms are kept as plain cells (telemetry/cells.py) that the caller attaches to
+        the meter provider's readers; otherwise every recording is an SDK measurement on `meter`."""
         self.enabled = meter is not None
         self.tracing = tracer is not None
         self.tracer = tracer or trace.NoOpTracer()
@@ -118,13 +127,23 @@ class Telemetry:
         self.labels = labels or LabelBounds()
         self._instruments: dict[str, Any] = {}
         self._started_models: set[tuple[str, str]] = set()  # bounded by LabelBounds
+        self._cells: list[CounterCell | HistogramCell] = []
         if meter is not None:
             for instrument in c.CONTRACT:
-                if instrument.kind == "counter" and not instrument.labels:
-                    self._instruments[instrument.key] = _LocalCounter.create(meter, instrument)
+                if cells and instrument.kind == "counter":
+                    cell: Any = CounterCell(instrument)
+                elif cells and instrument.kind == "histogram":
+                    cell = HistogramCell(instrument)
                 else:
-                    self._instruments[instrument.key] = _create(meter, instrument)
+                    self._instruments[instrument.key] = SdkCounter(_create(meter, instrument))
+                    continue
+                self._instruments[instrument.key] = cell
+                self._cells.append(cell)
             self._initialise_counters()
+
+    def cells(self) -> list[CounterCell | HistogramCell]:
+        """The cells a collection adds to the SDK's data (telemetry.cells.attach)."""
+        return self._cells
 
     @classmethod
     def disabled(cls) -> Telemetry:
@@ -155,12 +174,16 @@ class Telemetry:
                     self._record("label_calls", "add", 0, {"label": label, "provider": provider, "outcome": outcome})
 
     # -- failure-proof plumbing -------------------------------------------------------------------------------------
-    def _record(self, key: str, method: str, value: float, attributes: dict[str, str] | None = None) -> None:
+    def _record(self, key: str, method: str, value: float, attributes: dict[str, Any] | None = None) -> None:
+        self._put(key, method, value, key_of(attributes))
+
+    def _put(self, key: str, method: str, value: float, labels: Key = ()) -> None:
+        """`_record` with the labels as (name, value) items: no dict to build and copy on the request path."""
         instrument = self._instruments.get(key)
         if instrument is None:
             return
         try:
-            getattr(instrument, method)(value, attributes)
+            getattr(instrument, method)(value, labels)
         except Exception as exc:  # noqa: BLE001 - a broken meter must never fail a request
             self.count_failure(key, exc)
 
@@ -181,18 +204,18 @@ class Telemetry:
 
     # -- HTTP (called by the middleware) ----------------------------------------------------------------------------
     def record_http(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = bounded_method(method)
-        self._record("http_requests", "add", 1, {"method": method, "route": route, "status": str(status)})
-        self._record("http_duration", "record", seconds, {"method": method, "route": route})
+        labels = (("method", bounded_method(method)), ("route", route))
+        self._put("http_requests", "add", 1, (*labels, ("status", str(status))))
+        self._put("http_duration", "record", seconds, labels)
 
     # -- domain events ----------------------------------------------------------------------------------------------
     def record_db_unique(self, table: str) -> None:
         self._record("db_unique_violation", "add", 1, {"table": table})
 
     def record_result_insert(self, *, fingerprint_present: bool) -> None:
-        self._record("results_insert", "add", 1)
+        self._put("results_insert", "add", 1)
         if fingerprint_present:
-            self._record("fingerprint_present", "add", 1)
+            self._put("fingerprint_present", "add", 1)
 
     def set_redis_up(self, up: bool) -> None:
         self._record("redis_up", "set", 1 if up else 0)
@@ -317,9 +340,8 @@ class Telemetry:
         try:
             yield
         finally:
-            self._record(
-                "ensure_version", "record", time.perf_counter() - start, {"provider": self.labels.provider(provider)}
-            )
+            seconds = time.perf_counter() - start
+            self._put("ensure_version", "record", seconds, (("provider", self.labels.provider(provider)),))
 
     # -- spans ------------------------------------------------------------------------------------------------------
     def start_span(
@@ -330,7 +352,12 @@ class Telemetry:
         attributes: dict[str, Any] | None = None,
         context: Any = None,
     ) -> trace.Span:
-        """Start a span; if the tracer fails, a non-recording span stands in (counted, never raised)."""
+        """Start a span; if the tracer fails, a non-recording span stands in (counted, never raised). Under a local
+        parent that is not recorded (sampled out) the child is a non-recording span in its context, without the SDK."""
+        if context is None:
+            unrecorded = unrecorded_child()
+            if unrecorded is not None and unrecorded is not trace.INVALID_SPAN:
+                return unrecorded
         span = self.guard(
             f"start span {name}", self.tracer.start_span, name, context=context, kind=kind, attributes=attributes
         )
@@ -368,53 +395,30 @@ class Telemetry:
                 self._record_genai(provider, request_model, operation, call, time.perf_counter() - start)
 
     def _record_genai(self, provider: str, request_model: str, operation: str, call: LLMCall, seconds: float) -> None:
-        attributes = {
-            GEN_AI_OPERATION_NAME: operation,
-            GEN_AI_PROVIDER_NAME: self.labels.provider(provider),
-            GEN_AI_REQUEST_MODEL: self.labels.model_id(request_model),
-        }
+        labels: Key = (
+            (GEN_AI_OPERATION_NAME, operation),
+            (GEN_AI_PROVIDER_NAME, self.labels.provider(provider)),
+            (GEN_AI_REQUEST_MODEL, self.labels.model_id(request_model)),
+        )
         if call.response_model:
             if call.error_type is None:
                 # The model the provider itself reported answering with (a dated build, say) takes a label slot like
                 # a pinned one, in the caller's share while a version is being pinned (telemetry/labels.py).
                 pinning = _PINNING.get()
                 self.labels.admit_model(call.response_model, pinning[1] if pinning is not None else None)
-            attributes[GEN_AI_RESPONSE_MODEL] = self.labels.model_id(call.response_model)
+            labels += ((GEN_AI_RESPONSE_MODEL, self.labels.model_id(call.response_model)),)
         if call.error_type:
-            attributes[ERROR_TYPE] = call.error_type
-        self._record("genai_duration", "record", seconds, attributes)
+            labels += ((ERROR_TYPE, call.error_type),)
+        self._put("genai_duration", "record", seconds, labels)
         for token_type, count in (("input", call.input_tokens), ("output", call.output_tokens)):
             if count is not None:
-                self._record("genai_tokens", "record", count, {**attributes, GEN_AI_TOKEN_TYPE: token_type})
+                self._put("genai_tokens", "record", count, (*labels, (GEN_AI_TOKEN_TYPE, token_type)))
 
     @staticmethod
     def current_trace_id() -> str | None:
         """The W3C trace id (32 hex) of the active span, or None when tracing is off."""
         context = trace.get_current_span().get_span_context()
         return format(context.trace_id, "032x") if context.is_valid else None
-
-
-class _LocalCounter:
-    """A counter without labels, kept as a Python int and reported by an observable callback at collection time: an add
-    is one integer addition instead of an SDK measurement (attribute set, aggregation lock, exemplar check) on the
-    request path. Exposed exactly like a synchronous counter (a monotonic cumulative sum: `<name>_total`)."""
-
-    def __init__(self) -> None:
-        self.value: float = 0
-
-    @classmethod
-    def create(cls, meter: Meter, instrument: c.Instrument) -> _LocalCounter:
-        counter = cls()
-        meter.create_observable_counter(
-            instrument.otel_name, callbacks=[counter.observe], unit=instrument.unit, description=instrument.description
-        )
-        return counter
-
-    def add(self, amount: float, attributes: dict[str, str] | None = None) -> None:
-        self.value += amount
-
-    def observe(self, _options: CallbackOptions) -> list[Observation]:
-        return [Observation(self.value)]
 
 
 def _create(meter: Meter, instrument: c.Instrument) -> Any:

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import TracerProvider as TracerProviderApi
 from prometheus_client import CollectorRegistry
 
+from telemetry import cells
 from telemetry import contract as c
 from telemetry.child_spans import ChildSpansOnlyTracerProvider
 from telemetry.export_logs import quiet_exporter_logs
@@ -76,15 +77,17 @@ class TelemetryHandle:
         return ChildSpansOnlyTracerProvider(self.tracer_provider)
 
     def instrument_engine(self, engine: Any) -> None:
-        """Auto-instrument a SQLAlchemy (async) engine: one span per statement under the current request span."""
+        """Auto-instrument a SQLAlchemy (async) engine: one span per statement under the current recorded span, by the
+        instrumentor's EngineTracer made lean (telemetry/statements.py)."""
         if not self.tracing or not self.config.statement_spans:
             return
-        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from telemetry.statements import StatementTracer
 
-        tracer = self._library_tracer_provider().get_tracer("opentelemetry.instrumentation.sqlalchemy")
+        assert self.tracer_provider is not None
+        tracer = self.tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
         # The instrumentor's own connection-usage metric would add series outside the contract: give it a no-op meter.
         usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("db.client.connections.usage")
-        EngineTracer(tracer, getattr(engine, "sync_engine", engine), usage)
+        StatementTracer(tracer, getattr(engine, "sync_engine", engine), usage)
 
     def instrument_redis(self, client: Any) -> None:
         if not self.tracing or not self.config.statement_spans:
@@ -144,12 +147,18 @@ def setup_telemetry(
         tracer_provider = TracerProvider(resource=resource)
         tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_span_exporter(config)))
 
+    # Counters and histograms as plain cells merged into each collection (telemetry/cells.py), unless exemplars are
+    # asked for (only the SDK's record path samples them) or the provider's readers cannot be hooked.
+    use_cells = cells.hookable(meter_provider) and not os.environ.get("OTEL_METRICS_EXEMPLAR_FILTER")
     telemetry = Telemetry(
         meter_provider.get_meter(SCOPE),
         tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None,
         capture_content=config.capture_content,
         labels=LabelBounds(config.providers, allowed_models=config.metric_models, label_names=config.metric_labels),
+        cells=use_cells,
     )
+    if use_cells:
+        cells.attach(meter_provider, telemetry.cells, SCOPE)
     return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry, prometheus_reader)
 
 

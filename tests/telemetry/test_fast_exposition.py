@@ -83,3 +83,30 @@ def test_arbitrary_attributes_and_values_render_identically(points):
 
     assert reader.text() == generate_latest(registry)
     provider.shutdown()
+
+
+def test_series_text_kept_across_scrapes_follows_every_change():
+    """The reader reuses each series' label text from earlier scrapes: values, new series, a label value that changes
+    type (True, 1 and 1.0 are equal dict keys but print differently) and a label set that grows must still render
+    exactly as the stock path renders them, scrape after scrape."""
+    registry = CollectorRegistry(auto_describe=True)
+    reader = PrometheusTextReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
+    provider = MeterProvider(metric_readers=[reader])
+    meter = provider.get_meter("prop")
+    counter = meter.create_counter("prop.count", unit="1")
+    histogram = meter.create_histogram("prop.seconds", unit="s", explicit_bucket_boundaries_advisory=[0, 0.5, 2.5])
+    steps = [
+        ({"a": True}, 1.0),
+        ({"a": 1}, 2.0),
+        ({"a": 1.0}, 0.25),
+        ({"a": "x", "b.c": "new label"}, 3.0),
+        ({"le": "z"}, 0.5),
+        ({"a": True}, 7.0),
+    ]
+    for attributes, value in steps:
+        counter.add(value, attributes)
+        histogram.record(value, attributes)
+        assert reader.text() == generate_latest(registry)
+        assert reader.text() == generate_latest(registry)  # a second scrape of unchanged data, from the cache
+    assert reader._cache.series  # the heads were kept
+    provider.shutdown()

@@ -1,0 +1,345 @@
+"""What telemetry costs per request, in CPU time, resolved to a few microseconds: `python -m bench.telemetry_cost`.
+
+Method. Every variant is the whole Prompter app (create_app + its lifespan, fake provider) called in this process over
+ASGI; no HTTP, no load generator, so other processes on the machine do not show up in the figures. The variants are
+alternated request by request (in a fresh random order each step), so a slow spell of the shared cores - or a garbage
+collection, or a cache warming - lands on every variant alike. Each request is timed as CPU time of the whole process
+(`time.process_time`: the aiosqlite thread and the span exporter's thread included), and each variant reports the
+mean, its standard error and the ratio against telemetry off. Spans are exported over real OTLP/HTTP to a local
+receiver (another process, like a collector) and flushed inside the timed region every FLUSH_EVERY requests (fewer when
+sampled: batches of the same size), so their encoding and POST are paid by the variant that produced them, not by whichever request runs when the exporter wakes.
+
+Two apps built alike can differ by some tens of µs per request (memory layout, database file): `off, second app` is a
+second app built exactly like `off` and shows that offset. Metrics only is therefore also measured against itself:
+every telemetry variant is also measured against itself: `the same app, switched off` is that app with its telemetry
+switched off around each of its requests (the port records nothing and starts no span, the HTTP middleware passes the
+request through, as with PROMPTER_TELEMETRY=off), so the difference between the two is what telemetry costs, free of
+any offset between apps. What stays on when switched off is only the SQLAlchemy event hooks (each finds no recording
+span and returns). The targets are judged on these pairs.
+
+`/metrics` at 10k series: the fast writer (what /metrics serves for the text format) over 500 routes' HTTP series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import AsyncExitStack, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.trace import NoOpTracer
+
+from bench.asgi_measure import Call
+
+TEMPLATE = json.dumps(
+    {"org_id": "m", "workspace_id": "m", "name": "greet", "body": "Hello {{ name }} from {{ team }}!"}
+).encode()
+RUN = json.dumps(
+    {"provider": "openai", "model_id": "gpt-4o", "variables": {"name": "Ada", "team": "Prompter"}}
+).encode()
+ENSURE = json.dumps({"provider": "openai", "model_id": "gpt-4o"}).encode()
+# Requests between span flushes at 100 % sampling (~8 spans a run: below the batch processor's 512-span export trigger).
+# A sampled variant flushes proportionally less often, so its batches are as large: each export has a fixed cost (an
+# HTTP POST) that the processor, left alone, spreads over a full batch too.
+FLUSH_EVERY = 32
+
+REQUESTS = {
+    "run": lambda: Call("POST", "/api/prompt-templates/1/run", body=RUN, expect=201),
+    "get": lambda: Call("GET", "/api/prompt-templates/1"),
+}
+# Targets, as fractions of telemetry off's CPU per request (the sampled one is judged against metrics only).
+TARGETS = {"metrics": 0.03, "full": 0.10}
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    key: str
+    label: str
+    telemetry: bool = True
+    sampler: str | None = None  # OTEL_TRACES_SAMPLER; None = no tracing
+    sampler_arg: str | None = None
+    switched_off: str | None = None  # the key of another variant's app, called with its telemetry switched off
+
+
+VARIANTS = (
+    Variant("off", "telemetry off", telemetry=False),
+    Variant("off2", "off, second app (control)", telemetry=False),
+    Variant("metrics", "metrics only"),
+    Variant("metrics_off", "  the same app, switched off", switched_off="metrics"),
+    Variant("full", "100 % tracing + statement spans", sampler="always_on"),
+    Variant("full_off", "  the same app, switched off", switched_off="full"),
+    Variant("sampled", "parentbased_traceidratio 0.1", sampler="parentbased_traceidratio", sampler_arg="0.1"),
+    Variant("sampled_off", "  the same app, switched off", switched_off="sampled"),
+)
+
+
+async def _start(stack: AsyncExitStack, variant: Variant, db_url: str, otlp: str | None) -> tuple[Any, Any]:
+    from service.app import create_app
+    from service.settings import Settings
+
+    env = {"OTEL_TRACES_SAMPLER": variant.sampler, "OTEL_TRACES_SAMPLER_ARG": variant.sampler_arg}
+    saved = {key: os.environ.get(key) for key in env}
+    for key, value in env.items():  # the SDK reads its sampler from the environment when the provider is built
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        settings = Settings(
+            db_url=db_url,
+            db_auto_migrate=True,
+            log_level="WARNING",
+            telemetry="on" if variant.telemetry else "off",
+            otel_exporter_otlp_endpoint=otlp if variant.sampler else None,
+            otel_service_name=f"bench {variant.key}",
+        )
+        app = create_app(settings)
+        await stack.enter_async_context(app.lifespan())
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    for call in (
+        Call("POST", "/api/prompt-templates", body=TEMPLATE, expect=201),
+        Call("POST", "/api/prompt-templates/1/ensure-version", body=ENSURE, expect=201),
+    ):
+        status = await call(app)
+        if status != call.expect:
+            raise RuntimeError(f"seeding {variant.key}: {call.scope['path']} answered {status}")
+    provider = app.state.runtime.telemetry_handle.tracer_provider
+    return app, (provider.force_flush if provider is not None else None)
+
+
+class Switch:
+    """Telemetry switched off on a running app for the duration of a `with`: what Telemetry.disabled() does."""
+
+    def __init__(self, telemetry: Any) -> None:
+        self.telemetry = telemetry
+        self.instruments = telemetry._instruments
+        self.tracer = telemetry.tracer
+
+    def __enter__(self) -> None:
+        self.telemetry.enabled = False  # the HTTP middleware passes the request through: no server span
+        self.telemetry._instruments = {}  # every record_* finds no instrument and returns
+        self.telemetry.tracer = NOOP_TRACER  # domain spans: none (statement hooks find no recording span)
+
+    def __exit__(self, *_: Any) -> None:
+        self.telemetry.enabled = True
+        self.telemetry._instruments = self.instruments
+        self.telemetry.tracer = self.tracer
+
+
+NO_SWITCH = nullcontext()
+NOOP_TRACER = NoOpTracer()
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    mean = statistics.fmean(samples)
+    return {
+        "n": len(samples),
+        "mean_us": mean,
+        "se_us": statistics.stdev(samples) / math.sqrt(len(samples)),
+        "median_us": statistics.median(samples),
+    }
+
+
+async def measure(
+    variants: list[Variant], db_urls: dict[str, str], request: str, runs: int, otlp: str | None
+) -> dict[str, Any]:
+    """Per-request CPU µs for every variant, alternated request by request."""
+    async with AsyncExitStack() as stack:
+        apps: dict[str, Any] = {}
+        flushers: dict[str, Any] = {}
+        switches: dict[str, Any] = {}
+        every: dict[str, int] = {}
+        for variant in variants:
+            if variant.switched_off:
+                apps[variant.key], flushers[variant.key] = apps[variant.switched_off], None
+                switches[variant.key] = Switch(apps[variant.key].state.runtime.telemetry)
+                continue
+            apps[variant.key], flushers[variant.key] = await _start(stack, variant, db_urls[variant.key], otlp)
+            every[variant.key] = round(FLUSH_EVERY / float(variant.sampler_arg or 1))
+        call = REQUESTS[request]()
+        for key, app in apps.items():  # warm-up, and a check that every variant answers as expected
+            for _ in range(max(20, runs // 20)):
+                with switches.get(key, NO_SWITCH):
+                    status = await call(app)
+            if status != call.expect:
+                raise RuntimeError(f"{request} on {key} answered {status}, not {call.expect}")
+            if flushers[key] is not None:
+                flushers[key]()
+        samples: dict[str, list[float]] = {key: [] for key in apps}
+        keys = list(apps)
+        clock = time.process_time
+        gc.collect()
+        order = random.Random(27)  # seeded: a rerun alternates the same way
+        for index in range(runs):
+            order.shuffle(keys)  # random, so that no variant always follows the same one (a warm cache is cheaper)
+            for key in keys:
+                app, flush = apps[key], flushers[key]
+                with switches.get(key, NO_SWITCH):
+                    start = clock()
+                    await call(app)
+                    if flush is not None and index % every[key] == every[key] - 1:
+                        flush()
+                    samples[key].append((clock() - start) * 1e6)
+    return {key: _stats(values) for key, values in samples.items()}
+
+
+def compare(stats: dict[str, dict[str, float]], baseline: str = "off") -> dict[str, dict[str, float]]:
+    """Added µs (± standard error of the difference) and ratio baseline/variant (throughput at equal CPU)."""
+    base = stats[baseline]
+    out: dict[str, dict[str, float]] = {}
+    for key, s in stats.items():
+        out[key] = {
+            "added_us": s["mean_us"] - base["mean_us"],
+            "added_se_us": math.hypot(s["se_us"], base["se_us"]),
+            "ratio": base["mean_us"] / s["mean_us"],
+            "share": (s["mean_us"] - base["mean_us"]) / base["mean_us"],
+        }
+    return out
+
+
+def scrape(series: int, repeats: int) -> dict[str, Any]:
+    from telemetry import TelemetryConfig, setup_telemetry
+
+    handle = setup_telemetry(TelemetryConfig())
+    # One route = 1 counter series + 19 histogram series (16 buckets, +Inf, _sum, _count).
+    for index in range(max(1, series // 20)):
+        handle.telemetry.record_http("GET", f"/api/bench/{index}/{{item_id:int}}", 200, 0.003)
+    text = handle.prometheus_text() or b""
+    count = sum(1 for line in text.decode().splitlines() if line and not line.startswith("#"))
+    times, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        handle.prometheus_text()
+        times.append((time.perf_counter() - start) * 1e3)
+        cpu.append((time.thread_time() - start_cpu) * 1e3)
+    handle.shutdown()
+    return {
+        "series": count,
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "cpu_median_ms": statistics.median(cpu),
+        "repeats": repeats,
+    }
+
+
+def paired(stats: dict[str, dict[str, float]], key: str) -> tuple[float, float, float] | None:
+    """(µs added, its standard error, share) of a variant over its own app switched off, if that was measured."""
+    twin = f"{key}_off"
+    if twin not in stats:
+        return None
+    on, off = stats[key], stats[twin]
+    added = on["mean_us"] - off["mean_us"]
+    return added, math.hypot(on["se_us"], off["se_us"]), added / off["mean_us"]
+
+
+def _verdict(key: str, stats: dict[str, dict[str, float]]) -> str:
+    pair = paired(stats, key)
+    if pair is None:
+        return ""
+    if key in TARGETS:
+        return f"≤ {TARGETS[key]:.0%}: {'met' if pair[2] <= TARGETS[key] else 'missed'}"
+    metrics = paired(stats, "metrics")
+    if key == "sampled" and metrics is not None:
+        extra, se = pair[0] - metrics[0], math.hypot(pair[1], metrics[1])
+        return f"vs metrics only {extra:+.0f} ± {se:.0f} µs, within 1 SE: {'met' if extra <= se else 'missed'}"
+    return ""
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        "| database | request | variant | CPU µs/request | vs off app | vs same app switched off | share | target |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (db, request), stats in results["requests"].items():
+        cmp = compare(stats)
+        for variant in VARIANTS:
+            if variant.key not in stats:
+                continue
+            s, d = stats[variant.key], cmp[variant.key]
+            vs_off = "" if variant.key == "off" else f"{d['added_us']:+.0f} ± {d['added_se_us']:.0f}"
+            pair = paired(stats, variant.key)
+            vs_self = f"{pair[0]:+.0f} ± {pair[1]:.0f}" if pair else ""
+            share = f"{pair[2]:+.1%}" if pair else ""
+            lines.append(
+                f"| {db} | {request} | {variant.label} | {s['mean_us']:.0f} ± {s['se_us']:.0f} | {vs_off} | {vs_self} "
+                f"| {share} | {_verdict(variant.key, stats)} |"
+            )
+    if "scrape" in results:
+        sc = results["scrape"]
+        verdict = "met" if sc["median_ms"] <= 10 else "missed"
+        lines.append(
+            f"\n/metrics, {sc['series']:,} series: median {sc['median_ms']:.1f} ms (min {sc['min_ms']:.1f}; CPU time "
+            f"median {sc['cpu_median_ms']:.1f} ms; {sc['repeats']} scrapes); target ≤ 10 ms: {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.telemetry_cost", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1500, help="requests per variant (default 1500)")
+    parser.add_argument("--db", nargs="+", choices=("sqlite", "pg"), default=["sqlite", "pg"])
+    parser.add_argument("--requests", nargs="+", choices=tuple(REQUESTS), default=["run"])
+    parser.add_argument("--variants", nargs="+", choices=[v.key for v in VARIANTS], default=[v.key for v in VARIANTS])
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--scrape-series", type=int, default=10_000, help="0 = skip the /metrics measure")
+    parser.add_argument("--scrape-repeats", type=int, default=50)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    from bench.servers import OtlpSink, PostgresDatabases
+
+    if "off" not in args.variants:
+        args.variants.insert(0, "off")
+    for variant in VARIANTS:  # a switched-off twin needs its app, and an app its twin
+        if variant.switched_off and (variant.key in args.variants) != (variant.switched_off in args.variants):
+            args.variants += [variant.key, variant.switched_off]
+    variants = [v for v in VARIANTS if v.key in args.variants]
+    workdir = Path(tempfile.mkdtemp(prefix="prompter-telemetry-cost-"))
+    sink = OtlpSink(workdir) if any(v.sampler for v in variants) else None
+    pg = PostgresDatabases(args.pg_url)
+    results: dict[str, Any] = {"requests": {}, "runs": args.runs}
+    try:
+        if "pg" in args.db and not pg.available():
+            print(f"PostgreSQL not reachable at {args.pg_url}: skipping it", file=sys.stderr)
+            args.db = [db for db in args.db if db != "pg"]
+        for db in args.db:
+            for request in args.requests:
+                if db == "pg":
+                    urls = {v.key: pg.create(v.key) for v in variants if not v.switched_off}
+                else:
+                    urls = {v.key: f"sqlite:///{workdir}/{request}-{v.key}.db" for v in variants if not v.switched_off}
+                started = time.perf_counter()
+                stats = asyncio.run(measure(variants, urls, request, args.runs, sink.endpoint if sink else None))
+                results["requests"][(db, request)] = stats
+                print(f"{db} {request}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        if args.scrape_series:
+            results["scrape"] = scrape(args.scrape_series, args.scrape_repeats)
+    finally:
+        if sink is not None:
+            sink.stop()
+        pg.drop_all()
+    print(f"python -m bench.telemetry_cost {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+    print(render(results))
+    if args.json:
+        raw = dict(results, requests={f"{db} {req}": s for (db, req), s in results["requests"].items()})
+        args.json.write_text(json.dumps(raw, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
