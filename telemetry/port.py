@@ -93,11 +93,12 @@ class EnsureVersionStep:
         self._span, self._telemetry = span, telemetry
 
     def outcome(self, *, created: bool, drift: bool) -> None:
+        # Admission first: it decides metric labels, so it must happen whether or not the span records.
+        self._telemetry.guard("model label admission", self._telemetry.admit_pinned)
         if not self._span.is_recording():
             return
         attributes = {"prompter.version.created": created, "prompter.version.drift": drift}
         self._telemetry.guard("ensure-version span attributes", self._span.set_attributes, attributes)
-        self._telemetry.guard("model label admission", self._telemetry.admit_pinned)
 
 
 def bounded_method(method: str) -> str:
