@@ -10,21 +10,14 @@ versions to a null modelVersion, and each run makes one provider call.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import need
-from tests.support.ports import free_port
+from tests.support.litellm import litellm_binary, litellm_proxy
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = {"org_id": "acme", "workspace_id": "litellm", "name": "greet", "body": "Hello {{ name }}!"}
 KEY = "sk-litellm-test-key"
 CONFIG = f"""
@@ -84,61 +77,15 @@ litellm_settings:
 """
 
 
-def _litellm_binary() -> str | None:
-    for candidate in (os.environ.get("LITELLM"), str(REPO_ROOT / ".venv-litellm" / "bin" / "litellm")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return shutil.which("litellm")
-
-
 @pytest.fixture(scope="module")
 def litellm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = _litellm_binary()
+    binary = litellm_binary()
     if binary is None:
         need("litellm not found (./scripts/test installs litellm[proxy] into .venv-litellm)")
         return
-    workdir = tmp_path_factory.mktemp("litellm")
-    config = workdir / "config.yaml"
-    config.write_text(CONFIG)
-    port = free_port()
-    log = open(workdir / "litellm.log", "wb")  # noqa: SIM115 - closed below
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "OTEL_"))
-    }
-    env.update(LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False", DISABLE_SCHEMA_UPDATE="true", NO_DOCS="true")
-    process = subprocess.Popen(
-        [binary, "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        cwd=workdir,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120  # the proxy imports a lot; on a busy 2-core machine this takes a while
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"litellm exited ({process.returncode}):\n{(workdir / 'litellm.log').read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"litellm did not start within 120 s:\n{(workdir / 'litellm.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+    # The proxy imports a lot; on a busy 2-core machine starting it takes a while.
+    with litellm_proxy(binary, CONFIG, tmp_path_factory.mktemp("litellm"), startup_s=120) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def test_openai_route_no_fingerprint_pins_the_response_model_with_one_call_per_run(make_client: Any, litellm_url: str):
