@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import emit
 from service.db.models import PromptVersion
-from telemetry import Telemetry
 from telemetry.events import LabelCalls, LabelDrifted
 
 
@@ -23,7 +22,6 @@ def identity_matches_label(pinned: PromptVersion, served: PromptVersion) -> bool
 
 def count_labelled_call(
     session: AsyncSession,
-    telemetry: Telemetry,
     *,
     label: str | None,
     provider: str,
@@ -49,7 +47,6 @@ class _Tally:
 
 def count_labelled_calls(
     session: AsyncSession,
-    telemetry: Telemetry,
     calls: Iterable[tuple[str | None, str, bool | None, float | None, bool]],
 ) -> None:
     """`count_labelled_call` for many calls - (label, provider, matches, latency_ms, error) each - recorded once

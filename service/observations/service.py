@@ -164,7 +164,7 @@ class ObservationService:
                 continue
             provider = target.version.provider
             counted.append((_label_of(item), provider, matches, item.latency_ms, item.error_type is not None))
-        count_labelled_calls(self.session, self.telemetry, counted)
+        count_labelled_calls(self.session, counted)
         result = Ingested(fates)
         counts = {status: result.count(status) for status in (ACCEPTED, DUPLICATE, REJECTED)}
         on_commit(

@@ -110,7 +110,6 @@ class RunService:
         # Drift and the production-traffic metrics, decided as for an observation (service/labels/drift.py).
         count_labelled_call(
             self.session,
-            self.telemetry,
             label=resolved_label,
             provider=pinned.provider,
             matches=result.identity_matches_label,
