@@ -66,7 +66,18 @@ class LabelCalls:
     seconds: tuple[float, ...] = ()
 
 
-DomainEvent = ResultStored | LabelMoved | LabelDrifted | ModelDrifted | SchemaViolated | LabelCalls
+@dataclass(frozen=True, slots=True)
+class PromptListChanged:
+    """What a workspace's prompt list shows, or what one of its labels resolves to, changed: a prompt was created,
+    archived, unarchived or deleted, or a label was moved, split, rolled back or deleted. Connected MCP clients are
+    told (`notifications/prompts/list_changed`); nothing is measured."""
+
+    org_id: str
+    workspace_id: str
+    name: str
+
+
+DomainEvent = ResultStored | LabelMoved | LabelDrifted | ModelDrifted | SchemaViolated | LabelCalls | PromptListChanged
 
 _MEASURE: dict[type, Callable[[Telemetry, Any], None]] = {
     ResultStored: lambda t, e: t.record_result_insert(fingerprint_present=e.fingerprint_present),
