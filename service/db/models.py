@@ -84,6 +84,10 @@ class PromptTemplate(Base):
     content_hash: Mapped[str] = mapped_column(String(71))
     revision: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Migration 0011_archive: an archived revision is hidden from lists and cannot be newly labelled
+    # (service/archive/). archived_by is the API key id, or "anonymous" with auth off.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    archived_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class PromptVersion(Base):
@@ -109,6 +113,8 @@ class PromptVersion(Base):
     tool_choice: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     response_format: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # as on PromptTemplate
+    archived_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class PromptResult(Base):
@@ -117,11 +123,19 @@ class PromptResult(Base):
         Index("ix_prompt_results_template_id", "template_id", "id"),
         # The UI: a prompt's last run and its 24 h activity chart (migration 0004_ui_indexes).
         Index("ix_prompt_results_template_created", "template_id", "created_at", "latency_ms"),
+        Index("ix_prompt_results_deletion", "deletion_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    template_id: Mapped[int] = mapped_column(ForeignKey("prompt_templates.id", ondelete="CASCADE"))
-    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    # NULL only once the prompt was deleted (service/archive/): the result keeps every other field, and deletion_id,
+    # deleted_template_id and deleted_version_id say what it belonged to. Every read of results joins the template,
+    # so such a result is never returned by a template's or tenant's reads (hence the non-optional type).
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("prompt_templates.id", ondelete="SET NULL"), nullable=True
+    )
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("prompt_versions.id", ondelete="SET NULL"), nullable=True
+    )
     pvk: Mapped[str] = mapped_column(String(71))
     provider: Mapped[str] = mapped_column(String(32))
     model_id: Mapped[str] = mapped_column(String(200))
@@ -145,6 +159,10 @@ class PromptResult(Base):
     structured_output: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     schema_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Migration 0011_archive: set when the prompt was deleted, in the same transaction (see template_id).
+    deletion_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_deletions.id"), nullable=True)
+    deleted_template_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    deleted_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
 
 
 class ApiKey(Base):
@@ -284,3 +302,41 @@ class Observation(Base):
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     span_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+UQ_PROMPT_NAME = "uq_prompt_names_identity"
+
+
+class PromptName(Base):
+    """The state of a prompt name as a whole (its revisions live in prompt_templates). A row exists once the name was
+    archived; unarchiving clears archived_at and keeps the row. Deleting the name removes it."""
+
+    __tablename__ = "prompt_names"
+    __table_args__ = (UniqueConstraint("org_id", "workspace_id", "name", name=UQ_PROMPT_NAME),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    archived_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class PromptDeletion(Base):
+    """The record of a deleted prompt name, kept forever: who, when, why, and what went (revisions with their versions
+    in `removed`). The results of the deleted revisions stay in prompt_results and point here (deletion_id)."""
+
+    __tablename__ = "prompt_deletions"
+    __table_args__ = (Index("ix_prompt_deletions_tenant", "org_id", "workspace_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # [{"template_id", "revision", "content_hash", "versions": [{"id", "provider", "model_id", "pvk"}]}]
+    removed: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    labels: Mapped[list[str]] = mapped_column(JSON)  # the labels the name had, each also recorded as a label delete
+    results_kept: Mapped[int] = mapped_column(Integer)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,6 +24,8 @@ TABLES = {
     "idempotency_keys",
     "ui_sessions",
     "observations",
+    "prompt_names",
+    "prompt_deletions",
 }
 
 
