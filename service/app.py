@@ -20,6 +20,8 @@ from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service import __version__
+from service.archive.dependencies import DEPENDENCIES as archive_dependencies
+from service.archive.handlers import router as archive_router
 from service.auth.guard import api_key_guard
 from service.cache import RedisCache, RedisHealth
 from service.db import engine as db
@@ -126,6 +128,7 @@ def create_app(
             versions_router,
             runs_router,
             labels_router,
+            archive_router,
             diffs_router,
             *observation_routes(settings),
             healthz,
@@ -173,6 +176,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         **template_dependencies,
         **version_dependencies,
         **run_dependencies,
+        **archive_dependencies,
         **label_dependencies,
         **diff_dependencies,
         **observation_dependencies,

@@ -130,12 +130,8 @@ class PromptResult(Base):
     # NULL only once the prompt was deleted (service/archive/): the result keeps every other field, and deletion_id,
     # deleted_template_id and deleted_version_id say what it belonged to. Every read of results joins the template,
     # so such a result is never returned by a template's or tenant's reads (hence the non-optional type).
-    template_id: Mapped[int] = mapped_column(
-        ForeignKey("prompt_templates.id", ondelete="SET NULL"), nullable=True
-    )
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("prompt_versions.id", ondelete="SET NULL"), nullable=True
-    )
+    template_id: Mapped[int] = mapped_column(ForeignKey("prompt_templates.id", ondelete="SET NULL"), nullable=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="SET NULL"), nullable=True)
     pvk: Mapped[str] = mapped_column(String(71))
     provider: Mapped[str] = mapped_column(String(32))
     model_id: Mapped[str] = mapped_column(String(200))

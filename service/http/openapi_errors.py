@@ -38,14 +38,16 @@ ERROR_STATUSES: dict[int, str] = {
     404: "No such template, result, version or label (`template_not_found`, `result_not_found`, "
     "`version_not_found`, `label_not_found`), or an id that is not ASCII digits (`not_found`).",
     409: "Duplicate (`duplicate_template` with `existing_id`), a lost revision race (`revision_conflict`, retry), "
-    "another change of the same label in progress (`label_busy`, with Retry-After: retry), or no earlier label target "
-    "(`nothing_to_roll_back`).",
+    "another change of the same label in progress (`label_busy`, with Retry-After: retry), no earlier label target "
+    "(`nothing_to_roll_back`), a label moved to an archived version, revision or prompt (`archived_target` with "
+    "`archived`), or an archive of what labels point at (`archive_labelled` with `labels`).",
     413: "Body over PROMPTER_MAX_BODY_BYTES (`request_too_large`).",
     415: "The body is not sent as JSON: `Content-Type` must be `application/json` or `application/*+json`, charset "
     "utf-8 if given (`unsupported_media_type`).",
     422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`, "
     "`rendered_prompt_too_large` with `rendered_bytes` and `limit`, `not_comparable`, `diff_too_large`, "
-    "`label_and_version`, `reserved_label`, `idempotency_key_reused`, and `missing_tenant` when PROMPTER_AUTH=off and "
+    "`label_and_version`, `reserved_label`, `idempotency_key_reused`, `confirmation_required` (deleting a prompt needs "
+    "`?confirm=<name>`), and `missing_tenant` when PROMPTER_AUTH=off and "
     "org_id/workspace_id are not given; chat prompts and bundles: `invalid_template`, `placeholder_clash`, "
     "`too_many_messages`, `invalid_schema`, `schema_too_large`, `invalid_bundle` with `path`, `invalid_variables` "
     "with `violations`, `invalid_history` with `path`).",
@@ -71,8 +73,8 @@ def _statuses(path: str, methods: Iterable[str]) -> set[int]:
         statuses |= {413, 415}
     if {"POST", "PUT", "DELETE"} & set(methods):
         statuses.add(429)  # too_many_writes (service/http/write_slots.py)
-        if path == "/api/prompt-templates" or "/labels/" in path:
-            statuses.add(409)  # duplicate_template; label_busy, nothing_to_roll_back
+        if path == "/api/prompt-templates" or "/labels/" in path or path.endswith("/archive"):
+            statuses.add(409)  # duplicate_template; label_busy, nothing_to_roll_back, archived_target; archive_labelled
     if path.endswith(("/ensure-version", "/run")):
         statuses |= {429, 502, 504}
     return statuses

@@ -7,6 +7,8 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, JSONBody, Parameter
 
+from service.archive.schemas import PromptDeletionOut
+from service.archive.service import RetireService
 from service.auth.principal import TenantScope
 from service.http.etag import conditional_json
 from service.http.pagination import DEFAULT_LIMIT
@@ -129,6 +131,24 @@ class PromptController(Controller):
             reason=data.reason,
         )
         return LabelOut.of(target, label, protected=labels.is_protected(label))
+
+    @delete(
+        "/{name:str}",
+        status_code=200,
+        summary="Delete a prompt with every revision, version and label (admin; ?confirm=<name>); results are kept",
+    )
+    async def delete_name(
+        self,
+        name: Name,
+        retire: NamedDependency[RetireService],
+        tenant: NamedDependency[TenantScope],
+        confirm: Annotated[
+            str | None,
+            Parameter(max_length=200, pattern=NO_NUL, description="The prompt's name again: deleting is not undoable."),
+        ] = None,
+        reason: Annotated[str | None, Parameter(max_length=1000, pattern=NO_NUL)] = None,
+    ) -> PromptDeletionOut:
+        return PromptDeletionOut.of(await retire.delete_name(name, tenant=tenant, confirm=confirm, reason=reason))
 
 
 # The package's routes, mounted by service/app.py (its dependencies: service/labels/dependencies.py).

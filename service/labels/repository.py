@@ -9,8 +9,9 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from service.archive import rules as archive_rules
 from service.db.engine import insert_guarded
-from service.db.models import PromptLabel, PromptLabelEvent, PromptTemplate, PromptVersion
+from service.db.models import PromptLabel, PromptLabelEvent, PromptName, PromptTemplate, PromptVersion
 from service.labels import busy
 
 
@@ -69,7 +70,8 @@ _OF_NAME = (
 _RESOLVE_LATEST = (
     select(_Version, PromptTemplate)
     .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
-    .where(*_OF_NAME)
+    # `latest` is the newest that may be labelled: archived revisions and versions are skipped (service/archive/).
+    .where(*_OF_NAME, PromptTemplate.archived_at.is_(None), _Version.archived_at.is_(None))
     .order_by(PromptTemplate.revision.desc(), _Version.id.desc())
     .limit(1)
 )
@@ -120,6 +122,34 @@ class LabelRepository:
         )
         rows = (await self.session.execute(_with_newest_in_lineage(query))).all()
         return [Target(row[1], row[2], row[0], row[3], row[4]) for row in rows]
+
+    async def archived_part(
+        self, org_id: str, workspace_id: str, name: str, template_id: int, version_id: int
+    ) -> str | None:
+        """Which part of a label target is archived ("version", "revision", "name"; service/archive/), "gone" when it
+        was deleted meanwhile, or None when it may be labelled. On PostgreSQL the target's rows are re-read FOR SHARE
+        first, so an archive or delete running at the same moment (FOR UPDATE on them) is seen, whichever commits
+        first (service/archive/repository.py)."""
+        query = (
+            select(PromptTemplate.archived_at, PromptVersion.archived_at)
+            .join(PromptVersion, PromptVersion.template_id == PromptTemplate.id)
+            .where(PromptTemplate.id == template_id, PromptVersion.id == version_id)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        row = (await self.session.execute(query)).first()
+        if row is None:
+            return "gone"
+        name_archived = await self.session.scalar(
+            select(PromptName.archived_at).where(
+                PromptName.org_id == org_id, PromptName.workspace_id == workspace_id, PromptName.name == name
+            )
+        )
+        return archive_rules.archived_part(
+            name_archived=name_archived is not None,
+            revision_archived=row[0] is not None,
+            version_archived=row[1] is not None,
+        )
 
     # -- moves -----------------------------------------------------------------------------------------------------
     async def lock_label(self, org_id: str, workspace_id: str, name: str, label: str) -> None:

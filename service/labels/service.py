@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.archive import rules as archive_rules
 from service.auth.principal import Principal, TenantScope
 from service.db.engine import emit
 from service.db.models import PromptLabel, PromptLabelEvent, is_storable_id, utcnow
@@ -146,6 +147,7 @@ class LabelService:
         org_id, workspace_id = self._writable(label, tenant)
         with label_move_span(self.telemetry, label, "move"):
             target = await self._version_of_name(org_id, workspace_id, name, version_id)
+            await self._check_labellable(org_id, workspace_id, name, label, target)
             await self.repo.lock_label(org_id, workspace_id, name, label)
             current = await self.repo.get_label(org_id, workspace_id, name, label)
             if current is not None and current.version_id == version_id:
@@ -192,6 +194,7 @@ class LabelService:
                 raise NothingToRollBack(
                     f"The version label {label!r} pointed at before (id {undone.from_version_id}) no longer exists."
                 )
+            await self._check_labellable(org_id, workspace_id, name, label, target)
             current = await self.repo.get_label(org_id, workspace_id, name, label)
             previous = current.version_id if current is not None else None
             row = await self._point(current, org_id, workspace_id, name, label, target.version.id)
@@ -211,6 +214,15 @@ class LabelService:
                 code="protected_label",
             )
         return resolved
+
+    async def _check_labellable(self, org_id: str, workspace_id: str, name: str, label: str, target: Target) -> None:
+        """409 archived_target when the version, its revision or the name is archived (service/archive/)."""
+        version_id = target.version.id
+        part = await self.repo.archived_part(org_id, workspace_id, name, target.template.id, version_id)
+        if part == "gone":
+            raise await self._not_found(org_id, workspace_id, name, f"version {version_id}", "version_not_found")
+        if part is not None:
+            raise archive_rules.refuse_archived(part, name=name, label=label, version_id=version_id)
 
     async def _version_of_name(self, org_id: str, workspace_id: str, name: str, version_id: int) -> Target:
         target = (

@@ -27,7 +27,9 @@ class ResultRepository:
         """One statement either way: with a tenant, another tenant's result is filtered out by the same query that
         finds none for a missing id, so the two cost the same (no existence leak through timing)."""
         if tenant is None:
-            return await self.session.get(PromptResult, result_id)
+            result = await self.session.get(PromptResult, result_id)
+            # A deleted prompt's result (template_id NULL, service/archive/) stays in the database, not in the API.
+            return result if result is not None and result.template_id is not None else None
         query = (
             select(PromptResult)
             .join(PromptTemplate, PromptTemplate.id == PromptResult.template_id)

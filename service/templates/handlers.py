@@ -34,7 +34,7 @@ class TemplateController(Controller):
 
         return await idempotency.once(idempotency_key, data, create)
 
-    @get("/", summary="List templates, newest first")
+    @get("/", summary="List templates, newest first (archived ones only with include_archived=true)")
     async def list_templates(
         self,
         templates: NamedDependency[TemplateService],
@@ -42,8 +42,13 @@ class TemplateController(Controller):
         name: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        include_archived: Annotated[
+            bool, Parameter(description="Also list archived revisions and revisions of archived prompts.")
+        ] = False,
     ) -> TemplatePage:
-        page = await templates.list(tenant=tenant, name=name, limit=limit, cursor=cursor)
+        page = await templates.list(
+            tenant=tenant, name=name, limit=limit, cursor=cursor, include_archived=include_archived
+        )
         return TemplatePage([TemplateOut.of(row) for row in page.items], page.next_cursor)
 
     @get("/{template_id:int}", summary="Get one template")

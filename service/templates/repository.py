@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import insert_guarded
-from service.db.models import PromptResult, PromptTemplate
+from service.db.models import PromptName, PromptResult, PromptTemplate
 
 
 class TemplateRepository:
@@ -58,9 +58,18 @@ class TemplateRepository:
         return await self.session.get(PromptTemplate, template_id)
 
     async def list(
-        self, *, org_id: str | None, workspace_id: str | None, name: str | None, before_id: int | None, limit: int
+        self,
+        *,
+        org_id: str | None,
+        workspace_id: str | None,
+        name: str | None,
+        before_id: int | None,
+        limit: int,
+        include_archived: bool = False,
     ) -> list[PromptTemplate]:
         query = select(PromptTemplate).order_by(PromptTemplate.id.desc()).limit(limit)
+        if not include_archived:
+            query = query.where(PromptTemplate.archived_at.is_(None), ~_name_archived())
         if org_id is not None:
             query = query.where(PromptTemplate.org_id == org_id)
         if workspace_id is not None:
@@ -72,7 +81,14 @@ class TemplateRepository:
         return list(await self.session.scalars(query))
 
     async def list_names(
-        self, *, org_id: str | None, workspace_id: str | None, search: str | None, after: str | None, limit: int
+        self,
+        *,
+        org_id: str | None,
+        workspace_id: str | None,
+        search: str | None,
+        after: str | None,
+        limit: int,
+        include_archived: bool = False,
     ) -> builtins.list[NameSummary]:
         """One row per prompt name, ordered by name and keyset-paginated by it (the revision unique index serves
         both). `search` matches anywhere in the name, case-insensitively."""
@@ -89,6 +105,8 @@ class TemplateRepository:
             .limit(limit)
         )
         query = _tenant_filter(query, org_id, workspace_id)
+        if not include_archived:
+            query = query.where(~_name_archived())
         if search:
             escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(func.lower(PromptTemplate.name).like(f"%{escaped}%", escape="\\"))
@@ -122,7 +140,7 @@ class TemplateRepository:
         return last
 
     async def revisions(
-        self, org_id: str, workspace_id: str, name: str, *, limit: int
+        self, org_id: str, workspace_id: str, name: str, *, limit: int, include_archived: bool = True
     ) -> builtins.list[PromptTemplate]:
         """The newest `limit` revisions of one name, newest first."""
         query = (
@@ -135,11 +153,23 @@ class TemplateRepository:
             .order_by(PromptTemplate.revision.desc())
             .limit(limit)
         )
+        if not include_archived:
+            query = query.where(PromptTemplate.archived_at.is_(None))
         return list(await self.session.scalars(query))
 
     async def ids_of_name(self, org_id: str | None, workspace_id: str | None, name: str) -> builtins.list[int]:
         query = _tenant_filter(select(PromptTemplate.id).where(PromptTemplate.name == name), org_id, workspace_id)
         return list(await self.session.scalars(query))
+
+
+def _name_archived() -> Any:
+    """The template's name is archived (prompt_names, service/archive/): correlated, one probe of its unique index."""
+    return exists().where(
+        PromptName.org_id == PromptTemplate.org_id,
+        PromptName.workspace_id == PromptTemplate.workspace_id,
+        PromptName.name == PromptTemplate.name,
+        PromptName.archived_at.is_not(None),
+    )
 
 
 def _tenant_filter(query: Select[Any], org_id: str | None, workspace_id: str | None) -> Select[Any]:

@@ -83,6 +83,7 @@ class TemplateOut(Struct):
     type: str = "text"
     messages: list[dict[str, Any]] | None = None
     input_schema: dict[str, Any] | None = None
+    archived_at: datetime | None = None  # set while the revision is archived (POST .../archive)
 
     @classmethod
     def of(cls, row: PromptTemplate) -> TemplateOut:
@@ -100,6 +101,7 @@ class TemplateOut(Struct):
             type=row.type or "text",
             messages=row.messages,
             input_schema=row.input_schema,
+            archived_at=row.archived_at,
         )
 
 

@@ -185,7 +185,13 @@ class TemplateService:
         return template
 
     async def list(
-        self, *, tenant: TenantScope, name: str | None, limit: int, cursor: str | None
+        self,
+        *,
+        tenant: TenantScope,
+        name: str | None,
+        limit: int,
+        cursor: str | None,
+        include_archived: bool = False,
     ) -> Page[PromptTemplate]:
         org_id, workspace_id = tenant.optional()
         rows = await self.repo.list(
@@ -194,24 +200,40 @@ class TemplateService:
             name=name,
             before_id=decode_cursor(cursor),
             limit=check_limit(limit) + 1,
+            include_archived=include_archived,
         )
         return page_of(rows, limit)
 
     async def list_names(
-        self, *, tenant: TenantScope, search: str | None, after: str | None, limit: int
+        self,
+        *,
+        tenant: TenantScope,
+        search: str | None,
+        after: str | None,
+        limit: int,
+        include_archived: bool = False,
     ) -> tuple[builtins.list[NameSummary], dict[tuple, datetime]]:
         """A page of prompt names (limit + 1 rows fetched: the caller learns whether more exist) and their last runs."""
         org_id, workspace_id = tenant.optional()
         names = await self.repo.list_names(
-            org_id=org_id, workspace_id=workspace_id, search=search, after=after, limit=check_limit(limit) + 1
+            org_id=org_id,
+            workspace_id=workspace_id,
+            search=search,
+            after=after,
+            limit=check_limit(limit) + 1,
+            include_archived=include_archived,
         )
         last_runs = await self.repo.last_runs(org_id, workspace_id, [row.name for row in names]) if names else {}
         return names, last_runs
 
-    async def revisions(self, name: str, *, tenant: TenantScope, limit: int) -> builtins.list[PromptTemplate]:
+    async def revisions(
+        self, name: str, *, tenant: TenantScope, limit: int, include_archived: bool = True
+    ) -> builtins.list[PromptTemplate]:
         """The newest revisions of one name, newest first; an unknown name (or another tenant's) is a 404."""
         org_id, workspace_id = tenant.pair()
-        rows = await self.repo.revisions(org_id, workspace_id, name, limit=limit)
+        rows = await self.repo.revisions(org_id, workspace_id, name, limit=limit, include_archived=include_archived)
+        if not rows and not include_archived and await self.repo.revisions(org_id, workspace_id, name, limit=1):
+            return []  # every revision is archived
         if not rows:
             raise NotFound(f"No prompt named {name!r} in this workspace.", code="template_not_found")
         return rows

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from service.db.transactions import READS_FIRST
 from service.http.schemas import generation_params
@@ -37,14 +39,18 @@ class VersionController(Controller):
         )
         return Response(VersionOut.of(version, created=created), status_code=201 if created else 200)
 
-    @get("/versions", summary="List a template's versions, newest first")
+    @get(
+        "/versions", summary="List a template's versions, newest first (archived ones only with include_archived=true)"
+    )
     async def list_versions(
         self,
         template_id: FromPath[int],
         templates: NamedDependency[TemplateService],
         versions: NamedDependency[VersionService],
+        include_archived: Annotated[bool, Parameter(description="Also list archived versions.")] = False,
     ) -> VersionList:
-        rows = await versions.list_for_template(await templates.get(template_id))
+        template = await templates.get(template_id)
+        rows = await versions.list_for_template(template, include_archived=include_archived)
         return VersionList([VersionOut.of(row) for row in rows])
 
 

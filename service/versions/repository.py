@@ -38,13 +38,19 @@ class VersionRepository:
         )
         return await self.session.scalar(query)
 
-    async def list_for_template(self, template_id: int) -> list[PromptVersion]:
+    async def list_for_template(self, template_id: int, *, include_archived: bool = True) -> list[PromptVersion]:
         query = select(PromptVersion).where(PromptVersion.template_id == template_id).order_by(PromptVersion.id.desc())
+        if not include_archived:
+            query = query.where(PromptVersion.archived_at.is_(None))
         return list(await self.session.scalars(query))
 
-    async def list_for_templates(self, template_ids: list[int]) -> list[PromptVersion]:
+    async def list_for_templates(
+        self, template_ids: list[int], *, include_archived: bool = True
+    ) -> list[PromptVersion]:
         """Versions of several revisions in one query, newest first."""
         query = (
             select(PromptVersion).where(PromptVersion.template_id.in_(template_ids)).order_by(PromptVersion.id.desc())
         )
+        if not include_archived:
+            query = query.where(PromptVersion.archived_at.is_(None))
         return list(await self.session.scalars(query))

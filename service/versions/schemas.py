@@ -55,6 +55,7 @@ class VersionOut(Struct):
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
     response_format: dict[str, Any] | None = None
+    archived_at: datetime | None = None  # set while the version is archived (POST /api/versions/{id}/archive)
 
     @classmethod
     def of(cls, row: PromptVersion, *, created: bool = False) -> VersionOut:
@@ -72,6 +73,7 @@ class VersionOut(Struct):
             tools=row.tools,
             tool_choice=row.tool_choice,
             response_format=row.response_format,
+            archived_at=row.archived_at,
         )
 
 

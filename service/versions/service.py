@@ -120,8 +120,15 @@ class VersionService:
             emit(self.session, ModelDrifted(provider, model_id))
         return version, True
 
-    async def list_for_template(self, template: PromptTemplate) -> list[PromptVersion]:
-        return await self.repo.list_for_template(template.id)
+    async def list_for_template(
+        self, template: PromptTemplate, *, include_archived: bool = True
+    ) -> list[PromptVersion]:
+        return await self.repo.list_for_template(template.id, include_archived=include_archived)
 
-    async def list_for_templates(self, templates: list[PromptTemplate]) -> list[PromptVersion]:
-        return await self.repo.list_for_templates([template.id for template in templates]) if templates else []
+    async def list_for_templates(
+        self, templates: list[PromptTemplate], *, include_archived: bool = True
+    ) -> list[PromptVersion]:
+        if not templates:
+            return []
+        ids = [template.id for template in templates]
+        return await self.repo.list_for_templates(ids, include_archived=include_archived)

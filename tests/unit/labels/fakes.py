@@ -52,6 +52,7 @@ class FakeLabelRepository:
         self.labels: dict[tuple[str, str, str, str], PromptLabel] = {}
         self.events: list[PromptLabelEvent] = []
         self.locked: list[tuple[str, str, str, str]] = []
+        self.archived: set[tuple[str, int | str]] = set()  # ("version", id), ("revision", template id), ("name", name)
 
     # -- test setup ------------------------------------------------------------------------------------------------
     def add_version(self, org_id: str, workspace_id: str, name: str) -> int:
@@ -92,6 +93,16 @@ class FakeLabelRepository:
 
     async def name_exists(self, org_id: str, workspace_id: str, name: str) -> bool:
         return name in self.templates
+
+    async def archived_part(
+        self, org_id: str, workspace_id: str, name: str, template_id: int, version_id: int
+    ) -> str | None:
+        if version_id not in self.versions:
+            return "gone"
+        for part, key in (("version", version_id), ("revision", template_id), ("name", name)):
+            if (part, key) in self.archived:
+                return part
+        return None
 
     async def lock_label(self, org_id: str, workspace_id: str, name: str, label: str) -> None:
         self.locked.append((org_id, workspace_id, name, label))
