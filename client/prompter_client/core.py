@@ -38,7 +38,16 @@ from prompter_client.errors import (
     error_from_response,
     unavailable,
 )
-from prompter_client.models import Label, Prompt, RunResult, fallback_prompt
+from prompter_client.models import (
+    Label,
+    Prompt,
+    PromptArchive,
+    PromptDeletion,
+    RevisionArchive,
+    RunResult,
+    VersionArchive,
+    fallback_prompt,
+)
 from prompter_client.tracing import trace_headers
 
 log = logging.getLogger("prompter_client")
@@ -52,6 +61,13 @@ _REFRESHING = object()
 _decode_prompt = msgspec.json.Decoder(Prompt).decode
 _decode_run = msgspec.json.Decoder(RunResult).decode
 _decode_label = msgspec.json.Decoder(Label).decode
+# What each archivable thing's archive/unarchive routes answer, and the path they hang off.
+_ARCHIVE_ROUTES: dict[str, tuple[str, type[Any]]] = {
+    "prompt": ("/api/prompts/{}", PromptArchive),
+    "revision": ("/api/prompt-templates/{}", RevisionArchive),
+    "version": ("/api/versions/{}", VersionArchive),
+}
+_decode_deletion = msgspec.json.Decoder(PromptDeletion).decode
 
 
 class ClientCore:
@@ -151,6 +167,30 @@ class ClientCore:
             body["reason"] = reason
         path = f"/api/prompts/{quote(name, safe='')}/labels/{quote(label, safe='')}"
         return {"method": "PUT", "url": path, "json": body, "headers": trace_headers()}
+
+    def archive_request(self, kind: str, key: str | int, archived: bool) -> dict[str, Any]:
+        """`kind`: prompt (key = name), revision (template id) or version (version id)."""
+        path = _ARCHIVE_ROUTES[kind][0].format(quote(str(key), safe=""))
+        params = self._tenant() if kind == "prompt" else {}
+        action = "archive" if archived else "unarchive"
+        return {"method": "POST", "url": f"{path}/{action}", "params": params, "headers": trace_headers()}
+
+    def archive_answered(self, kind: str, response: httpx.Response) -> Any:
+        if response.status_code != 200:
+            raise error_from_response(response)
+        return msgspec.json.decode(response.content, type=_ARCHIVE_ROUTES[kind][1])
+
+    def delete_request(self, name: str, confirm: str, reason: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {**self._tenant(), "confirm": confirm}
+        if reason is not None:
+            params["reason"] = reason
+        url = f"/api/prompts/{quote(name, safe='')}"
+        return {"method": "DELETE", "url": url, "params": params, "headers": trace_headers()}
+
+    def delete_answered(self, response: httpx.Response) -> PromptDeletion:
+        if response.status_code != 200:
+            raise error_from_response(response)
+        return _decode_deletion(response.content)
 
     # -- single flight -----------------------------------------------------------------------------------------------
 

@@ -39,6 +39,11 @@ class Forbidden(PrompterError):
     """403: the key's role may not do this (`forbidden`, or `protected_label` for a write key on `production`)."""
 
 
+class Conflict(PrompterError):
+    """409: the change conflicts with what is stored: `archive_labelled` (labels point at what you archive; `labels`
+    lists them), `archived_target` (a label moved onto something archived), `duplicate_template`, `label_busy`."""
+
+
 class RateLimited(PrompterError):
     """429: slow down; `retry_after` is the server's Retry-After in seconds (None when it sent none)."""
 
@@ -79,7 +84,7 @@ class InvalidVariables(PrompterError):
         self.violations = violations
 
 
-_BY_STATUS: dict[int, type[PrompterError]] = {401: Unauthorized, 403: Forbidden, 404: PromptNotFound}
+_BY_STATUS: dict[int, type[PrompterError]] = {401: Unauthorized, 403: Forbidden, 404: PromptNotFound, 409: Conflict}
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -149,3 +149,49 @@ class Label(msgspec.Struct, frozen=True):
     drift: bool = False
     updated_at: str | None = None
     updated_by: str | None = None
+
+
+class PromptArchive(msgspec.Struct, frozen=True):
+    """A prompt name's archive state (`POST /api/prompts/{name}/archive` and `/unarchive`)."""
+
+    name: str
+    archived: bool
+    archived_at: str | None = None
+    archived_by: str | None = None
+    org_id: str | None = None
+    workspace_id: str | None = None
+
+
+class RevisionArchive(msgspec.Struct, frozen=True):
+    """A revision after `POST /api/prompt-templates/{id}/archive` or `/unarchive` (`archived_at` None: listed)."""
+
+    id: int
+    name: str
+    revision: int
+    archived_at: str | None = None
+
+
+class VersionArchive(msgspec.Struct, frozen=True):
+    """A version after `POST /api/versions/{id}/archive` or `/unarchive` (`archived_at` None: listed)."""
+
+    id: int
+    template_id: int
+    provider: str
+    model_id: str
+    archived_at: str | None = None
+
+
+class PromptDeletion(msgspec.Struct, frozen=True):
+    """What `DELETE /api/prompts/{name}` removed (`removed`: each revision with its versions; `labels`) and how many
+    results it kept (`results_kept`; they stay in the database, pointing at this record's id)."""
+
+    id: int
+    name: str
+    actor: str
+    results_kept: int
+    removed: list[dict[str, Any]] = []
+    labels: list[str] = []
+    reason: str | None = None
+    deleted_at: str | None = None
+    org_id: str | None = None
+    workspace_id: str | None = None

@@ -20,7 +20,15 @@ from prompter_client.cache import Key, PromptCache
 from prompter_client.config import load_config
 from prompter_client.core import ClientCore
 from prompter_client.errors import PrompterError, PrompterUnavailable
-from prompter_client.models import Label, Prompt, RunResult
+from prompter_client.models import (
+    Label,
+    Prompt,
+    PromptArchive,
+    PromptDeletion,
+    RevisionArchive,
+    RunResult,
+    VersionArchive,
+)
 
 log = logging.getLogger("prompter_client")
 
@@ -168,6 +176,44 @@ class Prompter:
         except httpx.HTTPError as exc:
             raise self._core.transport_failed(exc) from exc
         return self._core.label_answered(response)
+
+    def archive_prompt(self, name: str) -> PromptArchive:
+        """Archive the prompt `name`: hidden from lists, its versions may not be newly labelled. `Conflict`
+        (`archive_labelled`, `.extra["labels"]`) while labels point into it. Needs a write key."""
+        return self._archive("prompt", name, True)
+
+    def unarchive_prompt(self, name: str) -> PromptArchive:
+        return self._archive("prompt", name, False)
+
+    def archive_revision(self, template_id: int) -> RevisionArchive:
+        """Archive one revision (template id); refused (`Conflict`) while a label points at one of its versions."""
+        return self._archive("revision", template_id, True)
+
+    def unarchive_revision(self, template_id: int) -> RevisionArchive:
+        return self._archive("revision", template_id, False)
+
+    def archive_version(self, version_id: int) -> VersionArchive:
+        """Archive one version; refused (`Conflict`) while a label points at it."""
+        return self._archive("version", version_id, True)
+
+    def unarchive_version(self, version_id: int) -> VersionArchive:
+        return self._archive("version", version_id, False)
+
+    def _archive(self, kind: str, key: str | int, archived: bool) -> Any:
+        try:
+            response = self._http.request(**self._core.archive_request(kind, key, archived))
+        except httpx.HTTPError as exc:
+            raise self._core.transport_failed(exc) from exc
+        return self._core.archive_answered(kind, response)
+
+    def delete_prompt(self, name: str, *, confirm: str, reason: str | None = None) -> PromptDeletion:
+        """Delete the prompt `name` with every revision, version and label; its results are kept. Not undoable:
+        `confirm` must repeat the name. Needs an admin key (`Forbidden` otherwise)."""
+        try:
+            response = self._http.request(**self._core.delete_request(name, confirm, reason))
+        except httpx.HTTPError as exc:
+            raise self._core.transport_failed(exc) from exc
+        return self._core.delete_answered(response)
 
     def close(self) -> None:
         """Stop background refreshes (tasks are cancelled; the thread pool finishes the running ones), write the

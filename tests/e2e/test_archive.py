@@ -16,6 +16,8 @@ from service.db.engine import create_engine, session_factory
 from service.db.models import PromptDeletion, PromptLabelEvent, PromptResult
 from service.settings import Settings
 from tests.e2e.labels_support import TENANT, create_template, in_process_api, pin
+from tests.e2e.test_auth import bearer
+from tests.support.keys import make_key
 
 Q = {"params": TENANT}
 
@@ -230,3 +232,36 @@ def test_the_routes_are_documented_with_their_statuses(api: httpx.Client) -> Non
     assert {"200", "403", "404", "422"} <= set(delete["responses"])
     assert {p["name"] for p in delete["parameters"]} >= {"confirm", "reason"}
     assert "include_archived" in {p["name"] for p in paths["/api/prompt-templates"]["get"]["parameters"]}
+
+
+def test_roles_archive_needs_write_delete_needs_admin_and_tenants_stay_apart(db_url: str) -> None:
+    with in_process_api(db_url, auth="required") as client:
+        keys = {role: bearer(make_key(db_url, "org-b", "ws-b", role)) for role in ("read", "write", "admin")}
+        stranger = bearer(make_key(db_url, "org-a", "ws-a", "admin"))
+        template = create_template(client, "greet", "Hello {{ who }}", headers=keys["write"])
+        version = pin(client, template["id"], headers=keys["write"])["id"]
+
+        read = client.post(f"/api/versions/{version}/archive", headers=keys["read"])
+        assert read.status_code == 403 and read.json()["error"] == "forbidden_role", read.text
+        for path in (f"/api/versions/{version}/archive", f"/api/prompt-templates/{template['id']}/archive"):
+            assert client.post(path, headers=stranger).status_code == 404  # another tenant's: as if missing
+        assert client.post("/api/prompts/greet/archive", headers=stranger).status_code == 404
+        archived = client.post(f"/api/versions/{version}/archive", headers=keys["write"])
+        assert archived.status_code == 200, archived.text
+        name = client.post("/api/prompts/greet/archive", headers=keys["write"])
+        assert name.status_code == 200 and name.json()["archived_by"] == make_key_id(keys["write"])
+
+        for role in ("read", "write"):
+            refused = client.delete("/api/prompts/greet", params={"confirm": "greet"}, headers=keys[role])
+            assert refused.status_code == 403 and refused.json()["error"] == "forbidden_role", refused.text
+        assert client.delete("/api/prompts/greet", params={"confirm": "greet"}, headers=stranger).status_code == 404
+        assert client.get(f"/api/prompt-templates/{template['id']}", headers=keys["read"]).status_code == 200
+
+        deleted = client.delete("/api/prompts/greet", params={"confirm": "greet"}, headers=keys["admin"])
+        assert deleted.status_code == 200, deleted.text
+        assert deleted.json()["actor"] == make_key_id(keys["admin"])
+        assert client.get(f"/api/prompt-templates/{template['id']}", headers=keys["read"]).status_code == 404
+
+
+def make_key_id(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ").split("_")[1]

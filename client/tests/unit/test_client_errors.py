@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from prompter_client import (
+    Conflict,
     Forbidden,
     MissingVariables,
     PrompterError,
@@ -29,7 +30,8 @@ def response(status: int, body: object = None, headers: dict[str, str] | None = 
         (404, "template_not_found", PromptNotFound),
         (404, "label_not_found", PromptNotFound),
         (400, "invalid_label", PrompterError),
-        (409, "nothing_to_roll_back", PrompterError),
+        (409, "nothing_to_roll_back", Conflict),
+        (409, "archive_labelled", Conflict),
         (500, "internal_error", PrompterUnavailable),
         (503, "database_unavailable", PrompterUnavailable),
     ],

@@ -14,7 +14,15 @@ from typing import Any, Union, get_args, get_origin
 
 import msgspec
 import pytest
-from prompter_client import Label, Prompt, RunResult
+from prompter_client import (
+    Label,
+    Prompt,
+    PromptArchive,
+    PromptDeletion,
+    RevisionArchive,
+    RunResult,
+    VersionArchive,
+)
 
 # Fields that exist only on the client side: set by the client, never sent by the server.
 CLIENT_ONLY = {(Prompt, "is_fallback"), (RunResult, "replayed")}
@@ -24,6 +32,11 @@ ROUTES = [
     (Prompt, "get", "/api/prompts/{name}", "200"),
     (RunResult, "post", "/api/prompts/{name}/run", "201"),
     (Label, "put", "/api/prompts/{name}/labels/{label}", "200"),
+    (PromptArchive, "post", "/api/prompts/{name}/archive", "200"),
+    (PromptArchive, "post", "/api/prompts/{name}/unarchive", "200"),
+    (RevisionArchive, "post", "/api/prompt-templates/{template_id}/archive", "200"),
+    (VersionArchive, "post", "/api/versions/{version_id}/archive", "200"),
+    (PromptDeletion, "delete", "/api/prompts/{name}", "200"),
 ]
 
 JSON_TYPES = {str: {"string"}, int: {"integer"}, float: {"number", "integer"}, bool: {"boolean"}}
@@ -137,7 +150,9 @@ def _compare(model: type[msgspec.Struct], schema: dict[str, Any], document: dict
     return problems
 
 
-@pytest.mark.parametrize(("model", "method", "path", "status"), ROUTES, ids=[r[0].__name__ for r in ROUTES])
+@pytest.mark.parametrize(
+    ("model", "method", "path", "status"), ROUTES, ids=[f"{r[0].__name__}-{r[1]}-{r[2]}" for r in ROUTES]
+)
 def test_client_model_matches_the_servers_openapi(
     openapi: dict[str, Any], model: type[msgspec.Struct], method: str, path: str, status: str
 ) -> None:
