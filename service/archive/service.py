@@ -77,6 +77,10 @@ class RetireService:
         row = await self.repo.get_name(org_id, workspace_id, name)
         return NameState(org_id, workspace_id, name, row.archived_at if row else None, row.archived_by if row else None)
 
+    async def archived_names(self, org_id: str, workspace_id: str, names: list[str]) -> set[str]:
+        """Which of these names (rows a page already read, so the caller's own) are archived."""
+        return await self.repo.archived_names(org_id, workspace_id, names) if names else set()
+
     async def archive_name(self, name: str, *, tenant: TenantScope) -> NameState:
         """Hide the name and everything in it from lists. Refused while labels point into it (they serve traffic)."""
         org_id, workspace_id = tenant.pair()

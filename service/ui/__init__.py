@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.archive.service import RetireService
 from service.auth.service import KeyService
 from service.labels.service import LabelService
 from service.runs.service import RunService
@@ -26,6 +27,7 @@ from service.ui.diff import DiffCache
 from service.ui.errors import EXCEPTION_HANDLERS
 from service.ui.handlers import UIController
 from service.ui.login_limits import LoginLimiter
+from service.ui.retire import RetireUIController
 from service.ui.security import RESPONSE_HEADERS
 from service.ui.service import UIService, identity_of
 from service.ui.session import UI_PATH, ui_session_guard
@@ -61,6 +63,7 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
         versions: NamedDependency[VersionService],
         runs: NamedDependency[RunService],
         labels: NamedDependency[LabelService],
+        retire: NamedDependency[RetireService],
     ) -> UIService:
         return UIService(
             templates=templates,
@@ -71,6 +74,7 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
             settings=settings,
             telemetry=telemetry,
             diffs=diffs,
+            retire=retire,
         )
 
     def provide_ui_sessions(session: NamedDependency[AsyncSession]) -> UISessionStore:
@@ -80,7 +84,7 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
 
     pages = Router(
         path=UI_PATH,
-        route_handlers=[UIController],
+        route_handlers=[UIController, RetireUIController],
         dependencies={
             "ui": Provide(provide_ui, sync_to_thread=False),
             "ui_sessions": Provide(provide_ui_sessions, sync_to_thread=False),

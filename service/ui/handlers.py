@@ -12,11 +12,13 @@ from litestar.params import Body, FromPath, Parameter
 from litestar.response import Redirect, Template
 from msgspec import Struct
 
+from service.archive.service import RetireService
 from service.auth.guard import current_principal
 from service.auth.principal import TenantScope
 from service.http.schemas import NO_NUL, reject_nul
 from service.labels.handlers import Label, Name
 from service.ui.login_limits import LoginLimiter
+from service.ui.retire import retire_view
 from service.ui.service import UIService
 from service.ui.session import PUBLIC, SESSION_COOKIE, cleared_session_cookie, is_tls, session_cookie
 from service.ui.sessions import UISessionStore
@@ -68,9 +70,11 @@ class UIController(Controller):
         tenant: NamedDependency[TenantScope],
         q: Annotated[str, Parameter(max_length=200, pattern=NO_NUL)] = "",
         after: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
+        include_archived: Annotated[bool, Parameter(description="Also show archived prompts.")] = False,
+        deleted: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
     ) -> Template:
-        listing = await ui.prompt_list(search=q, after=after, tenant=tenant)
-        return page(request, "prompts.html", listing=listing)
+        listing = await ui.prompt_list(search=q, after=after, tenant=tenant, include_archived=include_archived)
+        return page(request, "prompts.html", listing=listing, deleted=deleted)
 
     @get("/prompts/{name:str}", name="ui:prompt")
     async def prompt(
@@ -78,9 +82,13 @@ class UIController(Controller):
         request: Request[Any, Any, Any],
         name: Name,
         ui: NamedDependency[UIService],
+        retire: NamedDependency[RetireService],
         tenant: NamedDependency[TenantScope],
+        include_archived: Annotated[bool, Parameter(description="Also show archived prompts.")] = False,
     ) -> Template:
-        return page(request, "prompt.html", view=await ui.prompt(name, tenant=tenant))
+        view = await ui.prompt(name, tenant=tenant, include_archived=include_archived)
+        retiring = await retire_view(retire, name, tenant=tenant, include_archived=include_archived)
+        return page(request, "prompt.html", view=view, retire=retiring)
 
     @get("/results", name="ui:results")
     async def results(

@@ -10,6 +10,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from service.archive.service import RetireService
 from service.auth.principal import Principal, TenantScope
 from service.auth.service import AuthFailure, KeyService
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
@@ -40,6 +41,7 @@ class PromptRow:
     newest_id: int
     last_run_at: datetime | None
     labels: list[LabelOut] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)  # "archived" (shown with include_archived)
 
     @property
     def drift(self) -> bool:
@@ -51,6 +53,7 @@ class PromptList:
     rows: list[PromptRow]
     search: str
     next_after: str | None
+    include_archived: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,7 @@ class UIService:
         settings: Settings,
         telemetry: Telemetry,
         diffs: diff.DiffCache | None = None,
+        retire: RetireService | None = None,
     ) -> None:
         self.templates = templates
         self.versions = versions
@@ -132,6 +136,7 @@ class UIService:
         self.settings = settings
         self.telemetry = telemetry
         self.diffs = diffs or diff.DiffCache()
+        self.retire = retire
 
     async def login(self, api_key: str) -> Principal:
         """Check a key typed into the login form (any role may log in: a `read` key gets a read-only UI)."""
@@ -141,9 +146,11 @@ class UIService:
             self.telemetry.record_auth_failure(failure.reason)
             raise
 
-    async def prompt_list(self, *, search: str, after: str | None, tenant: TenantScope) -> PromptList:
+    async def prompt_list(
+        self, *, search: str, after: str | None, tenant: TenantScope, include_archived: bool = False
+    ) -> PromptList:
         names, last_runs = await self.templates.list_names(
-            tenant=tenant, search=search or None, after=after, limit=PAGE_SIZE
+            tenant=tenant, search=search or None, after=after, limit=PAGE_SIZE, include_archived=include_archived
         )
         more = len(names) > PAGE_SIZE
         names = names[:PAGE_SIZE]
@@ -159,7 +166,23 @@ class UIService:
             for row in names
         ]
         await self._attach_labels(rows)
-        return PromptList(rows=rows, search=search, next_after=names[-1].name if more and names else None)
+        if include_archived:
+            await self._mark_archived(rows)
+        next_after = names[-1].name if more and names else None
+        return PromptList(rows=rows, search=search, next_after=next_after, include_archived=include_archived)
+
+    async def _mark_archived(self, rows: list[PromptRow]) -> None:
+        """The archived badge of the list with include_archived (service/ui/retire.py has the forms)."""
+        if self.retire is None:
+            return
+        by_tenant: dict[tuple[str, str], list[PromptRow]] = defaultdict(list)
+        for row in rows:
+            by_tenant[row.org_id, row.workspace_id].append(row)
+        for (org_id, workspace_id), tenant_rows in by_tenant.items():
+            archived = await self.retire.archived_names(org_id, workspace_id, [row.name for row in tenant_rows])
+            for row in tenant_rows:
+                if row.name in archived:
+                    row.flags.add("archived")
 
     async def _attach_labels(self, rows: list[PromptRow]) -> None:
         by_tenant: dict[tuple[str, str], list[PromptRow]] = defaultdict(list)
@@ -179,9 +202,15 @@ class UIService:
         """The tenant of rows this page already read (they are the caller's, or any with auth off)."""
         return TenantScope(self.labels.principal, org_id, workspace_id)
 
-    async def prompt(self, name: str, *, tenant: TenantScope, now: datetime | None = None) -> PromptView:
-        revisions = await self.templates.revisions(name, tenant=tenant, limit=REVISIONS_SHOWN)
-        versions = await self.versions.list_for_templates(revisions)
+    async def prompt(
+        self, name: str, *, tenant: TenantScope, now: datetime | None = None, include_archived: bool = False
+    ) -> PromptView:
+        revisions = await self.templates.revisions(
+            name, tenant=tenant, limit=REVISIONS_SHOWN, include_archived=include_archived
+        )
+        if not revisions:  # every revision is archived: show them rather than nothing
+            revisions = await self.templates.revisions(name, tenant=tenant, limit=REVISIONS_SHOWN)
+        versions = await self.versions.list_for_templates(revisions, include_archived=include_archived)
         now = now or datetime.now(UTC)
         counts, p95s = await self.runs.hourly_activity(revisions, chart.window_start(now))
         found_in = self._scope(revisions[0].org_id, revisions[0].workspace_id)
