@@ -64,6 +64,12 @@ class ArchiveRepository:
         )
         return list(await self.session.scalars(self._locking(query) if lock else query))
 
+    async def name_exists(self, org_id: str, workspace_id: str, name: str) -> bool:
+        query = select(PromptTemplate.id).where(
+            PromptTemplate.org_id == org_id, PromptTemplate.workspace_id == workspace_id, PromptTemplate.name == name
+        )
+        return await self.session.scalar(query.limit(1)) is not None
+
     async def lock_templates_of_name(self, org_id: str, workspace_id: str, name: str) -> list[PromptTemplate]:
         return await self.templates_of_name(org_id, workspace_id, name, lock=True)
 

@@ -72,7 +72,7 @@ class RetireService:
     # -- names -----------------------------------------------------------------------------------------------------
     async def name_state(self, name: str, *, tenant: TenantScope) -> NameState:
         org_id, workspace_id = tenant.pair()
-        if not await self.repo.templates_of_name(org_id, workspace_id, name):
+        if not await self.repo.name_exists(org_id, workspace_id, name):
             raise _no_name(name, workspace_id)
         row = await self.repo.get_name(org_id, workspace_id, name)
         return NameState(org_id, workspace_id, name, row.archived_at if row else None, row.archived_by if row else None)
