@@ -1,0 +1,126 @@
+"""The retire service on the real databases (SQLite and PostgreSQL), without HTTP: the domain events it publishes on
+commit (PromptListChanged for the MCP list_changed notification) and none when a refusal rolls the transaction back,
+and a deletion that is whole or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from service.archive.rules import ConfirmationRequired, LabelledTarget
+from service.archive.service import RetireService
+from service.auth.principal import TenantScope
+from service.db.engine import create_engine, session_factory, unit_of_work
+from service.db.models import PromptDeletion, PromptLabel, PromptTemplate, PromptVersion
+from service.settings import Settings
+from telemetry.events import PromptListChanged
+
+TENANT = TenantScope(None, "acme", "support")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, migrated_sqlite_url: str) -> str:
+    return migrated_sqlite_url if request.param == "sqlite" else request.getfixturevalue("migrated_pg_url")
+
+
+def in_transaction(db_url: str, work: Callable[[Any], Awaitable[Any]]) -> tuple[Any, list[object]]:
+    """Run `work(session)` in one unit of work; (its result or the error it raised, the events published)."""
+    published: list[object] = []
+
+    async def run() -> Any:
+        engine = create_engine(Settings(db_url=db_url))
+        try:
+            async with unit_of_work(session_factory(engine), publish=published.append) as session:
+                return await work(session)
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            return error
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run()), published
+
+
+def seed(db_url: str, labelled: bool) -> int:
+    async def work(session: Any) -> int:
+        template = PromptTemplate(
+            org_id="acme", workspace_id="support", name="greet", body="Hi", variables=[], content_hash="h", revision=1
+        )
+        session.add(template)
+        await session.flush()
+        version = PromptVersion(
+            template_id=template.id, provider="openai", model_id="m", params={}, params_hash="p", captured={}, pvk="k"
+        )
+        session.add(version)
+        await session.flush()
+        if labelled:
+            session.add(
+                PromptLabel(
+                    org_id="acme",
+                    workspace_id="support",
+                    name="greet",
+                    label="production",
+                    version_id=version.id,
+                    updated_by="t",
+                )
+            )
+        return version.id
+
+    version_id, _ = in_transaction(db_url, work)
+    return version_id
+
+
+def test_archive_unarchive_and_delete_publish_prompt_list_changed_on_commit(db_url: str) -> None:
+    seed(db_url, labelled=False)
+    changed = PromptListChanged("acme", "support", "greet")
+    for action in (
+        lambda s: RetireService(s).archive_name("greet", tenant=TENANT),
+        lambda s: RetireService(s).unarchive_name("greet", tenant=TENANT),
+        lambda s: RetireService(s).delete_name("greet", tenant=TENANT, confirm="greet"),
+    ):
+        result, published = in_transaction(db_url, action)
+        assert not isinstance(result, Exception), result
+        assert published == [changed]
+
+
+def test_a_refusal_publishes_nothing_and_writes_nothing(db_url: str) -> None:
+    seed(db_url, labelled=True)
+    refused, published = in_transaction(db_url, lambda s: RetireService(s).archive_name("greet", tenant=TENANT))
+    assert isinstance(refused, LabelledTarget) and refused.extra["labels"] == ["production"]
+    assert published == []
+    unconfirmed, published = in_transaction(
+        db_url, lambda s: RetireService(s).delete_name("greet", tenant=TENANT, confirm="nope")
+    )
+    assert isinstance(unconfirmed, ConfirmationRequired) and published == []
+
+    async def counts(session: Any) -> tuple[int, ...]:
+        return tuple(
+            [
+                await session.scalar(select(func.count()).select_from(model))
+                for model in (PromptTemplate, PromptVersion, PromptLabel, PromptDeletion)
+            ]
+        )
+
+    assert in_transaction(db_url, counts)[0] == (1, 1, 1, 0)
+
+
+def test_a_delete_that_fails_midway_leaves_everything_in_place(db_url: str) -> None:
+    seed(db_url, labelled=True)
+
+    async def delete_then_fail(session: Any) -> None:
+        await RetireService(session).delete_name("greet", tenant=TENANT, confirm="greet")
+        raise RuntimeError("the request failed after the service returned")
+
+    failed, published = in_transaction(db_url, delete_then_fail)
+    assert isinstance(failed, RuntimeError) and published == []
+
+    async def left(session: Any) -> tuple[int, int, int]:
+        templates = await session.scalar(select(func.count()).select_from(PromptTemplate))
+        labels = await session.scalar(select(func.count()).select_from(PromptLabel))
+        deletions = await session.scalar(select(func.count()).select_from(PromptDeletion))
+        return templates, labels, deletions
+
+    assert in_transaction(db_url, left)[0] == (1, 1, 0)
