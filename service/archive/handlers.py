@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Router, post
+from litestar import Controller, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
-from service.archive.schemas import PromptNameOut
+from service.archive.schemas import PromptDeletionOut, PromptDeletionPage, PromptNameOut
 from service.archive.service import RetireService
 from service.auth.principal import TenantScope
+from service.http.pagination import DEFAULT_LIMIT
 from service.http.schemas import NO_NUL
 from service.templates.schemas import TemplateOut
 from service.versions.schemas import VersionOut
@@ -64,5 +65,24 @@ class VersionRetireController(Controller):
         return VersionOut.of(await retire.archive_version(version_id, archived=False))
 
 
+class DeletionController(Controller):
+    path = "/api/prompt-deletions"
+    tags = ["archive"]
+
+    @get("/", summary="The workspace's deleted prompts: who, when, why, what was removed, results kept; newest first")
+    async def list_deletions(
+        self,
+        retire: NamedDependency[RetireService],
+        tenant: NamedDependency[TenantScope],
+        limit: Annotated[int, Parameter(ge=1, le=200)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> PromptDeletionPage:
+        page = await retire.deletions(tenant=tenant, limit=limit, cursor=cursor)
+        return PromptDeletionPage([PromptDeletionOut.of(row) for row in page.items], page.next_cursor)
+
+
 # The package's routes, mounted by service/app.py (its dependencies: service/archive/dependencies.py).
-router = Router(path="/", route_handlers=[PromptRetireController, RevisionRetireController, VersionRetireController])
+router = Router(
+    path="/",
+    route_handlers=[PromptRetireController, RevisionRetireController, VersionRetireController, DeletionController],
+)

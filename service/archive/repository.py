@@ -70,6 +70,20 @@ class ArchiveRepository:
         )
         return await self.session.scalar(query.limit(1)) is not None
 
+    async def deletions(
+        self, org_id: str, workspace_id: str, *, before_id: int | None, limit: int
+    ) -> list[PromptDeletion]:
+        """The workspace's deletion records, newest first (through ix_prompt_deletions_tenant)."""
+        query = (
+            select(PromptDeletion)
+            .where(PromptDeletion.org_id == org_id, PromptDeletion.workspace_id == workspace_id)
+            .order_by(PromptDeletion.id.desc())
+            .limit(limit)
+        )
+        if before_id is not None:
+            query = query.where(PromptDeletion.id < before_id)
+        return list(await self.session.scalars(query))
+
     async def lock_templates_of_name(self, org_id: str, workspace_id: str, name: str) -> list[PromptTemplate]:
         return await self.templates_of_name(org_id, workspace_id, name, lock=True)
 

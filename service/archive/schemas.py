@@ -61,3 +61,8 @@ class PromptDeletionOut(Struct):
             results_kept=row.results_kept,
             deleted_at=row.deleted_at,
         )
+
+
+class PromptDeletionPage(Struct):
+    items: list[PromptDeletionOut]
+    next_cursor: str | None

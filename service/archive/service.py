@@ -35,6 +35,7 @@ from service.db.models import (
     is_storable_id,
     utcnow,
 )
+from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Forbidden, NotFound
 from telemetry.events import PromptListChanged
 
@@ -202,6 +203,14 @@ class RetireService:
         self._emit_retirement_event("prompt.deleted", org_id, workspace_id, name, part=rules.NAME, id=record.id)
         emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return record
+
+    async def deletions(self, *, tenant: TenantScope, limit: int, cursor: str | None) -> Page[PromptDeletion]:
+        """The record of every prompt deleted in the workspace, newest first."""
+        org_id, workspace_id = tenant.pair()
+        rows = await self.repo.deletions(
+            org_id, workspace_id, before_id=decode_cursor(cursor), limit=check_limit(limit) + 1
+        )
+        return page_of(rows, limit)
 
     async def _record_label_delete(
         self, org_id: str, workspace_id: str, name: str, label: str, version_id: int

@@ -216,6 +216,12 @@ def test_deleting_a_prompt_needs_confirmation_and_keeps_results_and_label_histor
     ]
     assert events[-1].reason == "prompt deleted" and stored.results_kept == 2
 
+    listed = api.get("/api/prompt-deletions", **Q)
+    assert listed.status_code == 200 and listed.json()["items"] == [record] and listed.json()["next_cursor"] is None
+    assert (
+        api.get("/api/prompt-deletions", params={"org_id": "acme", "workspace_id": "elsewhere"}).json()["items"] == []
+    )
+
     # the name starts over
     again = create_template(api, "greet", "Hello {{ who }}", **TENANT)
     assert again["revision"] == 1
@@ -261,6 +267,10 @@ def test_roles_archive_needs_write_delete_needs_admin_and_tenants_stay_apart(db_
         assert deleted.status_code == 200, deleted.text
         assert deleted.json()["actor"] == make_key_id(keys["admin"])
         assert client.get(f"/api/prompt-templates/{template['id']}", headers=keys["read"]).status_code == 404
+        assert [d["name"] for d in client.get("/api/prompt-deletions", headers=keys["read"]).json()["items"]] == [
+            "greet"
+        ]
+        assert client.get("/api/prompt-deletions", headers=stranger).json()["items"] == []
 
 
 def make_key_id(headers: dict[str, str]) -> str:
