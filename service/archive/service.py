@@ -134,7 +134,7 @@ class RetireService:
             template.archived_at, template.archived_by = (utcnow(), self.actor) if archived else (None, None)
             await self.repo.flush()
             kind = "prompt.archived" if archived else "prompt.unarchived"
-            self._emit_retirement_event(kind, org_id, workspace_id, name, part=rules.REVISION, id=template.id)
+            self._emit_retirement_event(kind, org_id, workspace_id, name, part=rules.REVISION, target_id=template.id)
             emit(self.session, PromptListChanged(org_id, workspace_id, name))  # `latest` may resolve elsewhere now
         return template
 
@@ -160,7 +160,7 @@ class RetireService:
             version.archived_at, version.archived_by = (utcnow(), self.actor) if archived else (None, None)
             await self.repo.flush()
             kind = "prompt.archived" if archived else "prompt.unarchived"
-            self._emit_retirement_event(kind, org_id, workspace_id, name, part=rules.VERSION, id=version.id)
+            self._emit_retirement_event(kind, org_id, workspace_id, name, part=rules.VERSION, target_id=version.id)
             emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return version
 
@@ -200,7 +200,7 @@ class RetireService:
             await self._record_label_delete(label.org_id, label.workspace_id, name, label.label, label.version_id)
         await self.repo.delete_name_rows(org_id, workspace_id, name, template_ids)
         await self.repo.flush()
-        self._emit_retirement_event("prompt.deleted", org_id, workspace_id, name, part=rules.NAME, id=record.id)
+        self._emit_retirement_event("prompt.deleted", org_id, workspace_id, name, part=rules.NAME, target_id=record.id)
         emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return record
 
@@ -234,10 +234,10 @@ class RetireService:
 
     # -- events ----------------------------------------------------------------------------------------------------
     def _emit_retirement_event(
-        self, kind: str, org_id: str, workspace_id: str, name: str, *, part: str, id: int | None = None
+        self, kind: str, org_id: str, workspace_id: str, name: str, *, part: str, target_id: int | None = None
     ) -> None:
         """prompt.archived / prompt.unarchived / prompt.deleted, in the transaction of the change it reports.
-        `part` is name, revision or version; `id` the template, version or deletion record id."""
+        `part` is name, revision or version; `target_id` the template, version or deletion record id."""
         # wired to the webhook outbox at merge
         return None
 

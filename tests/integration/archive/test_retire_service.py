@@ -124,3 +124,39 @@ def test_a_delete_that_fails_midway_leaves_everything_in_place(db_url: str) -> N
         return templates, labels, deletions
 
     assert in_transaction(db_url, left)[0] == (1, 1, 0)
+
+
+def test_each_change_calls_the_retirement_event_hook_once(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook the webhook outbox is wired to: called for changes only, in the transaction that makes them."""
+    version_id = seed(db_url, labelled=False)
+    calls: list[tuple[str, str, int | None]] = []
+
+    def record(self: RetireService, kind: str, org_id: str, workspace_id: str, name: str, **what: Any) -> None:
+        assert self.session.in_transaction()
+        calls.append((kind, what["part"], what.get("target_id")))
+
+    monkeypatch.setattr(RetireService, "_emit_retirement_event", record)
+
+    async def template_id(session: Any) -> int:
+        return int(await session.scalar(select(PromptVersion.template_id).where(PromptVersion.id == version_id)))
+
+    tid, _ = in_transaction(db_url, template_id)
+    for action in (
+        lambda s: RetireService(s).archive_version(version_id, archived=True),
+        lambda s: RetireService(s).archive_version(version_id, archived=True),  # no change: no event
+        lambda s: RetireService(s).archive_revision(tid, archived=True),
+        lambda s: RetireService(s).archive_revision(tid, archived=False),
+        lambda s: RetireService(s).archive_name("greet", tenant=TENANT),
+        lambda s: RetireService(s).delete_name("greet", tenant=TENANT, confirm="greet"),
+    ):
+        result, _ = in_transaction(db_url, action)
+        assert not isinstance(result, Exception), result
+    deletion_id = calls[-1][2]
+    assert calls == [
+        ("prompt.archived", "version", version_id),
+        ("prompt.archived", "revision", tid),
+        ("prompt.unarchived", "revision", tid),
+        ("prompt.archived", "name", None),
+        ("prompt.deleted", "name", deletion_id),
+    ]
+    assert deletion_id is not None
