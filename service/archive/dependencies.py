@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.archive.service import RetireService
 from service.auth.guard import current_principal
+from service.http.runtime import runtime_of
 
 
 def provide_retire(session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]) -> RetireService:
-    return RetireService(session, current_principal(request))
+    protected = runtime_of(request).settings.auth.protected_label_set
+    return RetireService(session, current_principal(request), protected)
 
 
 DEPENDENCIES = {"retire": Provide(provide_retire, sync_to_thread=False)}

@@ -37,7 +37,7 @@ from service.db.models import (
 )
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Forbidden, NotFound
-from telemetry.events import PromptListChanged
+from telemetry.events import LabelMoved, PromptListChanged
 
 ANONYMOUS = "anonymous"
 DELETED_REASON = "prompt deleted"
@@ -53,8 +53,11 @@ class NameState:
 
 
 class RetireService:
-    def __init__(self, session: AsyncSession, principal: Principal | None = None) -> None:
+    def __init__(
+        self, session: AsyncSession, principal: Principal | None = None, protected: frozenset[str] = frozenset()
+    ) -> None:
         self.session = session
+        self.protected = protected  # PROMPTER_PROTECTED_LABELS: how a removed label is counted (LabelMoved)
         self.repo = ArchiveRepository(session)
         self.principal = principal
 
@@ -231,6 +234,7 @@ class RetireService:
             reason=DELETED_REASON,
         )
         await self.repo.add(event)
+        emit(self.session, LabelMoved(kind="delete", protected=label in self.protected))
 
     # -- events ----------------------------------------------------------------------------------------------------
     def _emit_retirement_event(

@@ -17,7 +17,7 @@ from service.auth.principal import TenantScope
 from service.db.engine import create_engine, session_factory, unit_of_work
 from service.db.models import PromptDeletion, PromptLabel, PromptTemplate, PromptVersion
 from service.settings import Settings
-from telemetry.events import PromptListChanged
+from telemetry.events import LabelMoved, PromptListChanged
 
 TENANT = TenantScope(None, "acme", "support")
 
@@ -79,11 +79,20 @@ def test_archive_unarchive_and_delete_publish_prompt_list_changed_on_commit(db_u
     for action in (
         lambda s: RetireService(s).archive_name("greet", tenant=TENANT),
         lambda s: RetireService(s).unarchive_name("greet", tenant=TENANT),
-        lambda s: RetireService(s).delete_name("greet", tenant=TENANT, confirm="greet"),
     ):
         result, published = in_transaction(db_url, action)
         assert not isinstance(result, Exception), result
         assert published == [changed]
+
+
+def test_a_delete_counts_each_removed_label_as_a_label_delete(db_url: str) -> None:
+    seed(db_url, labelled=True)
+    protected = frozenset({"production"})
+    result, published = in_transaction(
+        db_url, lambda s: RetireService(s, protected=protected).delete_name("greet", tenant=TENANT, confirm="greet")
+    )
+    assert not isinstance(result, Exception), result
+    assert published == [LabelMoved(kind="delete", protected=True), PromptListChanged("acme", "support", "greet")]
 
 
 def test_a_refusal_publishes_nothing_and_writes_nothing(db_url: str) -> None:
