@@ -78,7 +78,7 @@ MODEL_ID_TENANT_LIMIT = 10
 # Tables whose unique constraints report duplicates: their prompter_db_unique_violation_total series start at 0.
 DB_UNIQUE_TABLES: tuple[str, ...] = ("prompt_templates",)
 # Label moves by kind; `protected` is "true" or "false". Every combination starts at 0.
-LABEL_MOVE_KINDS: tuple[str, ...] = ("move", "rollback", "delete")
+LABEL_MOVE_KINDS: tuple[str, ...] = ("move", "rollback", "delete", "split", "promote", "complete", "abort", "hold")
 # prompter_observations_total{source, fate}: every combination starts at 0.
 OBSERVATION_SOURCES: tuple[str, ...] = ("api", "otlp")
 OBSERVATION_FATES: tuple[str, ...] = ("accepted", "duplicate", "rejected")

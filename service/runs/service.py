@@ -55,6 +55,7 @@ class ThroughLabel:
 
     label: str | None
     pinned: dict[str, Any]
+    variant: int | None = None  # the arm of a split label
 
 
 class RunService:
@@ -90,13 +91,14 @@ class RunService:
         label: str | None,
         variables: dict[str, Any],
         tenant: TenantScope,
+        key: str | None = None,
     ) -> PromptResult:
         """Run the labelled version's template with its provider, model and params (one provider call, as `run`). The
         result records the label and whether the identity the provider reported is the one the labelled version was
         pinned to; a mismatch is label drift (counted, and shown by resolve from now on, since the run pinned a new
         version of the same lineage)."""
         assert self.labels is not None, "RunService needs the label service to run through a label"
-        target, resolved_label = await self.labels.resolve(name, tenant=tenant, label=label)
+        target, resolved_label = await self.labels.resolve(name, tenant=tenant, label=label, key=key)
         pinned = target.version
         command = RunCommand(
             target.template,
@@ -106,7 +108,7 @@ class RunService:
             variables,
             Bundle.of_version(pinned),
         )
-        result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured))
+        result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured, target.variant))
         # Drift and the production-traffic metrics, decided as for an observation (service/labels/drift.py).
         count_labelled_call(
             self.session,
@@ -181,6 +183,7 @@ class RunService:
         if through is not None:
             result.label = through.label
             result.identity_matches_label = version.captured == through.pinned
+            result.variant = through.variant
         await self.repo.insert(result)
         emit(self.session, ResultStored(fingerprint_present=bool(completion.system_fingerprint)))
         if result.schema_valid is False:
