@@ -263,7 +263,7 @@ class LabelService:
                     )
             await self.repo.lock_label(org_id, workspace_id, name, label)
             current = await self.repo.get_label(org_id, workspace_id, name, label)
-            split = stored_split(arms)
+            split = stored_split(arms) if len(arms) > 1 else None  # one arm (a completed rollout): one target
             if current is not None and current.split == split and rollout is None and current.rollout is None:
                 return await self._target_of(org_id, workspace_id, name, label)
             latest = await self.repo.latest_event(org_id, workspace_id, name, label)
@@ -281,6 +281,29 @@ class LabelService:
                 row.rollout = dict(rollout)
                 await self.session.flush()
             return await self._target_of(org_id, workspace_id, name, label)
+
+    async def annotate(
+        self,
+        name: str,
+        label: str,
+        kind: str,
+        *,
+        tenant: TenantScope,
+        reason: str | None,
+        details: dict[str, Any],
+    ) -> PromptLabelEvent:
+        """A history row that changes no target (a rollout's `abort` or `hold`, with its reason and numbers)."""
+        org_id, workspace_id = self._writable(label, tenant)
+        await self.repo.lock_label(org_id, workspace_id, name, label)
+        current = await self.repo.get_label(org_id, workspace_id, name, label)
+        if current is None:
+            raise await self._not_found(org_id, workspace_id, name, f"label {label!r}", "label_not_found")
+        latest = await self.repo.latest_event(org_id, workspace_id, name, label)
+        key = (org_id, workspace_id, name, label)
+        version = current.version_id
+        return await self._record(
+            key, kind, version, version, stack_top(latest), reason, split=current.split, details=details
+        )
 
     async def _target_of(self, org_id: str, workspace_id: str, name: str, label: str) -> Target:
         target = await self.repo.resolve_label(org_id, workspace_id, name, label)
