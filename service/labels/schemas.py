@@ -10,9 +10,9 @@ from msgspec import Meta, Struct, structs
 
 from service.db.models import PromptLabelEvent
 from service.http.schemas import TenantId, reject_nul
+from service.labels.policy import Policy
 from service.labels.repository import Target
 from service.labels.split import Arm
-from service.rollouts.policy import Policy
 
 Reason = Annotated[str, Meta(max_length=1000, description="Why the label moved; kept in its history.")]
 

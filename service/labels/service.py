@@ -17,14 +17,17 @@ from service.db.models import PromptLabel, PromptLabelEvent, is_storable_id, utc
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, Forbidden, InvalidInput, NotFound, Unprocessable
 from service.labels.names import check_label, check_settable
+from service.labels.policy import Policy, check_policy, start_state
 from service.labels.repository import LabelRepository, Target
 from service.labels.split import Arm, arms_of, check_split, pick_for, stored_split
-from service.rollouts.policy import Policy, check_policy, start_state
 from service.vocabulary import DEFAULT_LABEL, LATEST
 from telemetry import Telemetry
 from telemetry.events import LabelMoved, label_move_span, label_resolve_span
 
 ANONYMOUS = "anonymous"
+# Aliases: inside LabelService the name `list` is its method.
+Arms = list[Arm]
+StoredSplit = list[dict[str, int]]
 # History rows that change no target (a rollout's decision to abort or to hold): they sit beside the rollback stack.
 ANNOTATIONS = frozenset({"abort", "hold"})
 
@@ -124,7 +127,7 @@ class LabelService:
             chosen.version, chosen.template, target.label, chosen.newest_id, chosen.newest_captured, variant, each
         )
 
-    async def split_of(self, name: str, label: str, *, tenant: TenantScope) -> list[Arm] | None:
+    async def split_of(self, name: str, label: str, *, tenant: TenantScope) -> Arms | None:
         """The label's current split (None when it has one target, or none)."""
         org_id, workspace_id = tenant.pair()
         row = await self.repo.get_label(org_id, workspace_id, name, label)
@@ -213,7 +216,7 @@ class LabelService:
         *,
         tenant: TenantScope,
         version_id: int | None = None,
-        arms: list[Arm] | None = None,
+        arms: Arms | None = None,
         policy: Policy | None = None,
         reason: str | None = None,
     ) -> Target:
@@ -234,7 +237,7 @@ class LabelService:
         self,
         name: str,
         label: str,
-        arms: list[Arm],
+        arms: Arms,
         *,
         tenant: TenantScope,
         reason: str | None = None,
@@ -243,7 +246,7 @@ class LabelService:
         details: dict[str, Any] | None = None,
     ) -> Target:
         """Point the label at a weighted split of versions of this name (the first arm is the baseline). One arm is a
-        move. `rollout` is the split's checked policy and progress (service/rollouts/policy.py), kept on the label;
+        move. `rollout` is the split's checked policy and progress (service/labels/policy.py), kept on the label;
         the rollout worker sets further steps through here with its own `kind` (promote) and `details`."""
         check_settable(label)
         arms = check_split(arms)
@@ -409,7 +412,7 @@ class LabelService:
         label: str,
         version_id: int,
         *,
-        split: list[dict[str, int]] | None = None,
+        split: StoredSplit | None = None,
     ) -> PromptLabel:
         """Point the label at one version, or at a split (baseline first). Any change ends a running rollout
         unless the caller (set_split) sets a new one."""
@@ -442,7 +445,7 @@ class LabelService:
         stack_parent_id: int | None,
         reason: str | None,
         *,
-        split: list[dict[str, int]] | None = None,
+        split: StoredSplit | None = None,
         details: dict[str, Any] | None = None,
     ) -> PromptLabelEvent:
         """The one writer of label history: every move, split change, rollback, delete and rollout decision."""

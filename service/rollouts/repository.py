@@ -10,7 +10,7 @@ from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Observation, PromptResult, PromptTemplate
-from service.rollouts.policy import ArmNumbers
+from service.labels.policy import ArmNumbers
 
 # pg_try_advisory_xact_lock key of the rollout worker: the replica that holds it analyses every rollout this tick.
 WORKER_LOCK_KEY = "prompter_rollout_worker"

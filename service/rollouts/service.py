@@ -1,4 +1,4 @@
-"""Rollouts, whole: analyse a split label's running rollout and act on the decision (service/rollouts/policy.py), and
+"""Rollouts, whole: analyse a split label's running rollout and act on the decision (service/labels/policy.py), and
 show a rollout's state. The worker (service/rollouts/worker.py) calls `analyse_due` every tick; every decision it acts
 on is a label history row (LabelService: promote and complete through `set_split`, abort and hold through `annotate`,
 the abort's roll back through `rollback`), with the reason and the numbers in its `details`."""
@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.principal import TenantScope
 from service.db.models import PromptLabel, utcnow
 from service.errors import NotFound
+from service.labels.policy import ArmNumbers, Decision, Policy, decide
 from service.labels.service import LabelService, NothingToRollBack
 from service.labels.split import Arm, arms_of
-from service.rollouts.policy import ArmNumbers, Decision, Policy, decide
 from service.rollouts.repository import RolloutRepository
 
 ACTOR = "rollout"

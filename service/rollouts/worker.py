@@ -11,8 +11,8 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.transactions import WriteQueue, unit_of_work
+from service.labels.policy import Decision
 from service.labels.service import LabelService
-from service.rollouts.policy import Decision
 from service.rollouts.repository import RolloutRepository
 from service.rollouts.service import ACTOR, RolloutService
 from telemetry import Telemetry

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.errors import Unprocessable
-from service.rollouts.policy import ArmNumbers, Policy, check_policy, decide
+from service.labels.policy import ArmNumbers, Policy, check_policy, decide
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = Policy(steps=(10, 50, 100), min_calls=20, min_seconds=60, interval_s=10, max_error_rate_delta=0.05)
