@@ -134,7 +134,7 @@ class ObservationService:
         served: dict[tuple[Any, ...], PromptVersion] = {}
         fates: list[Fate] = []
         rows: list[dict[str, Any]] = []
-        pending: list[tuple[int, ReportedCall, Target, bool | None]] = []
+        pending: list[tuple[int, ReportedCall, Target, bool | None, int | None]] = []
         seen: set[str] = set()
         splits: dict[tuple[str, str], list[int] | None] = {}
         now = utcnow()
@@ -157,16 +157,17 @@ class ObservationService:
             row = self._row(batch, item, target, version, matches, now)
             row["variant"] = await self._variant(batch, item, target, splits)
             rows.append(row)
-            pending.append((len(fates), item, target, matches))
+            pending.append((len(fates), item, target, matches, row["variant"]))
             fates.append(Fate(item.obs_id, ACCEPTED))
         inserted = await self.repo.insert_new(rows)
         counted = []
-        for index, item, target, matches in pending:
+        for index, item, target, matches, variant in pending:
             if item.obs_id not in inserted:
                 fates[index] = Fate(item.obs_id, DUPLICATE)
                 continue
             provider = target.version.provider
-            counted.append((_label_of(item), provider, matches, item.latency_ms, item.error_type is not None))
+            error = item.error_type is not None
+            counted.append((_label_of(item), provider, matches, item.latency_ms, error, variant))
         count_labelled_calls(self.session, counted)
         result = Ingested(fates)
         counts = {status: result.count(status) for status in (ACCEPTED, DUPLICATE, REJECTED)}

@@ -12,12 +12,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import TenantScope
+from service.db.engine import emit
 from service.db.models import PromptLabel, utcnow
 from service.errors import NotFound
 from service.labels.policy import ArmNumbers, Decision, Policy, decide
 from service.labels.service import LabelService, NothingToRollBack
 from service.labels.split import Arm, arms_of
 from service.rollouts.repository import RolloutRepository
+from telemetry.events import RolloutAnalysed
 
 ACTOR = "rollout"
 
@@ -99,6 +101,9 @@ class RolloutService:
         baseline, canary = numbers.get(0, ArmNumbers()), numbers.get(1, ArmNumbers())
         decision = decide(policy, rollout["step"], started, now, baseline, canary)
         rollout["last_analysis_at"] = now.isoformat()
+        weight = {"abort": 0, "complete": 100}.get(decision.action, decision.weight)
+        action = None if decision.action == "wait" else decision.action
+        emit(self.session, RolloutAnalysed(label, weight, action))
         if decision.action == "wait":
             rollout["last_wait"] = {"reason": decision.reason, **decision.numbers}
             row.rollout = rollout

@@ -116,6 +116,7 @@ class RunService:
             provider=pinned.provider,
             matches=result.identity_matches_label,
             latency_ms=result.latency_ms,
+            variant=result.variant,
         )
         return result
 
