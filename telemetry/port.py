@@ -321,10 +321,9 @@ class Telemetry:
         """Calls through one arm of a split label: counters only (a few series per arm)."""
         arm = str(variant) if 0 <= variant < len(c.SPLIT_VARIANTS) else c.OTHER
         bounded = {"label": self.labels.label(label), "variant": arm}
-        if ok:
-            self._record("split_calls", "add", ok, {**bounded, "outcome": "ok"})
-        if error:
-            self._record("split_calls", "add", error, {**bounded, "outcome": "error"})
+        # Both outcomes, even a 0: an arm's error ratio then reads 0, not "no data", before its first error.
+        self._record("split_calls", "add", ok, {**bounded, "outcome": "ok"})
+        self._record("split_calls", "add", error, {**bounded, "outcome": "error"})
         timed = list(seconds)
         if timed:
             self._record("split_call_seconds", "add", sum(timed), bounded)
