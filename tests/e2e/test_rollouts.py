@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from service.errors import ProviderError
-from service.providers.base import Completion, CompletionRequest, GenerationParams
+from service.providers import ProviderRegistry
+from service.providers.base import PROVIDERS, Completion, CompletionRequest, GenerationParams
 from service.providers.fake import FakeProvider
 from tests.e2e.labels_support import TENANT, create_template, in_process_api, pin
 
@@ -153,6 +154,34 @@ def test_a_failing_canary_is_aborted_and_rolled_back_within_one_interval(api: ht
     assert state["status"] == "aborted" and state["last_decision"]["action"] == "abort"
     time.sleep(0)  # the worker leaves an aborted rollout alone: no later decision
     assert [e["kind"] for e in history(api)][:2] == ["rollback", "abort"]
+
+
+def test_runs_through_a_failing_canary_abort_it(db_url: str) -> None:
+    """The same canary run through Prompter itself (POST /api/prompts/{name}/run with the user's key): the server's
+    fake LLM refuses the canary's model, each failed run is kept as an error of its arm, and the policy aborts."""
+    registry = ProviderRegistry({**{p: FakeProvider(p) for p in PROVIDERS}, "openai": RefusesModel(CANARY_MODEL)})
+    with in_process_api(db_url, registry, rollout_min_interval_s=0.1, rollout_tick_s=TICK_S) as api:
+        v1, v2 = start_canary(api, min_seconds=3600)
+        statuses: dict[int, int] = {}
+        for n in range(120):
+            run = api.post("/api/prompts/greet/run", json={**TENANT, "variables": {"who": "Ada"}, "key": f"u{n}"})
+            statuses[run.status_code] = statuses.get(run.status_code, 0) + 1
+        served = time.monotonic()
+        assert statuses.get(502, 0) >= 5 and statuses.get(201, 0) > statuses[502], statuses
+        wait_for(lambda: [e for e in history(api) if e["kind"] == "abort"], "the abort", timeout_s=30)
+        assert time.monotonic() - served <= INTERVAL_S + 1.0
+        abort = [e for e in history(api) if e["kind"] == "abort"][0]
+        # The worker may act while the users are still arriving: it counted what had failed by then, at least min_calls.
+        canary, baseline = abort["details"]["canary"], abort["details"]["baseline"]
+        assert 5 <= canary["errors"] == canary["calls"] <= statuses[502]
+        assert 0 < baseline["calls"] <= statuses[201] and baseline["errors"] == 0
+        assert [e["kind"] for e in history(api)][:2] == ["rollback", "abort"]
+        assert api.get("/api/prompts/greet", params={**TENANT, "label": "production"}).json()["version"]["id"] == v1
+        # After the abort every user is on the baseline again: no run fails.
+        assert (
+            api.post("/api/prompts/greet/run", json={**TENANT, "variables": {"who": "Ada"}, "key": "u1"}).status_code
+            == 201
+        )
 
 
 def test_a_healthy_canary_promotes_itself_to_100_percent(api: httpx.Client) -> None:
