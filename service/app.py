@@ -47,6 +47,9 @@ from service.labels.handlers import router as labels_router
 from service.observations.dependencies import DEPENDENCIES as observation_dependencies
 from service.observations.handlers import observation_routes
 from service.providers import ProviderRegistry
+from service.rollouts.dependencies import DEPENDENCIES as rollout_dependencies
+from service.rollouts.handlers import router as rollouts_router
+from service.rollouts.worker import RolloutWorker
 from service.runs.dependencies import DEPENDENCIES as run_dependencies
 from service.runs.handlers import router as runs_router
 from service.settings import Settings
@@ -129,6 +132,7 @@ def create_app(
             runs_router,
             labels_router,
             archive_router,
+            rollouts_router,
             diffs_router,
             *observation_routes(settings),
             healthz,
@@ -178,6 +182,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         **run_dependencies,
         **archive_dependencies,
         **label_dependencies,
+        **rollout_dependencies,
         **diff_dependencies,
         **observation_dependencies,
         "settings": constant(runtime.settings),
@@ -205,9 +210,19 @@ def _lifespan(runtime: Runtime) -> Any:
             runtime.telemetry_handle.instrument_redis(redis.client)
             await redis.start()  # one PING sets prompter_redis_up now, then a background check every interval
             runtime.probe.cache = redis.probe_cache
+        rollouts = RolloutWorker(
+            runtime.sessions,
+            runtime.write_queue,
+            runtime.telemetry,
+            runtime.publish,
+            protected=runtime.settings.auth.protected_label_set,
+            tick_s=runtime.settings.rollouts.tick_s,
+        )
+        rollouts.start()  # every replica runs one; one at a time acts (service/rollouts/worker.py)
         try:
             yield
         finally:
+            await _bounded("rollout worker stop", rollouts.stop(), runtime.settings.limits.shutdown_step_timeout_s)
             # Each step is bounded: one that hangs (a Redis that stopped answering, a provider socket, a collector)
             # is logged and skipped, so the process still exits. Telemetry last, so the others' spans are flushed.
             limit = runtime.settings.limits.shutdown_step_timeout_s

@@ -78,12 +78,15 @@ MODEL_ID_TENANT_LIMIT = 10
 # Tables whose unique constraints report duplicates: their prompter_db_unique_violation_total series start at 0.
 DB_UNIQUE_TABLES: tuple[str, ...] = ("prompt_templates",)
 # Label moves by kind; `protected` is "true" or "false". Every combination starts at 0.
-LABEL_MOVE_KINDS: tuple[str, ...] = ("move", "rollback", "delete")
+LABEL_MOVE_KINDS: tuple[str, ...] = ("move", "rollback", "delete", "split", "promote", "complete", "abort", "hold")
 # prompter_observations_total{source, fate}: every combination starts at 0.
 OBSERVATION_SOURCES: tuple[str, ...] = ("api", "otlp")
 OBSERVATION_FATES: tuple[str, ...] = ("accepted", "duplicate", "rejected")
 # prompter_label_calls_total{label, provider, outcome}; `label` is a PROMPTER_METRIC_LABELS name or `other`.
 LABEL_CALL_OUTCOMES: tuple[str, ...] = ("ok", "error")
+# Split labels: an arm's `variant` is its index in the split, "0" (baseline) to "4"; rollout decisions by action.
+SPLIT_VARIANTS: tuple[str, ...] = ("0", "1", "2", "3", "4")
+ROLLOUT_ACTIONS: tuple[str, ...] = ("promote", "complete", "abort", "hold")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # prompter_auth_failure_total{reason}: API keys (missing ... read_only_key), a write key moving a protected label
 # (protected_label) and /metrics basic auth (metrics_*).
@@ -286,6 +289,63 @@ LABEL_CALL_DURATION = Instrument(
     GENAI_DURATION_BUCKETS,
     prometheus="prompter_label_call_duration_seconds",
 )
+SPLIT_CALLS = Instrument(
+    "split_calls",
+    "prompter_split_calls",
+    "counter",
+    "1",
+    "Provider calls through a split label - runs and observations - by label (capped set, else `other`), arm "
+    "(`variant` 0-4, 0 the baseline) and outcome (ok, error): each arm's traffic share and error rate.",
+    ("label", "variant", "outcome"),
+    prometheus="prompter_split_calls_total",
+)
+SPLIT_CALL_SECONDS = Instrument(
+    "split_call_seconds",
+    "prompter_split_call_seconds",
+    "counter",
+    "s",
+    "Summed latency of the calls through a split label that reported one, by label and arm (with "
+    "prompter_split_timed_calls_total: each arm's mean latency, two series per arm instead of a histogram).",
+    ("label", "variant"),
+    prometheus="prompter_split_call_seconds_total",
+)
+SPLIT_TIMED_CALLS = Instrument(
+    "split_timed_calls",
+    "prompter_split_timed_calls",
+    "counter",
+    "1",
+    "Calls through a split label that reported a latency, by label and arm.",
+    ("label", "variant"),
+    prometheus="prompter_split_timed_calls_total",
+)
+SPLIT_DRIFT = Instrument(
+    "split_drift",
+    "prompter_split_drift",
+    "counter",
+    "1",
+    "Calls through a split label whose reported model identity was not the one their arm's version was pinned to.",
+    ("label", "variant"),
+    prometheus="prompter_split_drift_total",
+)
+ROLLOUT_CANARY_WEIGHT = Instrument(
+    "rollout_canary_weight",
+    "prompter_rollout_canary_weight",
+    "gauge",
+    "1",
+    "A rollout's current canary weight (its step), by label, set by the rollout worker at each analysis; 100 once "
+    "complete, 0 once aborted.",
+    ("label",),
+    prometheus="prompter_rollout_canary_weight",
+)
+ROLLOUT_DECISIONS = Instrument(
+    "rollout_decisions",
+    "prompter_rollout_decisions",
+    "counter",
+    "1",
+    "Rollout decisions by label and action (promote, complete, abort, hold): the dashboard's annotations.",
+    ("label", "action"),
+    prometheus="prompter_rollout_decisions_total",
+)
 GENAI_DURATION = Instrument(
     "genai_duration",
     "gen_ai.client.operation.duration",
@@ -335,6 +395,12 @@ CONTRACT: tuple[Instrument, ...] = (
     OBSERVATIONS,
     LABEL_CALLS,
     LABEL_CALL_DURATION,
+    SPLIT_CALLS,
+    SPLIT_CALL_SECONDS,
+    SPLIT_TIMED_CALLS,
+    SPLIT_DRIFT,
+    ROLLOUT_CANARY_WEIGHT,
+    ROLLOUT_DECISIONS,
 )
 
 

@@ -67,6 +67,27 @@ class LabelCalls:
 
 
 @dataclass(frozen=True, slots=True)
+class SplitCalls:
+    """Calls through one arm of a split label were committed."""
+
+    label: str | None
+    variant: int
+    ok: int
+    error: int
+    seconds: tuple[float, ...] = ()
+    drift: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutAnalysed:
+    """The rollout worker analysed a rollout: the canary's weight after it, and its decision (None: wait)."""
+
+    label: str
+    weight: int
+    action: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PromptListChanged:
     """What a workspace's prompt list shows, or what one of its labels resolves to, changed: a prompt was created,
     archived, unarchived or deleted, or a label was moved, split, rolled back or deleted. Connected MCP clients are
@@ -77,7 +98,17 @@ class PromptListChanged:
     name: str
 
 
-DomainEvent = ResultStored | LabelMoved | LabelDrifted | ModelDrifted | SchemaViolated | LabelCalls | PromptListChanged
+DomainEvent = (
+    ResultStored
+    | LabelMoved
+    | LabelDrifted
+    | ModelDrifted
+    | SchemaViolated
+    | LabelCalls
+    | SplitCalls
+    | RolloutAnalysed
+    | PromptListChanged
+)
 
 _MEASURE: dict[type, Callable[[Telemetry, Any], None]] = {
     ResultStored: lambda t, e: t.record_result_insert(fingerprint_present=e.fingerprint_present),
@@ -86,6 +117,10 @@ _MEASURE: dict[type, Callable[[Telemetry, Any], None]] = {
     ModelDrifted: lambda t, e: t.record_model_drift(e.provider, e.model_id),
     SchemaViolated: lambda t, e: t.record_response_schema_violation(e.provider),
     LabelCalls: lambda t, e: t.record_label_calls(e.label, e.provider, ok=e.ok, error=e.error, seconds=e.seconds),
+    SplitCalls: lambda t, e: t.record_split_calls(
+        e.label, e.variant, ok=e.ok, error=e.error, seconds=e.seconds, drift=e.drift
+    ),
+    RolloutAnalysed: lambda t, e: t.record_rollout(e.label, weight=e.weight, action=e.action),
 }
 
 

@@ -170,6 +170,8 @@ class Telemetry:
             for fate in c.OBSERVATION_FATES:
                 self._record("observations", "add", 0, {"source": source, "fate": fate})
         for label in sorted(self.labels.label_names | {c.OTHER}):
+            for action in c.ROLLOUT_ACTIONS:
+                self._record("rollout_decisions", "add", 0, {"label": label, "action": action})
             for provider in sorted(self.labels.providers):
                 for outcome in c.LABEL_CALL_OUTCOMES:
                     self._record("label_calls", "add", 0, {"label": label, "provider": provider, "outcome": outcome})
@@ -305,6 +307,36 @@ class Telemetry:
             self._record("label_calls", "add", error, {**bounded, "outcome": "error"})
         for value in seconds:
             self._record("label_call_duration", "record", value, bounded)
+
+    def record_split_calls(
+        self,
+        label: str | None,
+        variant: int,
+        *,
+        ok: int,
+        error: int,
+        seconds: Iterable[float] = (),
+        drift: int = 0,
+    ) -> None:
+        """Calls through one arm of a split label: counters only (a few series per arm)."""
+        arm = str(variant) if 0 <= variant < len(c.SPLIT_VARIANTS) else c.OTHER
+        bounded = {"label": self.labels.label(label), "variant": arm}
+        # Both outcomes, even a 0: an arm's error ratio then reads 0, not "no data", before its first error.
+        self._record("split_calls", "add", ok, {**bounded, "outcome": "ok"})
+        self._record("split_calls", "add", error, {**bounded, "outcome": "error"})
+        timed = list(seconds)
+        if timed:
+            self._record("split_call_seconds", "add", sum(timed), bounded)
+            self._record("split_timed_calls", "add", len(timed), bounded)
+        if drift:
+            self._record("split_drift", "add", drift, bounded)
+
+    def record_rollout(self, label: str, *, weight: int, action: str | None = None) -> None:
+        """A rollout analysis: the canary's weight now, and the decision when it made one (one of ROLLOUT_ACTIONS)."""
+        bounded = self.labels.label(label)
+        self._record("rollout_canary_weight", "set", weight, {"label": bounded})
+        if action is not None:
+            self._record("rollout_decisions", "add", 1, {"label": bounded, "action": action})
 
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}

@@ -91,21 +91,33 @@ class AsyncPrompter:
         return self._core.cache
 
     async def get_prompt(
-        self, name: str, *, label: str | None = None, version_id: int | None = None, fallback: str | None = None
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        version_id: int | None = None,
+        fallback: str | None = None,
+        key: str | None = None,
     ) -> Prompt:
         """The prompt `name` at `label` (default `production`) or at `version_id`. A cached prompt is returned at
-        once, even a stale one (which starts one background refresh); only a first fetch waits for the server."""
+        once, even a stale one (which starts one background refresh); only a first fetch waits for the server.
+
+        A split label answers one of its arms: the one `key` (a user or session id) always gets, or a random one
+        without a key, picked locally from the cached split with the server's hash (`Prompt.arm_for`)."""
         found = self._lookup_key(name, label, version_id)
         entry = self._entries.get(found)
         if entry is not None and entry.fresh_until > self._clock():
-            return entry.prompt
-        key = Key._make(found)
+            prompt = entry.prompt
+            return prompt if prompt.split is None else prompt.arm_for(key)
+        cache_key = Key._make(found)
         if entry is None:
-            return await self._fetch(key, fallback)
-        if not self._closed and self._core.claim_refresh(key):
-            if not self._background.submit(self._refresh, key, name=f"prompter-refresh:{name}"):
-                self._core.release(key)
-        return entry.prompt
+            prompt = await self._fetch(cache_key, fallback)
+            return prompt if prompt.split is None else prompt.arm_for(key)
+        if not self._closed and self._core.claim_refresh(cache_key):
+            if not self._background.submit(self._refresh, cache_key, name=f"prompter-refresh:{name}"):
+                self._core.release(cache_key)
+        prompt = entry.prompt
+        return prompt if prompt.split is None else prompt.arm_for(key)
 
     async def _fetch(self, key: Key, fallback: str | None) -> Prompt:
         core = self._core
@@ -162,13 +174,16 @@ class AsyncPrompter:
         label: str | None = None,
         variables: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        key: str | None = None,
     ) -> RunResult:
         """Run the prompt on the server through `label` (default `production`): its version's provider, model and
         params. Not cached and not retried (a run calls the LLM and stores a result). With `idempotency_key=` (one
         per logical run, e.g. a UUID) a retry after `PrompterUnavailable` is safe: the server answers a repeat with the
-        first run's result (`result.replayed` is then true) instead of running again."""
+        first run's result (`result.replayed` is then true) instead of running again. On a split label the run uses
+        the arm `key` gets (`result.variant`), as `get_prompt(..., key=)` does."""
         try:
-            response = await self._http.request(**self._core.run_request(name, label, variables, idempotency_key))
+            request = self._core.run_request(name, label, variables, idempotency_key, key)
+            response = await self._http.request(**request)
         except httpx.HTTPError as exc:
             raise self._core.transport_failed(exc) from exc
         return self._core.run_answered(response)
@@ -218,6 +233,22 @@ class AsyncPrompter:
         except httpx.HTTPError as exc:
             raise self._core.transport_failed(exc) from exc
         return self._core.delete_answered(response)
+    async def set_split(
+        self,
+        name: str,
+        label: str,
+        split: list[dict[str, int]],
+        *,
+        policy: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> Label:
+        """Point `label` at weighted arms `[{"version_id", "weight"}, ...]` (baseline first, weights summing to 100),
+        optionally with a rollout `policy` the server then follows (docs: how-to/rollouts)."""
+        try:
+            response = await self._http.request(**self._core.split_request(name, label, split, policy, reason))
+        except httpx.HTTPError as exc:
+            raise self._core.transport_failed(exc) from exc
+        return self._core.label_answered(response)
 
     async def aclose(self) -> None:
         """Stop background refreshes (tasks are cancelled; the thread pool finishes the running ones), write the

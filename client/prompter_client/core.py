@@ -147,9 +147,16 @@ class ClientCore:
         }
 
     def run_request(
-        self, name: str, label: str | None, variables: dict[str, Any] | None, idempotency_key: str | None
+        self,
+        name: str,
+        label: str | None,
+        variables: dict[str, Any] | None,
+        idempotency_key: str | None,
+        key: str | None = None,
     ) -> dict[str, Any]:
         body = {"variables": variables or {}, **self._tenant()}
+        if key is not None:
+            body["key"] = key
         headers = trace_headers()
         if idempotency_key is not None:
             headers["idempotency-key"] = idempotency_key
@@ -159,6 +166,26 @@ class ClientCore:
             "params": {"label": label or DEFAULT_LABEL},
             "json": body,
             "headers": headers,
+        }
+
+    def split_request(
+        self,
+        name: str,
+        label: str,
+        split: list[dict[str, int]],
+        policy: dict[str, Any] | None,
+        reason: str | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"split": split, **self._tenant()}
+        if policy is not None:
+            body["policy"] = policy
+        if reason is not None:
+            body["reason"] = reason
+        return {
+            "method": "PUT",
+            "url": f"/api/prompts/{quote(name, safe='')}/labels/{quote(label, safe='')}",
+            "json": body,
+            "headers": trace_headers(),
         }
 
     def label_request(self, name: str, label: str, version_id: int, reason: str | None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from prompter_client import chat
+from prompter_client import chat, split
 from prompter_client.rendering import parse_variables, render
 
 
@@ -24,6 +24,22 @@ class PromptVersion(msgspec.Struct, frozen=True):
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
     response_format: dict[str, Any] | None = None
+
+
+class SplitArm(msgspec.Struct, frozen=True):
+    """One arm of a split label, whole (the first is the baseline)."""
+
+    variant: int
+    weight: int
+    version_id: int
+    body: str
+    variables: list[str] = []
+    template_id: int | None = None
+    revision: int | None = None
+    version: PromptVersion | None = None
+    type: str = "text"
+    messages: list[dict[str, Any]] | None = None
+    input_schema: dict[str, Any] | None = None
 
 
 class Prompt(msgspec.Struct, frozen=True):
@@ -46,6 +62,31 @@ class Prompt(msgspec.Struct, frozen=True):
     type: str = "text"
     messages: list[dict[str, Any]] | None = None
     input_schema: dict[str, Any] | None = None
+    # A split label: the arm this prompt is (`variant`, its index) and every arm of the split.
+    variant: int | None = None
+    split: list[SplitArm] | None = None
+
+    def arm_for(self, key: str | None) -> Prompt:
+        """This split prompt as the arm `key` gets (sticky: the server's hash), or a random arm without a key. Picked
+        locally from the cached split: no request per pick."""
+        if not self.split or self.label is None:
+            return self
+        variant = split.pick_for([arm.weight for arm in self.split], self.name, self.label, key)
+        if variant == self.variant:
+            return self
+        arm = self.split[variant]
+        return msgspec.structs.replace(
+            self,
+            body=arm.body,
+            variables=arm.variables,
+            template_id=arm.template_id,
+            revision=arm.revision,
+            version=arm.version,
+            type=arm.type,
+            messages=arm.messages,
+            input_schema=arm.input_schema,
+            variant=variant,
+        )
 
     def render(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Any:
         """The prompt with every `{{ var }}` replaced, exactly as the server's run renders it: a string for a text
@@ -129,6 +170,8 @@ class RunResult(msgspec.Struct, frozen=True):
     tool_calls: list[dict[str, Any]] | None = None
     structured_output: Any = None
     schema_valid: bool | None = None
+    # A run through a split label: the arm it used.
+    variant: int | None = None
     # True when the server answered a retry with the stored answer of an earlier run with the same idempotency key.
     replayed: bool = False
 
@@ -149,6 +192,8 @@ class Label(msgspec.Struct, frozen=True):
     drift: bool = False
     updated_at: str | None = None
     updated_by: str | None = None
+    # A split label's arms ({version_id, weight}, baseline first); None for one target.
+    split: list[dict[str, int]] | None = None
 
 
 class PromptArchive(msgspec.Struct, frozen=True):

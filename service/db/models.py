@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -154,6 +155,8 @@ class PromptResult(Base):
     tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     structured_output: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     schema_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Migration 0009_splits_rollouts: the arm of a split label the run used (its index in the split; null otherwise).
+    variant: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Migration 0011_archive: set when the prompt was deleted, in the same transaction (see template_id).
     deletion_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_deletions.id"), nullable=True)
@@ -190,7 +193,12 @@ class PromptLabel(Base):
     workspace_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     label: Mapped[str] = mapped_column(String(64))
+    # A split label's baseline (its first arm); otherwise the one version it points at.
     version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    # Migration 0009_splits_rollouts: [{"version_id", "weight"}, ...] for a split label (service/labels/split.py),
+    # null for a single target; `rollout` is the split's policy and its progress (service/rollouts/).
+    split: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    rollout: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(64))
 
@@ -211,12 +219,18 @@ class PromptLabelEvent(Base):
     workspace_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     label: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # move | rollback | delete
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # move | rollback | delete | split | promote | complete | abort | hold
     from_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     to_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     stack_parent_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     actor: Mapped[str] = mapped_column(String(64))  # the API key id, or "anonymous" with auth off
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Migration 0009_splits_rollouts: the split the event set (null for a single target), and what else it needs
+    # kept: the split it replaced (`from_split`, for rollback), a rollout decision's reason and numbers.
+    split: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -297,6 +311,7 @@ class Observation(Base):
     error_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     span_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    variant: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)  # the split arm (0009_splits_rollouts)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -27,10 +27,11 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
-def conditional_json(content: Any, if_none_match: str | None) -> Response[Any]:
-    """200 with the JSON body and its ETag, or 304 with the ETag and no body when the client already has it."""
+def conditional_json(content: Any, if_none_match: str | None, etag_basis: Any = None) -> Response[Any]:
+    """200 with the JSON body and its ETag, or 304 with the ETag and no body when the client already has it.
+    `etag_basis`: what the tag hashes when it is not the body itself (a split label: the same tag for every arm)."""
     body = _encoder.encode(content)
-    etag = etag_of(body)
+    etag = etag_of(body if etag_basis is None or etag_basis is content else _encoder.encode(etag_basis))
     # no-cache: caches may store the response but must revalidate (cheap: a 304) before reusing it.
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if matches(if_none_match, etag):

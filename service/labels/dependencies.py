@@ -16,7 +16,13 @@ from service.labels.service import LabelService
 def provide_labels(session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]) -> LabelService:
     runtime = runtime_of(request)
     protected = runtime.settings.auth.protected_label_set
-    return LabelService(session, runtime.telemetry, protected, current_principal(request))
+    return LabelService(
+        session,
+        runtime.telemetry,
+        protected,
+        current_principal(request),
+        rollout_min_interval_s=runtime.settings.rollouts.min_interval_s,
+    )
 
 
 DEPENDENCIES = {"labels": Provide(provide_labels, sync_to_thread=False)}

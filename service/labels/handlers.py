@@ -54,9 +54,19 @@ class PromptController(Controller):
         tenant: NamedDependency[TenantScope],
         label: Annotated[str | None, Parameter(min_length=1, max_length=64, pattern=LABEL_NAME)] = None,
         version_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+        key: Annotated[
+            str | None,
+            Parameter(
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
+                description="A split label's sticky key (user or session id): one key always gets one arm.",
+            ),
+        ] = None,
     ) -> Response[ResolvedPrompt]:
-        target, resolved_label = await labels.resolve(name, tenant=tenant, label=label, version_id=version_id)
-        return conditional_json(ResolvedPrompt.of(target, resolved_label), request.headers.get("if-none-match"))
+        target, resolved_label = await labels.resolve(name, tenant=tenant, label=label, version_id=version_id, key=key)
+        resolved = ResolvedPrompt.of(target, resolved_label)
+        return conditional_json(resolved, request.headers.get("if-none-match"), resolved.etag_basis(target))
 
     @get("/{name:str}/labels", summary="Every label of a prompt with its target (`latest` included)")
     async def list_labels(
@@ -68,7 +78,10 @@ class PromptController(Controller):
         found = await labels.list(name, tenant=tenant)
         return LabelList([LabelOut.of(target, label, protected=labels.is_protected(label)) for target, label in found])
 
-    @put("/{name:str}/labels/{label:str}", summary="Point a label at a version of this prompt (records an event)")
+    @put(
+        "/{name:str}/labels/{label:str}",
+        summary="Point a label at a version, or at a weighted split with an optional rollout policy (records an event)",
+    )
     async def move_label(
         self,
         name: Name,
@@ -77,11 +90,13 @@ class PromptController(Controller):
         labels: NamedDependency[LabelService],
         tenant: NamedDependency[TenantScope],
     ) -> LabelOut:
-        target = await labels.move(
+        target = await labels.put(
             name,
             label,
-            data.version_id,
             tenant=tenant.named(data.org_id, data.workspace_id),
+            version_id=data.version_id,
+            arms=data.arms(),
+            policy=data.policy.command() if data.policy is not None else None,
             reason=data.reason,
         )
         return LabelOut.of(target, label, protected=labels.is_protected(label))

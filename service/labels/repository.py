@@ -26,6 +26,10 @@ class Target:
     label: PromptLabel | None = None
     newest_id: int | None = None
     newest_captured: dict[str, Any] | None = None
+    # A split label: the arm picked (its index in the split; `version` is that arm's) and every arm's own target,
+    # in split order (service/labels/split.py). None for a single target.
+    variant: int | None = None
+    arms: tuple[Target, ...] | None = None
 
 
 _Version = aliased(PromptVersion, name="version")
@@ -105,6 +109,23 @@ class LabelRepository:
         params = {"org_id": org_id, "workspace_id": workspace_id, "name": name, "version_id": version_id}
         row = (await self.session.execute(_RESOLVE_VERSION, params)).first()
         return Target(row[0], row[1], None, row[2], row[3]) if row is not None else None
+
+    async def resolve_versions(
+        self, org_id: str, workspace_id: str, name: str, version_ids: list[int]
+    ) -> dict[int, Target]:
+        """Several versions of this name in one statement (the arms of a split)."""
+        query = _with_newest_in_lineage(
+            select(_Version, PromptTemplate)
+            .join(PromptTemplate, PromptTemplate.id == _Version.template_id)
+            .where(
+                _Version.id.in_(version_ids),
+                PromptTemplate.org_id == org_id,
+                PromptTemplate.workspace_id == workspace_id,
+                PromptTemplate.name == name,
+            )
+        )
+        rows = (await self.session.execute(query)).all()
+        return {row[0].id: Target(row[0], row[1], None, row[2], row[3]) for row in rows}
 
     async def name_exists(self, org_id: str, workspace_id: str, name: str) -> bool:
         query = select(PromptTemplate.id).where(
@@ -228,6 +249,11 @@ class LabelRepository:
         )
         rows = (await self.session.execute(_with_newest_in_lineage(query))).all()
         return [Target(row[1], row[2], row[0], row[3], row[4]) for row in rows]
+
+    async def active_rollouts(self) -> list[PromptLabel]:
+        """Every label of every tenant with a rollout running (few: the rollout worker reads them each tick)."""
+        query = select(PromptLabel).where(PromptLabel.rollout.is_not(None)).order_by(PromptLabel.id)
+        return [row for row in await self.session.scalars(query) if (row.rollout or {}).get("status") == "running"]
 
     async def name_history(self, org_id: str, workspace_id: str, name: str, *, limit: int) -> list[PromptLabelEvent]:
         """The newest events of every label of one name, newest first (through ix_prompt_label_events_label)."""

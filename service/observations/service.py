@@ -134,8 +134,9 @@ class ObservationService:
         served: dict[tuple[Any, ...], PromptVersion] = {}
         fates: list[Fate] = []
         rows: list[dict[str, Any]] = []
-        pending: list[tuple[int, ReportedCall, Target, bool | None]] = []
+        pending: list[tuple[int, ReportedCall, Target, bool | None, int | None]] = []
         seen: set[str] = set()
+        splits: dict[tuple[str, str], list[int] | None] = {}
         now = utcnow()
         for item in batch.items:
             if isinstance(item, Malformed):
@@ -153,17 +154,20 @@ class ObservationService:
                 continue
             version = await self._served(target, identity, served) if identity is not None else None
             matches = identity_matches_label(target.version, version) if version is not None else None
-            rows.append(self._row(batch, item, target, version, matches, now))
-            pending.append((len(fates), item, target, matches))
+            row = self._row(batch, item, target, version, matches, now)
+            row["variant"] = await self._variant(batch, item, target, splits)
+            rows.append(row)
+            pending.append((len(fates), item, target, matches, row["variant"]))
             fates.append(Fate(item.obs_id, ACCEPTED))
         inserted = await self.repo.insert_new(rows)
         counted = []
-        for index, item, target, matches in pending:
+        for index, item, target, matches, variant in pending:
             if item.obs_id not in inserted:
                 fates[index] = Fate(item.obs_id, DUPLICATE)
                 continue
             provider = target.version.provider
-            counted.append((_label_of(item), provider, matches, item.latency_ms, item.error_type is not None))
+            error = item.error_type is not None
+            counted.append((_label_of(item), provider, matches, item.latency_ms, error, variant))
         count_labelled_calls(self.session, counted)
         result = Ingested(fates)
         counts = {status: result.count(status) for status in (ACCEPTED, DUPLICATE, REJECTED)}
@@ -185,6 +189,24 @@ class ObservationService:
         if isinstance(found, Rejected):
             raise found
         return found
+
+    async def _variant(
+        self, batch: IngestBatch, item: ReportedCall, target: Target, cache: dict[tuple[str, str], list[int] | None]
+    ) -> int | None:
+        """The split arm a call used: the index of its version among the label's arms (a call that names only the
+        label of a split cannot say which arm it got, so it has none)."""
+        label = _label_of(item)
+        if label is None or item.version_id is None:
+            return None
+        key = (target.template.name, label)
+        if key not in cache:
+            tenant = TenantScope(None, batch.org_id, batch.workspace_id)
+            arms = await self.labels.split_of(target.template.name, label, tenant=tenant)
+            cache[key] = [arm.version_id for arm in arms] if arms else None
+        versions = cache[key]
+        if versions is None or item.version_id not in versions:
+            return None
+        return versions.index(item.version_id)
 
     async def _resolve(self, batch: IngestBatch, item: ReportedCall) -> Target | Rejected:
         # With both a label and a version id, the version is the one the application really used (the label may
@@ -208,7 +230,7 @@ class ObservationService:
                 target, _ = await self.labels.resolve(name, version_id=item.version_id, tenant=tenant)
             else:
                 label = check_label(item.label or DEFAULT_LABEL)
-                target, _ = await self.labels.resolve(name, label=label, tenant=tenant)
+                target, _ = await self.labels.resolve(name, label=label, tenant=tenant, pick=False)
         except PrompterError as error:
             code = _UNKNOWN.get(error.code, "unknown_label" if item.version_id is None else "unknown_version")
             return Rejected(code, error.detail)
@@ -299,7 +321,7 @@ class ObservationService:
         label = check_label(query.label)
         target: Target | None
         try:
-            target, _ = await self.labels.resolve(query.name, label=label, tenant=query.tenant)
+            target, _ = await self.labels.resolve(query.name, label=label, tenant=query.tenant, pick=False)
         except NotFound as error:
             if error.code != "label_not_found":
                 raise

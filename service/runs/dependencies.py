@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.http.runtime import runtime_of
 from service.labels.service import LabelService
+from service.runs.failed_calls import FailedCalls
 from service.runs.service import RunService
 from service.templates.service import TemplateService
 from service.versions.service import VersionService
@@ -23,7 +24,10 @@ def provide_runs(
     request: Request[Any, Any, Any],
 ) -> RunService:
     runtime = runtime_of(request)
-    return RunService(session, runtime.providers, versions, templates, runtime.telemetry, labels)
+    failed_calls = FailedCalls(runtime.sessions, runtime.write_queue, runtime.publish)
+    return RunService(
+        session, runtime.providers, versions, templates, runtime.telemetry, labels, failed_calls=failed_calls
+    )
 
 
 DEPENDENCIES = {"runs": Provide(provide_runs, sync_to_thread=False)}

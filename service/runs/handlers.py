@@ -88,6 +88,7 @@ class LabelRunController(Controller):
                 label=label,
                 variables=data.variables,
                 tenant=tenant.named(data.org_id, data.workspace_id),
+                key=data.key,
             )
             return ResultOut.of(result)
 

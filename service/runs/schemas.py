@@ -62,6 +62,8 @@ class ResultOut(Struct):
     tool_calls: list[dict[str, Any]] | None = None
     structured_output: Any = None
     schema_valid: bool | None = None
+    # A run through a split label: the arm it used (its index in the split).
+    variant: int | None = None
 
     @classmethod
     def of(cls, row: PromptResult) -> ResultOut:
@@ -87,6 +89,7 @@ class ResultOut(Struct):
             tool_calls=row.tool_calls,
             structured_output=row.structured_output,
             schema_valid=row.schema_valid,
+            variant=row.variant,
         )
 
 

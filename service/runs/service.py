@@ -16,13 +16,14 @@ from service.auth.principal import TenantScope
 from service.db.engine import begin_write, emit, end_reads
 from service.db.models import PromptResult, PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
-from service.errors import NotFound, Unprocessable
+from service.errors import NotFound, ProviderError, Unprocessable
 from service.labels.drift import count_labelled_call
 from service.labels.service import LabelService
 from service.providers import ProviderRegistry
 from service.providers.base import CompletionRequest, GenerationParams
 from service.providers.identity import canonical_model_id
 from service.providers.observed import observed_call
+from service.runs.failed_calls import FailedCalls
 from service.runs.repository import ResultRepository, ResultSummary
 from service.runs.structured import check_output
 from service.templates.chat import CHAT
@@ -55,6 +56,7 @@ class ThroughLabel:
 
     label: str | None
     pinned: dict[str, Any]
+    variant: int | None = None  # the arm of a split label
 
 
 class RunService:
@@ -67,6 +69,7 @@ class RunService:
         telemetry: Telemetry,
         labels: LabelService | None = None,
         repo: ResultRepository | None = None,
+        failed_calls: FailedCalls | None = None,
     ) -> None:
         self.session = session
         self.templates = templates
@@ -75,6 +78,7 @@ class RunService:
         self.providers = providers
         self.versions = versions
         self.telemetry = telemetry
+        self.failed_calls = failed_calls
 
     async def run(self, command: RunCommand) -> PromptResult:
         return await self.execute(command)
@@ -90,13 +94,14 @@ class RunService:
         label: str | None,
         variables: dict[str, Any],
         tenant: TenantScope,
+        key: str | None = None,
     ) -> PromptResult:
         """Run the labelled version's template with its provider, model and params (one provider call, as `run`). The
         result records the label and whether the identity the provider reported is the one the labelled version was
         pinned to; a mismatch is label drift (counted, and shown by resolve from now on, since the run pinned a new
         version of the same lineage)."""
         assert self.labels is not None, "RunService needs the label service to run through a label"
-        target, resolved_label = await self.labels.resolve(name, tenant=tenant, label=label)
+        target, resolved_label = await self.labels.resolve(name, tenant=tenant, label=label, key=key)
         pinned = target.version
         command = RunCommand(
             target.template,
@@ -106,7 +111,16 @@ class RunService:
             variables,
             Bundle.of_version(pinned),
         )
-        result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured))
+        started = time.perf_counter()
+        try:
+            result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured, target.variant))
+        except ProviderError as error:
+            # A split arm's failure is an outcome its rollout must see (service/runs/failed_calls.py).
+            if target.variant is not None and resolved_label is not None and self.failed_calls is not None:
+                latency_ms = (time.perf_counter() - started) * 1000
+                trace_id = self.telemetry.current_trace_id()
+                await self.failed_calls.record(target, resolved_label, error.code, latency_ms, trace_id)
+            raise
         # Drift and the production-traffic metrics, decided as for an observation (service/labels/drift.py).
         count_labelled_call(
             self.session,
@@ -114,6 +128,7 @@ class RunService:
             provider=pinned.provider,
             matches=result.identity_matches_label,
             latency_ms=result.latency_ms,
+            variant=result.variant,
         )
         return result
 
@@ -181,6 +196,7 @@ class RunService:
         if through is not None:
             result.label = through.label
             result.identity_matches_label = version.captured == through.pinned
+            result.variant = through.variant
         await self.repo.insert(result)
         emit(self.session, ResultStored(fingerprint_present=bool(completion.system_fingerprint)))
         if result.schema_valid is False:

@@ -33,6 +33,7 @@ from service.settings.sections import (
     ObservationSettings,
     ProviderSettings,
     RedisSettings,
+    RolloutSettings,
     ServerSettings,
     TelemetrySettings,
     UISettings,
@@ -48,6 +49,7 @@ __all__ = [
     "ObservationSettings",
     "ProviderSettings",
     "RedisSettings",
+    "RolloutSettings",
     "ServerSettings",
     "Settings",
     "SettingsError",
@@ -82,6 +84,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     observations: ObservationSettings = Field(default_factory=ObservationSettings)
+    rollouts: RolloutSettings = Field(default_factory=RolloutSettings)
     ui: UISettings = Field(default_factory=UISettings)
 
     @classmethod

@@ -475,6 +475,25 @@ class ObservationSettings(Section):
     )
 
 
+class RolloutSettings(Section):
+    """Split labels' rollout policies and the worker that decides them (service/rollouts/)."""
+
+    min_interval_s: float = setting(
+        "PROMPTER_ROLLOUT_MIN_INTERVAL_S",
+        10.0,
+        "Shortest analysis interval a rollout policy may ask for (422 below); keeps the worker's queries cheap.",
+        gt=0,
+        le=86400,
+    )
+    tick_s: float = setting(
+        "PROMPTER_ROLLOUT_TICK_S",
+        1.0,
+        "How often each replica's rollout worker wakes to analyse the rollouts whose interval has passed.",
+        gt=0,
+        le=3600,
+    )
+
+
 class UISettings(Section):
     trace_url: OptionalText = setting(
         "PROMPTER_TRACE_URL",
@@ -528,6 +547,7 @@ SECTIONS: dict[str, type[Section]] = {
     "telemetry": TelemetrySettings,
     "providers": ProviderSettings,
     "observations": ObservationSettings,
+    "rollouts": RolloutSettings,
     "ui": UISettings,
 }
 

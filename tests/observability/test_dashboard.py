@@ -37,6 +37,12 @@ CONTRACT_COUNTERS_AND_GAUGES = {
     "prompter_response_schema_violations_total",
     "prompter_observations_total",
     "prompter_label_calls_total",
+    "prompter_split_calls_total",
+    "prompter_split_call_seconds_total",
+    "prompter_split_timed_calls_total",
+    "prompter_split_drift_total",
+    "prompter_rollout_canary_weight",
+    "prompter_rollout_decisions_total",
 }
 CONTRACT_HISTOGRAMS = {
     "starlette_requests_processing_seconds",
@@ -292,6 +298,18 @@ def contract_series() -> list[dict[str, str]]:
             "prompter_label_call_duration_seconds", {**at, "label": "production", "provider": "openai"}, 1
         )
         series.append(_series("prompter_observations_total", {**at, "source": "api", "fate": "accepted"}, 1))
+        # a 90/10 split of `production`: the canary (variant 1) fails a fifth of its calls and is twice as slow
+        for variant, ok, error, seconds in (("0", 0.9, 0.0, 0.09), ("1", 0.08, 0.02, 0.02)):
+            arm = {**at, "label": "production", "variant": variant}
+            series.append(_series("prompter_split_calls_total", {**arm, "outcome": "ok"}, ok))
+            series.append(_series("prompter_split_calls_total", {**arm, "outcome": "error"}, error))
+            series.append(_series("prompter_split_call_seconds_total", arm, seconds))
+            series.append(_series("prompter_split_timed_calls_total", arm, ok))
+            series.append(_series("prompter_split_drift_total", arm, 0.01 if variant == "1" else 0.0))
+        series.append(_series("prompter_rollout_canary_weight", {**at, "label": "production"}, 10, gauge=True))
+        for action, per_second in (("promote", 0.01), ("abort", 0.0)):
+            decided = {**at, "label": "production", "action": action}
+            series.append(_series("prompter_rollout_decisions_total", decided, per_second))
         series += _histogram("gen_ai_client_operation_duration_seconds", {**at, **gen_ai}, 0.5)
         series += _histogram(
             "gen_ai_client_operation_duration_seconds", {**at, **gen_ai, "error_type": "timeout"}, 0.05
@@ -306,6 +324,36 @@ def contract_series() -> list[dict[str, str]]:
         )
     )
     return series
+
+
+def _rounded(expr: str) -> str:
+    return f"round({expr}, 0.001)"  # rates of made-up series are off by float error in the last digits
+
+
+def _rollout_annotation() -> str:
+    board = json.loads(DASHBOARD.read_text())
+    (annotation,) = [a for a in board["annotations"]["list"] if a["name"] == "Rollout decisions"]
+    return annotation["expr"]
+
+
+def test_rollout_decisions_are_annotations_and_arms_sit_on_their_row(dashboard: dict[str, Any]) -> None:
+    (annotation,) = [a for a in dashboard["annotations"]["list"] if a["name"] == "Rollout decisions"]
+    assert annotation["datasource"] == {"type": "prometheus", "uid": "prometheus"} and annotation["enable"] is True
+    expr = annotation["expr"]
+    assert metric_names(expr) == {"prompter_rollout_decisions_total"} and "sum by (label, action)" in expr
+    assert all(f in expr for f in REQUIRED_FILTERS)
+    row = [p for p in dashboard["panels"] if p["id"] == 100]
+    assert row and row[0]["type"] == "row" and row[0]["gridPos"]["y"] >= 90
+    arms = [p for p in dashboard["panels"] if 100 < p["id"] <= 119]
+    assert {p["title"] for p in arms} >= {
+        "Traffic share by arm",
+        "Error ratio by arm",
+        "Mean latency by arm",
+        "Identity drift by arm",
+        "Canary weight (current step)",
+        "Rollout decisions",
+    }
+    assert all(p["gridPos"]["y"] > 90 for p in arms)
 
 
 def _expr_of(exprs: list[tuple[str, str]], title: str) -> str:
@@ -384,6 +432,40 @@ def test_queries_return_data_and_sum_across_instances(
                         "expr": _expr_of(exprs, "Error ratio by label"),
                         "eval_time": "5m",
                         "exp_samples": [{"labels": '{label="production"}', "value": 0.1}],
+                    },
+                    {
+                        "expr": _rounded(_expr_of(exprs, "Traffic share by arm")),
+                        "eval_time": "5m",
+                        "exp_samples": [
+                            {"labels": '{label="production", variant="0"}', "value": 0.9},
+                            {"labels": '{label="production", variant="1"}', "value": 0.1},
+                        ],
+                    },
+                    {
+                        "expr": _rounded(_expr_of(exprs, "Error ratio by arm")),
+                        "eval_time": "5m",
+                        "exp_samples": [
+                            {"labels": '{label="production", variant="0"}', "value": 0},
+                            {"labels": '{label="production", variant="1"}', "value": 0.2},
+                        ],
+                    },
+                    {
+                        "expr": _rounded(_expr_of(exprs, "Mean latency by arm")),
+                        "eval_time": "5m",
+                        "exp_samples": [
+                            {"labels": '{label="production", variant="0"}', "value": 0.1},
+                            {"labels": '{label="production", variant="1"}', "value": 0.25},
+                        ],
+                    },
+                    {
+                        "expr": _expr_of(exprs, "Canary weight (current step)"),
+                        "eval_time": "5m",
+                        "exp_samples": [{"labels": '{label="production"}', "value": 10}],
+                    },
+                    {
+                        "expr": _rounded(substitute_template_vars(_rollout_annotation())),
+                        "eval_time": "5m",
+                        "exp_samples": [{"labels": '{label="production", action="promote"}', "value": 1.2}],
                     },
                     {
                         "expr": _expr_of(exprs, "Redis up"),

@@ -313,9 +313,45 @@ def _round(http: httpx.Client, n: int, first: int, second: int, drifting: int) -
         for i in range(5)
     ]
     assert _call(http, "POST", "/api/observations", 200, {**tenant, "items": observed})["accepted"] == 5
+    _canary(http, n, first, pinned["id"])
     # runs: results with an OpenAI fingerprint and without one, GenAI latency and tokens
     assert _run(http, first, "openai", "gpt-4o")["system_fingerprint"] == ROTATED_FINGERPRINT
     assert _run(http, first, "google", f"gemini-round-{n}")["system_fingerprint"] is None
+
+
+def _canary(http: httpx.Client, n: int, template_id: int, baseline: int) -> None:
+    """A 90/10 split with a rollout policy; the application reports calls of both arms (the baseline's with one
+    identity drift, the canary's with an error), and the rollout worker aborts it at its next analysis."""
+    tenant = {"org_id": "acme", "workspace_id": "support"}
+    canary = _ensure(http, template_id, "google", f"gemini-canary-{n}")["id"]
+    label = f"canary-{n}"
+    body = {
+        **tenant,
+        "split": [{"version_id": baseline, "weight": 90}, {"version_id": canary, "weight": 10}],
+        "policy": {"steps": [10, 100], "min_calls": 1, "min_seconds": 0, "interval_s": 0.5},
+    }
+    _call(http, "PUT", f"/api/prompts/greet/labels/{label}", 200, body)
+    calls: list[tuple[int, dict[str, Any]]] = [(baseline, {"latency_ms": 80.0 + i}) for i in range(3)]
+    calls += [(baseline, {"reported": {"modelVersion": f"gemini-drifted-{n}"}, "latency_ms": 90.0})]
+    calls += [(canary, {"latency_ms": 120.0}), (canary, {"error": "DeadlineExceeded"})]
+    items = [
+        {
+            "id": f"split-{n}-{i}",
+            "prompt": "greet",
+            "label": label,
+            "version_id": version,
+            "provider": "google",
+            **extra,
+        }
+        for i, (version, extra) in enumerate(calls)
+    ]
+    assert _call(http, "POST", "/api/observations", 200, {**tenant, "items": items})["accepted"] == len(items)
+
+    def aborted() -> bool:
+        state = _call(http, "GET", f"/api/prompts/greet/labels/{label}/rollout?org_id=acme&workspace_id=support", 200)
+        return state["status"] == "aborted"
+
+    wait_until(aborted, f"the rollout worker to abort {label}", 30)
 
 
 # --- the test --------------------------------------------------------------------------------
@@ -341,6 +377,8 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
         "PROMPTER_PROVIDER_MAX_RETRIES": "0",
         "PROMPTER_PROVIDER_TIMEOUT_S": "5",
         "PROMPTER_LOG_LEVEL": "WARNING",
+        "PROMPTER_ROLLOUT_MIN_INTERVAL_S": "0.5",
+        "PROMPTER_ROLLOUT_TICK_S": "0.1",
     }
 
     # Before: two templates pinned to OpenAI gpt-4o with the fake's stub fingerprint.
@@ -397,6 +435,18 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
         'sum by (label) (increase(prompter_label_calls_total{label="staging"}[5m]))'
     )
     assert error_ratio is not None and abs(error_ratio - 0.2) < 0.01, error_ratio  # 1 failed call in 5 per round
+    # The split arms: the canary (variant 1) failed one call in two, the baseline none; each round's rollout aborted.
+    arm_errors = {
+        s["metric"]["variant"]: float(s["value"][1])
+        for s in prometheus.client.query(
+            'sum by (variant) (increase(prompter_split_calls_total{outcome="error"}[5m])) / '
+            "sum by (variant) (increase(prompter_split_calls_total[5m]))"
+        )
+    }
+    assert arm_errors == {"0": 0.0, "1": 0.5}, arm_errors
+    aborts = prometheus.value('sum by (action) (increase(prompter_rollout_decisions_total{action="abort"}[5m]))')
+    assert aborts is not None and aborts > 0
+    assert prometheus.value("max by (service) (prompter_rollout_canary_weight)") == 0
 
     # Every alert rule of prometheus/alerts.yml loaded, and evaluated over this data without error.
     alerts = yaml.safe_load((repo_root / "prometheus/alerts.yml").read_text())
