@@ -84,6 +84,10 @@ OBSERVATION_SOURCES: tuple[str, ...] = ("api", "otlp")
 OBSERVATION_FATES: tuple[str, ...] = ("accepted", "duplicate", "rejected")
 # prompter_label_calls_total{label, provider, outcome}; `label` is a PROMPTER_METRIC_LABELS name or `other`.
 LABEL_CALL_OUTCOMES: tuple[str, ...] = ("ok", "error")
+# prompter_webhook_deliveries_total{outcome}: how one delivery attempt ended; every value starts at 0.
+# success (2xx), http_error (another status), timeout, connection_error (refused, reset, DNS), refused (the URL now
+# resolves to an address the SSRF rule refuses).
+WEBHOOK_OUTCOMES: tuple[str, ...] = ("success", "http_error", "timeout", "connection_error", "refused")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # prompter_auth_failure_total{reason}: API keys (missing ... read_only_key), a write key moving a protected label
 # (protected_label) and /metrics basic auth (metrics_*).
@@ -286,6 +290,33 @@ LABEL_CALL_DURATION = Instrument(
     GENAI_DURATION_BUCKETS,
     prometheus="prompter_label_call_duration_seconds",
 )
+WEBHOOK_DELIVERIES = Instrument(
+    "webhook_deliveries",
+    "prompter_webhook_deliveries",
+    "counter",
+    "1",
+    "Webhook delivery attempts by outcome (success, http_error, timeout, connection_error, refused).",
+    ("outcome",),
+    prometheus="prompter_webhook_deliveries_total",
+)
+WEBHOOK_DELIVERY_DURATION = Instrument(
+    "webhook_delivery_duration",
+    "prompter_webhook_delivery_duration_seconds",
+    "histogram",
+    "s",
+    "Time one webhook delivery attempt took, until the receiver answered or the attempt failed.",
+    ("outcome",),
+    HTTP_SECONDS_BUCKETS,
+    prometheus="prompter_webhook_delivery_duration_seconds",
+)
+WEBHOOK_OUTBOX_LAG = Instrument(
+    "webhook_outbox_lag",
+    "prompter_webhook_outbox_lag_seconds",
+    "gauge",
+    "s",
+    "Age of the oldest event not yet delivered to every endpoint (0 when none waits), as this replica last saw it.",
+    prometheus="prompter_webhook_outbox_lag_seconds",
+)
 GENAI_DURATION = Instrument(
     "genai_duration",
     "gen_ai.client.operation.duration",
@@ -335,6 +366,9 @@ CONTRACT: tuple[Instrument, ...] = (
     OBSERVATIONS,
     LABEL_CALLS,
     LABEL_CALL_DURATION,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_DELIVERY_DURATION,
+    WEBHOOK_OUTBOX_LAG,
 )
 
 

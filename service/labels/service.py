@@ -17,6 +17,7 @@ from service.errors import Duplicate, Forbidden, NotFound, Unprocessable
 from service.labels.names import check_label, check_settable
 from service.labels.repository import LabelRepository, Target
 from service.vocabulary import DEFAULT_LABEL, LATEST
+from service.webhooks.outbox import Outbox, add_event, label_event_type, prompt_subject
 from telemetry import Telemetry
 from telemetry.events import LabelMoved, label_move_span, label_resolve_span
 
@@ -42,8 +43,10 @@ class LabelService:
         protected: frozenset[str],
         principal: Principal | None = None,
         repo: LabelRepository | None = None,
+        outbox: Outbox = add_event,
     ) -> None:
         self.repo = repo or LabelRepository(session)
+        self.outbox = outbox
         self.session = session
         self.telemetry = telemetry
         self.protected = protected
@@ -265,6 +268,24 @@ class LabelService:
         )
         await self.repo.add_event(event)
         emit(self.session, LabelMoved(kind=kind, protected=self.is_protected(label)))
+        # The webhook event, in this same transaction (service/webhooks/outbox.py).
+        await self.outbox(
+            self.session,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            type=label_event_type(kind),
+            subject=prompt_subject(name),
+            data={
+                "prompt": name,
+                "label": label,
+                "kind": kind,
+                "from_version_id": from_version_id,
+                "to_version_id": to_version_id,
+                "history_id": event.id,
+                "actor": event.actor,
+                "reason": reason,
+            },
+        )
 
     async def _not_found(self, org_id: str, workspace_id: str, name: str, what: str, code: str) -> NotFound:
         if not await self.repo.name_exists(org_id, workspace_id, name):

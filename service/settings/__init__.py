@@ -36,6 +36,7 @@ from service.settings.sections import (
     ServerSettings,
     TelemetrySettings,
     UISettings,
+    WebhookSettings,
     env_name,
     fields_in_order,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "SettingsError",
     "TelemetrySettings",
     "UISettings",
+    "WebhookSettings",
     "config_table_markdown",
 ]
 
@@ -83,6 +85,7 @@ class Settings(BaseSettings):
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     observations: ObservationSettings = Field(default_factory=ObservationSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -24,6 +24,10 @@ TABLES = {
     "idempotency_keys",
     "ui_sessions",
     "observations",
+    "webhook_subjects",
+    "webhook_events",
+    "webhook_endpoints",
+    "webhook_deliveries",
 }
 
 
