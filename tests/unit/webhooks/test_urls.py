@@ -36,7 +36,14 @@ async def test_internal_addresses_are_refused(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://example.com/", "file:///etc/passwd", "gopher://x/", "http://", "http://user:pw@example.com/", "http://[::1"],
+    [
+        "ftp://example.com/",
+        "file:///etc/passwd",
+        "gopher://x/",
+        "http://",
+        "http://user:pw@example.com/",
+        "http://[::1",
+    ],
 )
 def test_only_plain_http_urls_are_accepted(url: str) -> None:
     with pytest.raises(InvalidInput) as invalid:
@@ -46,7 +53,12 @@ def test_only_plain_http_urls_are_accepted(url: str) -> None:
 
 async def test_a_public_address_is_accepted_and_pinned() -> None:
     target = await UrlPolicy([]).check("https://93.184.215.14:8443/hook")
-    assert (target.scheme, target.host, target.port, target.address) == ("https", "93.184.215.14", 8443, "93.184.215.14")
+    assert (target.scheme, target.host, target.port, target.address) == (
+        "https",
+        "93.184.215.14",
+        8443,
+        "93.184.215.14",
+    )
 
 
 async def test_the_allow_list_admits_hosts_and_networks() -> None:
