@@ -1,6 +1,7 @@
 """A real HTTP webhook receiver for tests: a ThreadingHTTPServer on 127.0.0.1 (a free port chosen by the OS) that keeps
 every request it answered 2xx, and can be told to fail (`status = 503`), to hang (`hang = True`) or to go away and
-come back on the same port (`stop()` / `start()`, so the sender sees refused connections in between)."""
+come back on the same port (`stop()` / `start()`, so the sender sees refused connections in between). Only requests
+it answered 2xx count as received."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class WebhookReceiver:
         self.port = 0
         self.status = 204
         self.hang = False
+        self.drop_hung = False  # a request held by `hang` is never answered nor recorded, even once released
+        self.hung = 0  # requests that arrived while hanging
         self.received: list[Received] = []
         self.refused_while_failing = 0  # requests answered with a non-2xx status
         self._lock = threading.Lock()
@@ -52,7 +55,12 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 if receiver.hang:
+                    with receiver._lock:
+                        receiver.hung += 1
                     receiver._release.wait(60)
+                    if receiver.drop_hung:
+                        self.close_connection = True
+                        return  # never answered: the sender saw no outcome
                 status = receiver.status
                 with receiver._lock:
                     if 200 <= status < 300:
@@ -73,6 +81,11 @@ class WebhookReceiver:
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"receiver-{self.port}", daemon=True)
         self._thread.start()
         return self
+
+    def release(self) -> None:
+        """Stop hanging: held requests go on (or are dropped, with `drop_hung`), new ones are answered at once."""
+        self.hang = False
+        self._release.set()
 
     def stop(self) -> None:
         self._release.set()

@@ -101,7 +101,7 @@ def test_a_hanging_receiver_holds_up_no_label_move(
             versions[i % 2] for i in range(20)
         ]
         wait_until(lambda: metric(api, "prompter_webhook_outbox_lag_seconds") > 0, "outbox lag while it hangs")
-        hanging.hang = False
+        hanging.release()
         wait_until(lambda: len(hanging.events()) >= 23, "the hanging receiver, released, catches up", timeout_s=60)
         wait_until(lambda: metric(api, "prompter_webhook_outbox_lag_seconds") == 0, "no outbox lag", timeout_s=30)
 
