@@ -234,7 +234,11 @@ def _start_webhook_worker(runtime: Runtime) -> tuple[DeliveryWorker, AsyncEngine
         return None
     engine = db.create_engine(runtime.settings)
     worker = DeliveryWorker(
-        db.session_factory(engine), runtime.settings.webhooks, runtime.telemetry, write_queue=runtime.write_queue
+        db.session_factory(engine),
+        db.read_session_factory(engine),
+        runtime.settings.webhooks,
+        runtime.telemetry,
+        write_queue=runtime.write_queue,
     )
     worker.start()
     return worker, engine

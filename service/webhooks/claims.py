@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -88,7 +88,9 @@ async def fan_out(session: AsyncSession, *, limit: int) -> int:
     return len(events)
 
 
-async def claim(session: AsyncSession, *, now: datetime, limit: int, lease_s: float) -> list[Claim]:
+def _due(now: datetime, *, endpoint_id: int | None = None, subject: str | None = None) -> Select[tuple[int]]:
+    """Deliveries that may be attempted now: pending, due, not leased, to an enabled endpoint, and first in line of
+    their subject for their endpoint."""
     d = WebhookDelivery
     earlier = aliased(WebhookDelivery)
     earlier_pending = exists().where(
@@ -116,9 +118,30 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int, lease_s: fl
             ~earlier_unfanned,
         )
         .order_by(d.next_attempt_at, d.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=d)
     )
+    if endpoint_id is not None:
+        due = due.where(d.endpoint_id == endpoint_id, d.subject == subject)
+    return due
+
+
+async def has_work(session: AsyncSession, *, now: datetime) -> bool:
+    """Whether a pass would find anything (a read: on SQLite it takes no write lock)."""
+    unfanned = await session.scalar(select(WebhookEvent.id).where(WebhookEvent.fanned_out.is_(False)).limit(1))
+    return unfanned is not None or (await session.scalar(_due(now).limit(1))) is not None
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease_s: float,
+    endpoint_id: int | None = None,
+    subject: str | None = None,
+) -> list[Claim]:
+    """Lease up to `limit` due deliveries (of one endpoint and subject, when given) and read what their attempts need."""
+    d = WebhookDelivery
+    due = _due(now, endpoint_id=endpoint_id, subject=subject).limit(limit).with_for_update(skip_locked=True, of=d)
     ids = list((await session.scalars(due)).all())
     if not ids:
         return []
@@ -156,12 +179,21 @@ class Result:
 
 
 async def finish(
-    session: AsyncSession, claimed: Claim, result: Result, *, now: datetime, backoff: Backoff, disable_after_s: float
-) -> None:
-    """Record the attempt. A stale claim (its lease expired and another worker took the delivery over) records nothing."""
+    session: AsyncSession,
+    claimed: Claim,
+    result: Result,
+    *,
+    now: datetime,
+    backoff: Backoff,
+    disable_after_s: float,
+    lease_s: float,
+) -> Claim | None:
+    """Record the attempt; after a success, lease the next delivery in line of the same endpoint and subject and
+    return it (the worker sends it at once: one transaction per delivery of a busy prompt, not three). A stale claim
+    (its lease expired and another worker took the delivery over) records nothing."""
     delivery = await session.get(WebhookDelivery, claimed.delivery_id, with_for_update=True)
     if delivery is None or delivery.status != "pending" or delivery.attempt != claimed.attempt:
-        return
+        return None
     delivery.attempt += 1
     delivery.last_attempt_at = now
     delivery.response_code = result.status_code
@@ -176,7 +208,10 @@ async def finish(
             .values(failing_since=None)
         )
         await session.flush()
-        return
+        following = await claim(
+            session, now=now, limit=1, lease_s=lease_s, endpoint_id=claimed.endpoint_id, subject=delivery.subject
+        )
+        return following[0] if following else None
     if backoff.gives_up((now - delivery.created_at).total_seconds()):
         delivery.status = "failed"
     else:
@@ -188,6 +223,7 @@ async def finish(
         elif (now - endpoint.failing_since).total_seconds() >= disable_after_s:
             await disable(session, endpoint, now=now, error=result.error)
     await session.flush()
+    return None
 
 
 async def disable(session: AsyncSession, endpoint: WebhookEndpoint, *, now: datetime, error: str | None) -> None:

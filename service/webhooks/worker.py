@@ -31,6 +31,7 @@ from telemetry.webhooks import delivery_span
 log = logging.getLogger("prompter.webhooks")
 
 FAN_OUT_BATCH = 200
+COALESCE_S = 0.01
 # A lease outlives the attempt's timeout by this much (recording the outcome included) before another worker may
 # take the delivery over.
 LEASE_MARGIN_S = 5.0
@@ -40,6 +41,7 @@ class DeliveryWorker:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        read_sessions: async_sessionmaker[AsyncSession],
         settings: WebhookSettings,
         telemetry: Telemetry,
         *,
@@ -47,6 +49,8 @@ class DeliveryWorker:
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.sessions = sessions
+        self.read_sessions = read_sessions
+        self.lease_s = settings.timeout_s + LEASE_MARGIN_S
         self.settings = settings
         self.telemetry = telemetry
         self.write_queue = write_queue
@@ -91,47 +95,53 @@ class DeliveryWorker:
                 busy = False
             if busy:
                 continue
-            # Woken by a committed event in this process or a finished delivery; otherwise the next poll.
+            # Woken by a committed event in this process; otherwise the next poll. The short pause after a wake-up
+            # gathers the events of a burst of requests into one pass (on SQLite each pass is a turn at the writer).
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_s)
+                await asyncio.sleep(COALESCE_S)
             self._wake.clear()
 
     async def run_once(self) -> bool:
         """One pass; True when it found work (the next pass starts at once)."""
+        if time.monotonic() - self._measured >= self.settings.poll_s:
+            await self._measure_lag()
+        free = self.settings.max_concurrency - len(self._inflight)
+        # A read first: an idle pass (or one whose deliveries all wait behind one in flight) writes nothing.
+        async with self.read_sessions() as session:
+            if not await claims.has_work(session, now=utcnow()):
+                return False
         async with unit_of_work(self.sessions, self.write_queue) as session:
             fanned = await claims.fan_out(session, limit=FAN_OUT_BATCH)
-        free = self.settings.max_concurrency - len(self._inflight)
-        claimed: list[claims.Claim] = []
-        if free > 0:
-            async with unit_of_work(self.sessions, self.write_queue) as session:
-                claimed = await claims.claim(
-                    session, now=utcnow(), limit=free, lease_s=self.settings.timeout_s + LEASE_MARGIN_S
-                )
+            claimed = await claims.claim(session, now=utcnow(), limit=free, lease_s=self.lease_s) if free > 0 else []
         for item in claimed:
             task = asyncio.create_task(self._deliver(item), name=f"prompter-webhook-{item.delivery_id}")
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
-        if time.monotonic() - self._measured >= self.settings.poll_s:
-            await self._measure_lag()
         return bool(fanned or claimed)
 
-    async def _deliver(self, item: claims.Claim) -> None:
-        try:
-            attempt = await self.attempt(item)
-            self.telemetry.record_webhook_delivery(attempt.outcome, attempt.seconds)
-            result = claims.Result(attempt.ok, attempt.status_code, attempt.seconds * 1000, attempt.error)
-            async with unit_of_work(self.sessions, self.write_queue) as session:
-                await claims.finish(
-                    session,
-                    item,
-                    result,
-                    now=utcnow(),
-                    backoff=self.backoff,
-                    disable_after_s=self.settings.disable_after_s,
-                )
-            self._wake.set()  # the subject's next event may be due now
-        except Exception:  # noqa: BLE001 - the lease expires and the delivery is tried again
-            log.warning("webhook delivery %s could not be recorded", item.delivery_id, exc_info=True)
+    async def _deliver(self, first: claims.Claim) -> None:
+        """Deliver `first`, then - while they succeed - the next deliveries of its endpoint and subject in line."""
+        item: claims.Claim | None = first
+        while item is not None and not self._stopping:
+            current = item
+            try:
+                attempt = await self.attempt(current)
+                self.telemetry.record_webhook_delivery(attempt.outcome, attempt.seconds)
+                result = claims.Result(attempt.ok, attempt.status_code, attempt.seconds * 1000, attempt.error)
+                async with unit_of_work(self.sessions, self.write_queue) as session:
+                    item = await claims.finish(
+                        session,
+                        current,
+                        result,
+                        now=utcnow(),
+                        backoff=self.backoff,
+                        disable_after_s=self.settings.disable_after_s,
+                        lease_s=self.lease_s,
+                    )
+            except Exception:  # noqa: BLE001 - the lease expires and the delivery is tried again
+                log.warning("webhook delivery %s could not be recorded", current.delivery_id, exc_info=True)
+                return
 
     async def attempt(self, item: claims.Claim) -> Attempt:
         body = payload_of(item.event_type, item.created_at, item.data)
