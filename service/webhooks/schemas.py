@@ -12,11 +12,31 @@ from service.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from service.http.schemas import TenantId, reject_nul
 from service.webhooks.outbox import EVENT_TYPES
 
-EventType = Annotated[str, Meta(min_length=1, max_length=64, description=f"One of: {', '.join(EVENT_TYPES)}.")]
+EventType = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description=f"One of: {', '.join(EVENT_TYPES)} (anything else: 400 `invalid_event_types`).",
+        extra_json_schema={"enum": list(EVENT_TYPES)},
+    ),
+]
+WebhookUrl = Annotated[
+    str,
+    Meta(
+        min_length=8,
+        max_length=2000,
+        # Documented, and enforced by the service itself, so a wrong scheme gets its own 400 invalid_webhook_url.
+        extra_json_schema={"pattern": "^https?://"},
+        description="An http(s) URL that receives the events. One whose host resolves to a loopback, private, "
+        "link-local or cloud-metadata address is refused (400 `webhook_url_refused`) unless "
+        "PROMPTER_WEBHOOK_ALLOWED_HOSTS allows it.",
+    ),
+]
 
 
 class EndpointCreate(Struct, forbid_unknown_fields=True):
-    url: Annotated[str, Meta(min_length=1, max_length=2000, description="An http(s) URL that receives the events.")]
+    url: WebhookUrl
     # Empty (the default): every event type, including types added later.
     event_types: Annotated[list[EventType], Meta(max_length=len(EVENT_TYPES))] = []
     description: Annotated[str, Meta(max_length=1000)] | None = None
