@@ -60,6 +60,9 @@ from service.versions.dependencies import DEPENDENCIES as version_dependencies
 from service.versions.handlers import router as versions_router
 from service.versions.probe import IdentityProbe
 from service.vocabulary import PROVIDERS
+from service.webhooks.dependencies import DEPENDENCIES as webhook_dependencies
+from service.webhooks.handlers import router as webhooks_router
+from service.webhooks.worker import DeliveryWorker
 from telemetry import Telemetry, TelemetryHandle, setup_telemetry
 from telemetry.events import publisher
 from telemetry.http import HTTPTelemetryMiddleware
@@ -134,6 +137,7 @@ def create_app(
             archive_router,
             rollouts_router,
             diffs_router,
+            webhooks_router,
             *observation_routes(settings),
             healthz,
             readyz,
@@ -185,6 +189,7 @@ def _dependencies(runtime: Runtime) -> dict[str, Provide]:
         **rollout_dependencies,
         **diff_dependencies,
         **observation_dependencies,
+        **webhook_dependencies,
         "settings": constant(runtime.settings),
         "db_engine": constant(runtime.engine),
         "redis_health": constant(runtime.redis_health),
@@ -219,6 +224,7 @@ def _lifespan(runtime: Runtime) -> Any:
             tick_s=runtime.settings.rollouts.tick_s,
         )
         rollouts.start()  # every replica runs one; one at a time acts (service/rollouts/worker.py)
+        webhooks = _start_webhook_worker(runtime)
         try:
             yield
         finally:
@@ -226,6 +232,10 @@ def _lifespan(runtime: Runtime) -> Any:
             # Each step is bounded: one that hangs (a Redis that stopped answering, a provider socket, a collector)
             # is logged and skipped, so the process still exits. Telemetry last, so the others' spans are flushed.
             limit = runtime.settings.limits.shutdown_step_timeout_s
+            if webhooks is not None:
+                worker, worker_engine = webhooks
+                await _bounded("webhook worker stop", worker.stop(grace_s=limit / 2), limit)
+                await _bounded("webhook worker pool dispose", worker_engine.dispose(), limit)
             if redis is not None:
                 runtime.probe.cache = None
                 await _bounded("Redis client close", redis.aclose(), limit)
@@ -234,6 +244,23 @@ def _lifespan(runtime: Runtime) -> Any:
             await _bounded("telemetry flush and shutdown", _in_daemon_thread(runtime.telemetry_handle.shutdown), limit)
 
     return lifespan
+
+
+def _start_webhook_worker(runtime: Runtime) -> tuple[DeliveryWorker, AsyncEngine] | None:
+    """The delivery worker, on its own connection pool (a burst of deliveries never takes a request's connection);
+    on SQLite its writes queue in the app's writer queue like every other write."""
+    if runtime.settings.webhooks.worker != "on":
+        return None
+    engine = db.create_engine(runtime.settings)
+    worker = DeliveryWorker(
+        db.session_factory(engine),
+        db.read_session_factory(engine),
+        runtime.settings.webhooks,
+        runtime.telemetry,
+        write_queue=runtime.write_queue,
+    )
+    worker.start()
+    return worker, engine
 
 
 async def _bounded(step: str, work: Awaitable[Any], limit_s: float) -> None:

@@ -87,6 +87,10 @@ LABEL_CALL_OUTCOMES: tuple[str, ...] = ("ok", "error")
 # Split labels: an arm's `variant` is its index in the split, "0" (baseline) to "4"; rollout decisions by action.
 SPLIT_VARIANTS: tuple[str, ...] = ("0", "1", "2", "3", "4")
 ROLLOUT_ACTIONS: tuple[str, ...] = ("promote", "complete", "abort", "hold")
+# prompter_webhook_deliveries_total{outcome}: how one delivery attempt ended; every value starts at 0.
+# success (2xx), http_error (another status), timeout, connection_error (refused, reset, DNS), refused (the URL now
+# resolves to an address the SSRF rule refuses).
+WEBHOOK_OUTCOMES: tuple[str, ...] = ("success", "http_error", "timeout", "connection_error", "refused")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # prompter_auth_failure_total{reason}: API keys (missing ... read_only_key), a write key moving a protected label
 # (protected_label) and /metrics basic auth (metrics_*).
@@ -346,6 +350,33 @@ ROLLOUT_DECISIONS = Instrument(
     ("label", "action"),
     prometheus="prompter_rollout_decisions_total",
 )
+WEBHOOK_DELIVERIES = Instrument(
+    "webhook_deliveries",
+    "prompter_webhook_deliveries",
+    "counter",
+    "1",
+    "Webhook delivery attempts by outcome (success, http_error, timeout, connection_error, refused).",
+    ("outcome",),
+    prometheus="prompter_webhook_deliveries_total",
+)
+WEBHOOK_DELIVERY_DURATION = Instrument(
+    "webhook_delivery_duration",
+    "prompter_webhook_delivery_duration_seconds",
+    "histogram",
+    "s",
+    "Time one webhook delivery attempt took, until the receiver answered or the attempt failed.",
+    ("outcome",),
+    HTTP_SECONDS_BUCKETS,
+    prometheus="prompter_webhook_delivery_duration_seconds",
+)
+WEBHOOK_OUTBOX_LAG = Instrument(
+    "webhook_outbox_lag",
+    "prompter_webhook_outbox_lag_seconds",
+    "gauge",
+    "s",
+    "Age of the oldest event not yet delivered to every endpoint (0 when none waits), as this replica last saw it.",
+    prometheus="prompter_webhook_outbox_lag_seconds",
+)
 GENAI_DURATION = Instrument(
     "genai_duration",
     "gen_ai.client.operation.duration",
@@ -401,6 +432,9 @@ CONTRACT: tuple[Instrument, ...] = (
     SPLIT_DRIFT,
     ROLLOUT_CANARY_WEIGHT,
     ROLLOUT_DECISIONS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_DELIVERY_DURATION,
+    WEBHOOK_OUTBOX_LAG,
 )
 
 

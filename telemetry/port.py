@@ -169,6 +169,8 @@ class Telemetry:
         for source in c.OBSERVATION_SOURCES:
             for fate in c.OBSERVATION_FATES:
                 self._record("observations", "add", 0, {"source": source, "fate": fate})
+        for outcome in c.WEBHOOK_OUTCOMES:
+            self._record("webhook_deliveries", "add", 0, {"outcome": outcome})
         for label in sorted(self.labels.label_names | {c.OTHER}):
             for action in c.ROLLOUT_ACTIONS:
                 self._record("rollout_decisions", "add", 0, {"label": label, "action": action})
@@ -337,6 +339,16 @@ class Telemetry:
         self._record("rollout_canary_weight", "set", weight, {"label": bounded})
         if action is not None:
             self._record("rollout_decisions", "add", 1, {"label": bounded, "action": action})
+
+    def record_webhook_delivery(self, outcome: str, seconds: float) -> None:
+        """One delivery attempt: `outcome` is one of contract.WEBHOOK_OUTCOMES (anything else counts as
+        connection_error, so the label stays bounded)."""
+        labels: Key = (("outcome", outcome if outcome in c.WEBHOOK_OUTCOMES else "connection_error"),)
+        self._put("webhook_deliveries", "add", 1, labels)
+        self._put("webhook_delivery_duration", "record", seconds, labels)
+
+    def set_webhook_outbox_lag(self, seconds: float) -> None:
+        self._record("webhook_outbox_lag", "set", max(0.0, seconds))
 
     def _model_labels(self, provider: str, model_id: str) -> dict[str, str]:
         return {"provider": self.labels.provider(provider), "model_id": self.labels.model_id(model_id)}

@@ -351,3 +351,89 @@ class PromptDeletion(Base):
     labels: Mapped[list[str]] = mapped_column(JSON)  # the labels the name had, each also recorded as a label delete
     results_kept: Mapped[int] = mapped_column(Integer)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookSubject(Base):
+    """The per-subject ordering key of the outbox: one row per (tenant, subject) whose `last_seq` is bumped, under the
+    row's lock, by every event of that subject. The lock is held until the change commits, so per subject the
+    sequence numbers are committed in the order they were handed out (ids from a sequence are not)."""
+
+    __tablename__ = "webhook_subjects"
+
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class WebhookEvent(Base):
+    """The transactional outbox: one row per event, written in the same transaction as the change it describes
+    (service/webhooks/outbox.py). The delivery worker fans each one out to the matching endpoints once."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index("ix_webhook_events_pending", "fanned_out", "id"),
+        Index("ix_webhook_events_subject", "org_id", "workspace_id", "subject", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)  # the Standard Webhooks `webhook-id`: msg_<hex>
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))  # `prompt:<name>` or `webhook_endpoint:<id>`
+    seq: Mapped[int] = mapped_column(BigInteger)  # the order of the subject's events (WebhookSubject)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    traceparent: Mapped[str | None] = mapped_column(String(64), nullable=True)  # W3C trace context of the change
+    fanned_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """A receiver of a workspace's events. `event_types` empty = every type. The secret is the Standard Webhooks
+    `whsec_<base64>` key: it must be kept to sign, so it is stored as is and shown only once, at creation."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_tenant", "org_id", "workspace_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    secret: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: its attempts so far and the outcome of the latest (the endpoint's delivery log).
+
+    `status`: pending (waiting, or leased by a worker until `lease_until`), succeeded, failed (gave up after the retry
+    window). `subject`/`seq` are the event's, copied so the claim can keep each subject's deliveries in order."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_order", "endpoint_id", "subject", "seq"),
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(300))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    response_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -37,6 +37,7 @@ from service.settings.sections import (
     ServerSettings,
     TelemetrySettings,
     UISettings,
+    WebhookSettings,
     env_name,
     fields_in_order,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "SettingsError",
     "TelemetrySettings",
     "UISettings",
+    "WebhookSettings",
     "config_table_markdown",
 ]
 
@@ -86,6 +88,7 @@ class Settings(BaseSettings):
     observations: ObservationSettings = Field(default_factory=ObservationSettings)
     rollouts: RolloutSettings = Field(default_factory=RolloutSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @classmethod
     def settings_customise_sources(

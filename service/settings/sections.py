@@ -538,6 +538,84 @@ class UISettings(Section):
         return url
 
 
+class WebhookSettings(Section):
+    """Deliveries of workspace events to webhook endpoints (service/webhooks/)."""
+
+    allowed_hosts: str = setting(
+        "PROMPTER_WEBHOOK_ALLOWED_HOSTS",
+        "",
+        "Hosts or CIDRs webhook URLs may reach although they are loopback, private, link-local or cloud-metadata "
+        "addresses (refused otherwise), e.g. `hooks.internal,10.1.0.0/16`.",
+        allowed="comma-separated host names, IP addresses or CIDRs; empty = none",
+    )
+    timeout_s: float = setting(
+        "PROMPTER_WEBHOOK_TIMEOUT_S",
+        10.0,
+        "Seconds one delivery request may take (connect to last byte).",
+        gt=0,
+        le=300,
+    )
+    max_concurrency: int = setting(
+        "PROMPTER_WEBHOOK_MAX_CONCURRENCY", 16, "Deliveries in flight at once, per replica.", ge=1, le=1000
+    )
+    poll_s: float = setting(
+        "PROMPTER_WEBHOOK_POLL_S",
+        1.0,
+        "Seconds between the delivery worker's looks for due deliveries when it has nothing to do.",
+        gt=0,
+        le=300,
+    )
+    retry_base_s: float = setting(
+        "PROMPTER_WEBHOOK_RETRY_BASE_S",
+        5.0,
+        "Wait before the first retry of a failed delivery; each further retry waits twice as long (with jitter).",
+        gt=0,
+        le=3600,
+    )
+    retry_max_s: float = setting(
+        "PROMPTER_WEBHOOK_RETRY_MAX_S", 3600.0, "Longest wait between two attempts of one delivery.", gt=0, le=86400
+    )
+    retry_window_s: float = setting(
+        "PROMPTER_WEBHOOK_RETRY_WINDOW_S",
+        86400.0,
+        "How long a delivery is retried before it is given up (status `failed`).",
+        gt=0,
+        le=7 * 86400,
+    )
+    disable_after_s: float = setting(
+        "PROMPTER_WEBHOOK_DISABLE_AFTER_S",
+        86400.0,
+        "An endpoint whose deliveries have failed for this long without a success is disabled "
+        "(event webhook_endpoint.disabled).",
+        gt=0,
+        le=30 * 86400,
+    )
+    worker: Literal["on", "off"] = setting(
+        "PROMPTER_WEBHOOK_WORKER",
+        "on",
+        "`on`: this replica delivers webhooks (replicas share the work). `off`: it only writes events.",
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_or_cidrs(cls, value: str) -> str:
+        import ipaddress
+
+        for item in _comma_list(value):
+            if "/" in item:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not a CIDR") from None
+            elif not all(part and len(part) <= 63 for part in item.rstrip(".").split(".")) or " " in item:
+                raise ValueError(f"{item!r} is not a host name or address")
+        return value
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return _comma_list(self.allowed_hosts)
+
+
 SECTIONS: dict[str, type[Section]] = {
     "db": DatabaseSettings,
     "auth": AuthSettings,
@@ -549,6 +627,7 @@ SECTIONS: dict[str, type[Section]] = {
     "observations": ObservationSettings,
     "rollouts": RolloutSettings,
     "ui": UISettings,
+    "webhooks": WebhookSettings,
 }
 
 

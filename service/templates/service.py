@@ -31,6 +31,7 @@ from service.templates.names import check_new_name
 from service.templates.rendering import parse_variables, render
 from service.templates.repository import NameSummary, TemplateRepository
 from service.templates.typed import check_user_schema, check_variables
+from service.webhooks.outbox import add_event, prompt_subject
 from telemetry import Telemetry
 
 TABLE = "prompt_templates"
@@ -123,7 +124,7 @@ class TemplateService:
                 revision=revision,
             )
             try:
-                return await self.repo.insert(row)
+                created = await self.repo.insert(row)
             except IntegrityConflict:
                 existing = await self.repo.find_identity(org_id, workspace_id, name, digest)
                 if existing is not None:
@@ -135,6 +136,22 @@ class TemplateService:
                         code="duplicate_template",
                         existing_id=existing.id,
                     ) from None
+                continue
+            await add_event(
+                self.repo.session,
+                org_id=org_id,
+                workspace_id=workspace_id,
+                type="prompt.revision_created",
+                subject=prompt_subject(name),
+                data={
+                    "prompt": name,
+                    "template_id": created.id,
+                    "revision": created.revision,
+                    "type": created.type,
+                    "content_hash": created.content_hash,
+                },
+            )
+            return created
         raise Duplicate(
             f"Could not allocate a revision for {data.name!r} under concurrent writes; retry the request.",
             code="revision_conflict",

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.engine import insert_guarded
-from service.db.models import PromptVersion
+from service.db.models import PromptLabel, PromptTemplate, PromptVersion
 
 
 class VersionRepository:
@@ -20,6 +20,28 @@ class VersionRepository:
     async def by_pvk(self, template_id: int, pvk: str) -> PromptVersion | None:
         query = select(PromptVersion).where(PromptVersion.template_id == template_id, PromptVersion.pvk == pvk)
         return await self.session.scalar(query)
+
+    async def labels_on_lineage(
+        self, template: PromptTemplate, provider: str, model_id: str, params_hash: str
+    ) -> list[str]:
+        """The labels of the template's name that point at a version of this lineage: those a drift affects."""
+        lineage = select(PromptVersion.id).where(
+            PromptVersion.template_id == template.id,
+            PromptVersion.provider == provider,
+            PromptVersion.model_id == model_id,
+            PromptVersion.params_hash == params_hash,
+        )
+        query = (
+            select(PromptLabel.label)
+            .where(
+                PromptLabel.org_id == template.org_id,
+                PromptLabel.workspace_id == template.workspace_id,
+                PromptLabel.name == template.name,
+                PromptLabel.version_id.in_(lineage),
+            )
+            .order_by(PromptLabel.label)
+        )
+        return list((await self.session.scalars(query)).all())
 
     async def newest_in_lineage(
         self, template_id: int, provider: str, model_id: str, params_hash: str

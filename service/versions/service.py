@@ -17,6 +17,7 @@ from service.versions.bundle import NO_BUNDLE, Bundle, check_bundle
 from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
+from service.webhooks.outbox import add_event, prompt_subject
 from telemetry import Telemetry
 from telemetry.events import ModelDrifted
 
@@ -118,7 +119,47 @@ class VersionService:
             return winner, False
         if drift:
             emit(self.session, ModelDrifted(provider, model_id))
+        await self._publish(template, version, previous if drift else None)
         return version, True
+
+    async def _publish(
+        self, template: PromptTemplate, version: PromptVersion, drifted_from: PromptVersion | None
+    ) -> None:
+        """The webhook events of a new version, in its transaction: prompt.version_created, and model_identity.changed
+        when the provider reported another identity than the lineage's newest version (with the labels it affects)."""
+        tenant = {"org_id": template.org_id, "workspace_id": template.workspace_id}
+        subject = prompt_subject(template.name)
+        common = {
+            "prompt": template.name,
+            "template_id": template.id,
+            "revision": template.revision,
+            "provider": version.provider,
+            "model_id": version.model_id,
+        }
+        await add_event(
+            self.session,
+            **tenant,
+            type="prompt.version_created",
+            subject=subject,
+            data={**common, "version_id": version.id, "identity": version.captured, "drift": version.drift},
+        )
+        if drifted_from is None:
+            return
+        labels = await self.repo.labels_on_lineage(template, version.provider, version.model_id, version.params_hash)
+        await add_event(
+            self.session,
+            **tenant,
+            type="model_identity.changed",
+            subject=subject,
+            data={
+                **common,
+                "previous_version_id": drifted_from.id,
+                "version_id": version.id,
+                "old_identity": drifted_from.captured,
+                "new_identity": version.captured,
+                "labels": labels,
+            },
+        )
 
     async def list_for_template(
         self, template: PromptTemplate, *, include_archived: bool = True

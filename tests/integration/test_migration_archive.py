@@ -14,7 +14,7 @@ from service.db.migrate import current_revision, downgrade, upgrade
 from service.settings import Settings
 from tests.integration.test_migration_chat_bundle import _fill_previous_schema
 
-PREVIOUS = "0008_observations"
+PREVIOUS = "0010_webhooks"
 RESULT_COLUMNS = "id, template_id, version_id, pvk, output, rendered_prompt, variables, latency_ms, created_at"
 
 

@@ -26,6 +26,10 @@ TABLES = {
     "observations",
     "prompt_names",
     "prompt_deletions",
+    "webhook_subjects",
+    "webhook_events",
+    "webhook_endpoints",
+    "webhook_deliveries",
 }
 
 

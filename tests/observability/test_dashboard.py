@@ -43,6 +43,8 @@ CONTRACT_COUNTERS_AND_GAUGES = {
     "prompter_split_drift_total",
     "prompter_rollout_canary_weight",
     "prompter_rollout_decisions_total",
+    "prompter_webhook_deliveries_total",
+    "prompter_webhook_outbox_lag_seconds",
 }
 CONTRACT_HISTOGRAMS = {
     "starlette_requests_processing_seconds",
@@ -50,6 +52,7 @@ CONTRACT_HISTOGRAMS = {
     "gen_ai_client_operation_duration_seconds",
     "gen_ai_client_token_usage",
     "prompter_label_call_duration_seconds",
+    "prompter_webhook_delivery_duration_seconds",
 }
 CONTRACT_METRICS = CONTRACT_COUNTERS_AND_GAUGES | {
     f"{base}{suffix}" for base in CONTRACT_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
@@ -213,6 +216,27 @@ def test_response_schema_violations_sit_on_the_rollouts_row(dashboard: dict[str,
     raise AssertionError("no panel shows prompter_response_schema_violations_total")
 
 
+def test_the_webhooks_row(dashboard: dict[str, Any]) -> None:
+    """Deliveries by outcome, their latency and the outbox lag sit on the Webhooks row, in its id and grid range."""
+    row, shown = None, set()
+    for panel in dashboard["panels"]:
+        if panel.get("type") == "row":
+            row = panel["title"]
+            if row == "Webhooks":
+                assert panel["id"] == 120 and panel["gridPos"]["y"] >= 110
+            continue
+        exprs = " ".join(t.get("expr", "") for t in panel.get("targets", []))
+        if "prompter_webhook_" in exprs:
+            assert row == "Webhooks", f"{panel['title']!r} is on row {row!r}"
+            assert 120 <= panel["id"] <= 139 and panel["gridPos"]["y"] >= 110, panel["title"]
+            shown |= set(re.findall(r"prompter_webhook_\w+", exprs))
+    assert shown == {
+        "prompter_webhook_deliveries_total",
+        "prompter_webhook_delivery_duration_seconds_bucket",
+        "prompter_webhook_outbox_lag_seconds",
+    }
+
+
 def test_no_unresolved_variables_after_substitution(exprs: list[tuple[str, str]]) -> None:
     for title, expr in exprs:
         assert "$" not in substitute_template_vars(expr), f"{title}: unknown template variable in {expr}"
@@ -310,6 +334,10 @@ def contract_series() -> list[dict[str, str]]:
         for action, per_second in (("promote", 0.01), ("abort", 0.0)):
             decided = {**at, "label": "production", "action": action}
             series.append(_series("prompter_rollout_decisions_total", decided, per_second))
+        for outcome, per_second in (("success", 0.5), ("timeout", 0.125)):
+            series.append(_series("prompter_webhook_deliveries_total", {**at, "outcome": outcome}, per_second))
+            series += _histogram("prompter_webhook_delivery_duration_seconds", {**at, "outcome": outcome}, per_second)
+        series.append(_series("prompter_webhook_outbox_lag_seconds", at, 3, gauge=True))
         series += _histogram("gen_ai_client_operation_duration_seconds", {**at, **gen_ai}, 0.5)
         series += _histogram(
             "gen_ai_client_operation_duration_seconds", {**at, **gen_ai, "error_type": "timeout"}, 0.05
@@ -466,6 +494,19 @@ def test_queries_return_data_and_sum_across_instances(
                         "expr": _rounded(substitute_template_vars(_rollout_annotation())),
                         "eval_time": "5m",
                         "exp_samples": [{"labels": '{label="production", action="promote"}', "value": 1.2}],
+                    },
+                    {
+                        "expr": _expr_of(exprs, "Webhook deliveries by outcome"),
+                        "eval_time": "5m",
+                        "exp_samples": [
+                            {"labels": '{outcome="success"}', "value": 1},
+                            {"labels": '{outcome="timeout"}', "value": 0.25},
+                        ],
+                    },
+                    {
+                        "expr": _expr_of(exprs, "Webhook outbox lag"),
+                        "eval_time": "5m",
+                        "exp_samples": [{"labels": '{service="prompter-api", env="prod"}', "value": 3}],
                     },
                     {
                         "expr": _expr_of(exprs, "Redis up"),

@@ -45,6 +45,7 @@ from tests.conftest import need
 from tests.support.ports import free_port
 from tests.support.processes import tail, wait_until
 from tests.support.redis_server import RedisServer
+from tests.support.webhook_receiver import WebhookReceiver
 
 METRICS_USER, METRICS_PASSWORD = "prometheus", "live-test-metrics"
 METRICS_ENV = "live-test"
@@ -379,7 +380,11 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
         "PROMPTER_LOG_LEVEL": "WARNING",
         "PROMPTER_ROLLOUT_MIN_INTERVAL_S": "0.5",
         "PROMPTER_ROLLOUT_TICK_S": "0.1",
+        # The label moves and versions of the rounds are delivered to a real receiver (the Webhooks row).
+        "PROMPTER_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "PROMPTER_WEBHOOK_POLL_S": "0.2",
     }
+    receiver = WebhookReceiver().start()
 
     # Before: two templates pinned to OpenAI gpt-4o with the fake's stub fingerprint.
     app.start(env)
@@ -395,9 +400,12 @@ def test_every_panel_and_alert_rule_on_a_live_prometheus(
     assert httpx.get(f"{app.url}/metrics", timeout=5).status_code == 401, "/metrics must require basic auth"
 
     with httpx.Client(base_url=app.url, timeout=30) as http:
+        _call(http, "POST", "/api/webhooks", 201, {"org_id": "acme", "workspace_id": "support", "url": receiver.url})
         _round(http, 1, first, second, drifting=first)
         prometheus.wait_for_scrape_after(time.time())
         _round(http, 2, first, second, drifting=second)
+        wait_until(lambda: len(receiver.events()) >= 10, "webhook deliveries of both rounds", 30)
+        receiver.stop()
         traffic_done = time.time()
         prometheus.wait_for_scrape_after(traffic_done)
 

@@ -19,6 +19,19 @@ class FakeSession:
         self.flushes += 1
 
 
+class FakeOutbox:
+    """Records the webhook events a service adds (service/webhooks/outbox.py: add_event), checking their type."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    async def __call__(self, session: Any, **event: Any) -> None:
+        from service.webhooks.outbox import EVENT_TYPES
+
+        assert event["type"] in EVENT_TYPES, event["type"]
+        self.events.append(event)
+
+
 class FakeTelemetry:
     """Records what the service reports; spans are no-ops."""
 

@@ -8,7 +8,7 @@ import pytest
 from service.auth.principal import Principal, TenantScope
 from service.errors import Forbidden, NotFound, Unprocessable
 from service.labels.service import LabelService, NothingToRollBack
-from tests.unit.labels.fakes import FakeLabelRepository, FakeSession, FakeTelemetry
+from tests.unit.labels.fakes import FakeLabelRepository, FakeOutbox, FakeSession, FakeTelemetry
 
 ORG, WS, NAME = "acme", "support", "greet"
 TENANT = TenantScope(None, ORG, WS)
@@ -20,7 +20,7 @@ def repo() -> FakeLabelRepository:
 
 
 def labels_of(repo: FakeLabelRepository, principal: Principal | None = None, protected=frozenset()) -> LabelService:
-    return LabelService(FakeSession(), FakeTelemetry(), frozenset(protected), principal, repo=repo)  # type: ignore[arg-type]
+    return LabelService(FakeSession(), FakeTelemetry(), frozenset(protected), principal, repo=repo, outbox=FakeOutbox())  # type: ignore[arg-type]
 
 
 async def target_of(service: LabelService, label: str) -> int:

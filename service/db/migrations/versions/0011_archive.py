@@ -5,7 +5,7 @@ A deleted prompt's results stay: their template_id and version_id become NULL (t
 CASCADE) and deletion_id, deleted_template_id and deleted_version_id keep what they belonged to.
 
 Revision ID: 0011_archive
-Revises: 0008_observations
+Revises: 0010_webhooks
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_archive"
-down_revision = "0008_observations"
+down_revision = "0010_webhooks"
 branch_labels = None
 depends_on = None
 

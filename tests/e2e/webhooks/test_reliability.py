@@ -1,0 +1,155 @@
+"""Webhook reliability on SQLite and PostgreSQL with real HTTP receivers: an endpoint failing for its window is
+disabled (itself an event), a hanging receiver holds up no label move, 1 000 label moves are 1 000 events with no
+duplicate id, each prompt's in order; and the receiver's trace joins the change's (traceparent)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.app import create_app
+from service.providers import ProviderRegistry
+from service.settings import Settings
+from tests.e2e.labels_support import TENANT, create_template, in_process_api, pin
+from tests.e2e.webhooks.test_delivery import FAST, create_endpoint, move
+from tests.support.webhook_receiver import WebhookReceiver, wait_until
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, migrated_sqlite_url: str) -> str:
+    return migrated_sqlite_url if request.param == "sqlite" else request.getfixturevalue("migrated_pg_url")
+
+
+@pytest.fixture
+def receivers() -> Iterator[tuple[WebhookReceiver, WebhookReceiver]]:
+    with WebhookReceiver() as first, WebhookReceiver() as second:
+        yield first, second
+
+
+def metric(client: httpx.Client, name: str, **labels: str) -> float:
+    text = client.get("/metrics").text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def test_an_endpoint_failing_for_its_window_is_disabled_and_that_is_an_event(
+    db_url: str, receivers: tuple[WebhookReceiver, WebhookReceiver]
+) -> None:
+    failing, watcher = receivers
+    failing.status = 500
+    with in_process_api(db_url, **{**FAST, "webhook_disable_after_s": 0.5}) as api:
+        broken = create_endpoint(api, failing.url)["endpoint"]
+        watch = create_endpoint(api, watcher.url, event_types=["webhook_endpoint.disabled"])
+        template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+        move(api, "greet", "production", pin(api, template["id"])["id"])
+
+        wait_until(lambda: len(watcher.events()) == 1, "the webhook_endpoint.disabled event")
+        (disabled,) = watcher.verified(watch["secret"])
+        assert disabled["type"] == "webhook_endpoint.disabled"
+        assert disabled["data"]["endpoint_id"] == broken["id"] and disabled["data"]["last_error"] == "HTTP 500"
+        state = api.get(f"/api/webhooks/{broken['id']}", params=TENANT).json()
+        assert state["enabled"] is False and state["disabled_at"] and state["failing_since"]
+        attempts = failing.refused_while_failing
+        assert attempts >= 2
+        log = api.get(f"/api/webhooks/{broken['id']}/deliveries", params=TENANT).json()["items"]
+        assert {d["status"] for d in log} == {"pending"}
+        # The prompt's first event kept failing; the ones after it wait their turn (order per prompt).
+        oldest, *later = reversed(log)
+        assert oldest["response_code"] == 500 and oldest["attempts"] >= 2 and oldest["error"] == "HTTP 500"
+        assert all(d["attempts"] == 0 for d in later)
+        assert metric(api, "prompter_webhook_deliveries_total", outcome="http_error") >= 2
+        # A disabled endpoint's backlog is not lag: nothing is trying to deliver it.
+        wait_until(lambda: metric(api, "prompter_webhook_outbox_lag_seconds") == 0, "no outbox lag")
+        # Disabled: no more attempts.
+        move(api, "greet", "staging", pin(api, template["id"], temperature=0.5)["id"])
+        wait_until(lambda: len(watcher.events()) == 1 and api.get("/healthz").status_code == 200, "a pass")
+        assert failing.refused_while_failing <= attempts + 1  # at most the attempt already in flight
+
+
+def test_a_hanging_receiver_holds_up_no_label_move(
+    db_url: str, receivers: tuple[WebhookReceiver, WebhookReceiver]
+) -> None:
+    hanging, healthy = receivers
+    hanging.hang = True
+    settings = {**FAST, "webhook_timeout_s": 0.5, "webhook_max_concurrency": 2}
+    with in_process_api(db_url, **settings) as api:
+        create_endpoint(api, hanging.url)
+        ok = create_endpoint(api, healthy.url, event_types=["label.moved"])
+        template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+        versions = [pin(api, template["id"], temperature=t / 10)["id"] for t in range(2)]
+        for i in range(20):
+            move(api, "greet", "production", versions[i % 2])  # each answers while every delivery slot hangs
+        wait_until(
+            lambda: metric(api, "prompter_webhook_deliveries_total", outcome="timeout") >= 2, "timed-out attempts"
+        )
+        # The healthy endpoint still gets every move, in order, beside the hanging one.
+        wait_until(lambda: len(healthy.events()) == 20, "the healthy receiver's 20 moves", timeout_s=60)
+        assert [p["data"]["to_version_id"] for p in healthy.verified(ok["secret"])] == [
+            versions[i % 2] for i in range(20)
+        ]
+        wait_until(lambda: metric(api, "prompter_webhook_outbox_lag_seconds") > 0, "outbox lag while it hangs")
+        hanging.release()
+        wait_until(lambda: len(hanging.events()) >= 23, "the hanging receiver, released, catches up", timeout_s=60)
+        wait_until(lambda: metric(api, "prompter_webhook_outbox_lag_seconds") == 0, "no outbox lag", timeout_s=30)
+
+
+def test_1000_label_moves_are_1000_events_without_duplicate_ids(db_url: str) -> None:
+    prompts, moves_each = 10, 100
+    with WebhookReceiver() as receiver, in_process_api(db_url, **{**FAST, "webhook_max_concurrency": 32}) as api:
+        secret = create_endpoint(api, receiver.url, event_types=["label.moved"])["secret"]
+        plan: dict[str, list[int]] = {}
+        for p in range(prompts):
+            template = create_template(api, f"p{p}", f"Prompt {p} {{{{ x }}}}", **TENANT)
+            plan[f"p{p}"] = [pin(api, template["id"], temperature=t / 10)["id"] for t in range(2)]
+
+        def run(name: str) -> None:
+            for i in range(moves_each):
+                move(api, name, "production", plan[name][i % 2])
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(run, plan))
+        wait_until(lambda: len(receiver.events()) >= prompts * moves_each, "1 000 events", timeout_s=240)
+        payloads = receiver.verified(secret)
+        ids = [item.event_id for item in receiver.events()]
+        assert len(ids) == len(set(ids)) == prompts * moves_each
+        by_prompt: dict[str, list[int]] = defaultdict(list)
+        for payload in payloads:
+            by_prompt[payload["data"]["prompt"]].append(payload["data"]["to_version_id"])
+        assert by_prompt == {name: [plan[name][i % 2] for i in range(moves_each)] for name in plan}
+
+
+def test_the_receiver_gets_the_trace_context_of_the_change(migrated_sqlite_url: str) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    settings = Settings(db_url=migrated_sqlite_url, db_auto_migrate=False, **FAST)
+    app = create_app(settings, providers=ProviderRegistry.fakes(), tracer_provider=provider)
+    with WebhookReceiver() as receiver, TestClient(app, raise_server_exceptions=False) as api:
+        create_endpoint(api, receiver.url, event_types=["label.moved"])
+        template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+        version = pin(api, template["id"])
+        move(api, "greet", "production", version["id"])
+        wait_until(lambda: len(receiver.events()) == 1, "the move")
+        traceparent = receiver.events()[0].headers["traceparent"]
+        _, trace_id, parent_span_id, _ = traceparent.split("-")
+        wait_until(lambda: any(s.name == "prompter.webhook.deliver" for s in exporter.get_finished_spans()), "span")
+    spans = exporter.get_finished_spans()
+    put = next(s for s in spans if s.name.startswith("PUT /api/prompts"))
+    deliver = next(s for s in spans if s.name == "prompter.webhook.deliver")
+    assert format(put.context.trace_id, "032x") == trace_id  # the receiver's trace joins the label move's
+    assert format(deliver.context.span_id, "016x") == parent_span_id
+    assert deliver.context.trace_id == put.context.trace_id
+    provider.shutdown()
