@@ -42,6 +42,9 @@ from service.http.write_slots import WriteSlots, tenant_write_slots
 from service.idempotency.dependencies import DEPENDENCIES as idempotency_dependencies
 from service.labels.dependencies import DEPENDENCIES as label_dependencies
 from service.labels.handlers import router as labels_router
+from service.mcp.feed import PromptFeed
+from service.mcp.handlers import mcp_route
+from service.mcp.server import McpDependencies, PromptMcpServer
 from service.observations.dependencies import DEPENDENCIES as observation_dependencies
 from service.observations.handlers import observation_routes
 from service.providers import ProviderRegistry
@@ -76,11 +79,22 @@ class Runtime:
     redis_health: RedisHealth
     # PostgreSQL: a bounded share of the pool per workspace for writes (SQLite's writers wait in the writer queue).
     write_slots: WriteSlots | None = None
-    # Where the request's unit of work publishes committed domain events (telemetry/events.py).
+    # The MCP sessions' change feed: committed PromptListChanged events reach the sessions of their workspace.
+    prompt_feed: PromptFeed = field(default_factory=PromptFeed)
+    mcp: PromptMcpServer | None = None
+    # Where the request's unit of work publishes committed domain events: telemetry (telemetry/events.py) measures
+    # them, the prompt feed passes prompt list changes on to MCP sessions.
     publish: Callable[[object], None] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.publish = publisher(self.telemetry_handle.telemetry)
+        measure = publisher(self.telemetry_handle.telemetry)
+        feed = self.prompt_feed
+
+        def publish(event: object) -> None:
+            measure(event)
+            feed.publish(event)
+
+        self.publish = publish
 
     @property
     def telemetry(self) -> Telemetry:
@@ -119,6 +133,10 @@ def create_app(
     )
     if runtime.write_queue is None:
         runtime.write_slots = tenant_write_slots(settings)
+    if settings.mcp.enabled:
+        runtime.mcp = PromptMcpServer(
+            McpDependencies(settings, handle.telemetry, runtime.read_sessions, runtime.prompt_feed)
+        )
 
     app = Litestar(
         route_handlers=[
@@ -133,6 +151,7 @@ def create_app(
             metrics,
             swagger_assets_router(),
             *ui_routers(settings, handle.telemetry),
+            *([mcp_route(runtime.mcp)] if runtime.mcp is not None else []),
         ],
         template_config=template_config(settings),
         dependencies=_dependencies(runtime),
@@ -202,7 +221,13 @@ def _lifespan(runtime: Runtime) -> Any:
             await redis.start()  # one PING sets prompter_redis_up now, then a background check every interval
             runtime.probe.cache = redis.probe_cache
         try:
-            yield
+            if runtime.mcp is None:
+                yield
+            else:
+                # The MCP sessions end first (the SDK cancels their tasks), while the database is still there. Not
+                # bounded like the steps below: the SDK's task group must be left in the task that entered it.
+                async with runtime.mcp.running():
+                    yield
         finally:
             # Each step is bounded: one that hangs (a Redis that stopped answering, a provider socket, a collector)
             # is logged and skipped, so the process still exits. Telemetry last, so the others' spans are flushed.

@@ -18,7 +18,7 @@ from service.labels.names import check_label, check_settable
 from service.labels.repository import LabelRepository, Target
 from service.vocabulary import DEFAULT_LABEL, LATEST
 from telemetry import Telemetry
-from telemetry.events import LabelMoved, label_move_span, label_resolve_span
+from telemetry.events import LabelMoved, PromptListChanged, label_move_span, label_resolve_span
 
 ANONYMOUS = "anonymous"
 
@@ -265,6 +265,8 @@ class LabelService:
         )
         await self.repo.add_event(event)
         emit(self.session, LabelMoved(kind=kind, protected=self.is_protected(label)))
+        # What the label resolves to changed: MCP clients re-read the prompt list (service/mcp/feed.py).
+        emit(self.session, PromptListChanged(org_id, workspace_id, name))
 
     async def _not_found(self, org_id: str, workspace_id: str, name: str, what: str, code: str) -> NotFound:
         if not await self.repo.name_exists(org_id, workspace_id, name):

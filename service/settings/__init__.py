@@ -30,6 +30,7 @@ from service.settings.sections import (
     AuthSettings,
     DatabaseSettings,
     LimitsSettings,
+    McpSettings,
     ObservationSettings,
     ProviderSettings,
     RedisSettings,
@@ -45,6 +46,7 @@ __all__ = [
     "AuthSettings",
     "DatabaseSettings",
     "LimitsSettings",
+    "McpSettings",
     "ObservationSettings",
     "ProviderSettings",
     "RedisSettings",
@@ -83,6 +85,7 @@ class Settings(BaseSettings):
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     observations: ObservationSettings = Field(default_factory=ObservationSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
 
     @classmethod
     def settings_customise_sources(

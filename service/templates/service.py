@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal, TenantScope
-from service.db.engine import IntegrityConflict
+from service.db.engine import IntegrityConflict, emit
 from service.db.models import PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, InvalidInput, NotFound
@@ -32,6 +32,7 @@ from service.templates.rendering import parse_variables, render
 from service.templates.repository import NameSummary, TemplateRepository
 from service.templates.typed import check_user_schema, check_variables
 from telemetry import Telemetry
+from telemetry.events import PromptListChanged
 
 TABLE = "prompt_templates"
 
@@ -123,7 +124,7 @@ class TemplateService:
                 revision=revision,
             )
             try:
-                return await self.repo.insert(row)
+                inserted = await self.repo.insert(row)
             except IntegrityConflict:
                 existing = await self.repo.find_identity(org_id, workspace_id, name, digest)
                 if existing is not None:
@@ -135,6 +136,9 @@ class TemplateService:
                         code="duplicate_template",
                         existing_id=existing.id,
                     ) from None
+                continue
+            emit(self.repo.session, PromptListChanged(org_id, workspace_id, name))
+            return inserted
         raise Duplicate(
             f"Could not allocate a revision for {data.name!r} under concurrent writes; retry the request.",
             code="revision_conflict",

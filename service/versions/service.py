@@ -18,7 +18,7 @@ from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
 from telemetry import Telemetry
-from telemetry.events import ModelDrifted
+from telemetry.events import ModelDrifted, PromptListChanged
 
 
 class VersionService:
@@ -118,6 +118,8 @@ class VersionService:
             return winner, False
         if drift:
             emit(self.session, ModelDrifted(provider, model_id))
+        # A name's first version makes it resolvable (`latest`), a newer one may move `latest`: MCP clients re-list.
+        emit(self.session, PromptListChanged(template.org_id, template.workspace_id, template.name))
         return version, True
 
     async def list_for_template(self, template: PromptTemplate) -> list[PromptVersion]:
