@@ -31,6 +31,7 @@ from service.errors import DependencyUnavailable, PrompterError
 from service.labels.service import LabelService
 from service.mcp.feed import PromptFeed
 from service.mcp.service import McpPromptService, PromptEntry, RenderedPrompt
+from service.mcp.streams import StandingStreams
 from service.settings import Settings
 from service.templates.service import TemplateService
 from telemetry import Telemetry
@@ -84,6 +85,7 @@ class PromptMcpServer:
         )
         self.server.middleware.append(self._subscribe_on_initialized)
         self.manager: StreamableHTTPSessionManager | None = None
+        self.streams = StandingStreams()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -98,10 +100,12 @@ class PromptMcpServer:
         try:
             async with manager.run():
                 self.manager = manager
+                self.streams.start()
                 try:
                     yield
                 finally:
                     self.manager = None
+                    self.streams.stop()
         finally:
             await self.deps.feed.aclose()
 
@@ -113,7 +117,10 @@ class PromptMcpServer:
                 code="mcp_unavailable",
                 headers={"Retry-After": "2"},
             )
-        await manager.handle_request(scope, receive, send)
+        if scope.get("method") == "GET":  # a session's standing stream
+            await self.streams.serve(manager.handle_request, scope, receive, send)
+        else:
+            await manager.handle_request(scope, receive, send)
 
     # -- prompts ---------------------------------------------------------------------------------------------------
     async def _list_prompts(

@@ -29,14 +29,16 @@ class Live:
     base_url: str
     app: Litestar
     api: httpx.Client
+    server: LiveServer
 
 
 @contextmanager
-def live_prompter(db_url: str, **overrides: Any) -> Iterator[Live]:
+def live_prompter(db_url: str, graceful_s: float = 5, **overrides: Any) -> Iterator[Live]:
     settings = Settings(db_url=db_url, db_auto_migrate=True, **overrides)
     app = create_app(settings, providers=ProviderRegistry.fakes())
-    with LiveServer(app, timeout_graceful_shutdown=5) as base_url, httpx.Client(base_url=base_url, timeout=30) as api:
-        yield Live(base_url, app, api)
+    server = LiveServer(app, timeout_graceful_shutdown=graceful_s)
+    with server as base_url, httpx.Client(base_url=base_url, timeout=30) as api:
+        yield Live(base_url, app, api, server)
 
 
 @dataclass
