@@ -20,6 +20,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.subscriptions import ListenHandler, PromptsListChanged, ServerEvent
 from mcp.shared.exceptions import MCPError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +29,7 @@ from service.auth.principal import TenantScope
 from service.db import engine as db
 from service.db.transactions import unit_of_work
 from service.errors import DependencyUnavailable, PrompterError
+from service.http import draining
 from service.labels.service import LabelService
 from service.mcp.feed import PromptFeed
 from service.mcp.service import McpPromptService, PromptEntry, RenderedPrompt
@@ -82,6 +84,7 @@ class PromptMcpServer:
             instructions=INSTRUCTIONS,
             on_list_prompts=self._list_prompts,
             on_get_prompt=self._get_prompt,
+            on_subscriptions_listen=self._listen,
         )
         self.server.middleware.append(self._subscribe_on_initialized)
         self.manager: StreamableHTTPSessionManager | None = None
@@ -157,6 +160,20 @@ class PromptMcpServer:
             raise
 
     # -- list_changed ----------------------------------------------------------------------------------------------
+    async def _listen(
+        self, ctx: ServerRequestContext[Any, Any], params: types.SubscriptionsListenRequestParams
+    ) -> types.SubscriptionsListenResult:
+        """The 2026-07-28 protocol's way: the client opens a `subscriptions/listen` stream instead of a GET stream."""
+        tenant = _tenant_of(ctx).resolve()
+        if draining.active():
+            raise MCPError(types.INTERNAL_ERROR, "This server is stopping: listen again (another replica answers).")
+        handler = ListenHandler(_WorkspaceBus(self.deps.feed, tenant.org_id, tenant.workspace_id))
+        remove = self.streams.add_closer(handler.close)
+        try:
+            return await handler(ctx, params)
+        finally:
+            remove()
+
     async def _subscribe_on_initialized(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
@@ -179,6 +196,23 @@ class PromptMcpServer:
         notify: Callable[[], Awaitable[None]] = session.send_prompt_list_changed
         unsubscribe = self.deps.feed.subscribe(tenant.org_id, tenant.workspace_id, notify)
         connection.exit_stack.callback(unsubscribe)
+
+
+class _WorkspaceBus:
+    """The SDK's SubscriptionBus over the prompt feed, for one workspace: a listen stream hears only its own."""
+
+    def __init__(self, feed: PromptFeed, org_id: str, workspace_id: str) -> None:
+        self.feed = feed
+        self.workspace = (org_id, workspace_id)
+
+    async def publish(self, event: ServerEvent) -> None:
+        raise NotImplementedError("events come from the prompt feed (committed PromptListChanged)")
+
+    def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
+        async def notify() -> None:
+            listener(PromptsListChanged())
+
+        return self.feed.subscribe(*self.workspace, notify)
 
 
 def _tenant_of(ctx: ServerRequestContext[Any, Any]) -> TenantScope:

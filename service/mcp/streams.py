@@ -1,4 +1,5 @@
-"""The MCP sessions' standing GET streams (where list_changed goes), and their end when the process starts stopping.
+"""The MCP sessions' standing streams (where list_changed goes: a session's GET stream, or a `subscriptions/listen`
+response on the 2026-07-28 protocol), and their end when the process starts stopping.
 
 uvicorn lets open responses finish before the app's shutdown runs, for up to PROMPTER_SHUTDOWN_DRAIN_S; a standing
 stream never finishes by itself, so one connected MCP client would hold every rollout for that long. When draining
@@ -30,6 +31,7 @@ REFUSED = json.dumps(
 class StandingStreams:
     def __init__(self) -> None:
         self._stops: set[asyncio.Event] = set()
+        self._closers: dict[object, Callable[[], None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unregister: Callable[[], None] | None = None
 
@@ -48,9 +50,22 @@ class StandingStreams:
             self._unregister = None
         self.close_all()
 
+    def add_closer(self, close: Callable[[], None]) -> Callable[[], None]:
+        """Another kind of stream to end when draining begins (a `subscriptions/listen` response); returns the
+        remove."""
+        token = object()
+        self._closers[token] = close
+
+        def remove() -> None:
+            self._closers.pop(token, None)
+
+        return remove
+
     def close_all(self) -> None:
         for stop in list(self._stops):
             stop.set()
+        for close in list(self._closers.values()):
+            close()
 
     def _draining_began(self) -> None:
         loop = self._loop

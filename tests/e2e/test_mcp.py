@@ -7,10 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import anyio
 import httpx
 import mcp_types as types
 import pytest
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.client.subscriptions import PromptsListChanged, listen
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from tests.e2e.mcp_support import Live, bearer, create, eventually, live_prompter, mcp_client, move, pin
 from tests.support.keys import make_key
@@ -254,3 +259,25 @@ async def test_with_auth_off_the_tenant_comes_from_the_url_like_the_api(sqlite_u
             assert [p.name for p in await client.all_prompts()] == ["greet"]
         async with mcp_client(f"{live.base_url}/mcp?org_id=acme&workspace_id=other") as elsewhere:
             assert await elsewhere.all_prompts() == []
+
+
+async def test_a_2026_client_gets_list_changed_on_its_listen_stream(sqlite_url: str) -> None:
+    """The 2026-07-28 protocol has no session GET stream: the client opens `subscriptions/listen`."""
+    with live_prompter(sqlite_url) as live:
+        template = create(live.api, None, name="greet", body="Hello {{ who }}", org_id="acme", workspace_id="shop")
+        version_id = pin(live.api, None, template["id"])
+        feed = live.app.state.runtime.prompt_feed
+        url = f"{live.base_url}/mcp?org_id=acme&workspace_id=shop"
+        async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+            discovered = await session.discover()
+            assert session.protocol_version in MODERN_PROTOCOL_VERSIONS
+            assert discovered.capabilities.prompts.list_changed is True
+            assert [p.name for p in (await session.list_prompts()).prompts] == ["greet@latest"]
+            async with listen(session, prompts_list_changed=True) as subscription:
+                assert feed.subscribers("acme", "shop") == 1
+                move(live.api, None, "greet", "production", version_id, org_id="acme", workspace_id="shop")
+                with anyio.fail_after(10):
+                    event = await subscription.__anext__()
+                assert isinstance(event, PromptsListChanged)
+            assert [p.name for p in (await session.list_prompts()).prompts] == ["greet"]
+            await eventually(lambda: feed.subscribers("acme", "shop") == 0)

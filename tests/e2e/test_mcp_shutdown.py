@@ -10,6 +10,10 @@ from collections.abc import Iterator
 import anyio
 import httpx
 import pytest
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.client.subscriptions import listen
+from mcp.shared.exceptions import MCPError
 
 from service.http import draining
 from tests.e2e.mcp_support import create, eventually, live_prompter, mcp_client, pin
@@ -46,3 +50,20 @@ async def test_draining_ends_the_standing_streams_and_the_server_stops_promptly(
             await anyio.to_thread.run_sync(live.server.stop)
             stopped_in = time.monotonic() - started
         assert stopped_in < 5, f"stopping took {stopped_in:.1f} s with an MCP client connected"
+
+
+async def test_draining_closes_listen_streams_gracefully(sqlite_url: str, undrained) -> None:
+    with live_prompter(sqlite_url, graceful_s=GRACEFUL_S) as live:
+        url = f"{live.base_url}/mcp?org_id=acme&workspace_id=shop"
+        async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+            await session.discover()
+            async with listen(session, prompts_list_changed=True) as subscription:
+                draining.begin()
+                with anyio.fail_after(10), pytest.raises(StopAsyncIteration):  # the server's graceful close
+                    await subscription.__anext__()
+            with pytest.raises(MCPError, match="stopping"):
+                async with listen(session, prompts_list_changed=True):
+                    pass
+            started = time.monotonic()
+            await anyio.to_thread.run_sync(live.server.stop)
+            assert time.monotonic() - started < 5
