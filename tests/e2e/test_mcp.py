@@ -261,6 +261,19 @@ async def test_with_auth_off_the_tenant_comes_from_the_url_like_the_api(sqlite_u
             assert await elsewhere.all_prompts() == []
 
 
+async def test_a_prompt_whose_name_contains_an_at_sign_is_got_by_its_name(sqlite_url: str) -> None:
+    tenant = {"org_id": "acme", "workspace_id": "shop"}
+    with live_prompter(sqlite_url) as live:
+        mail = create(live.api, None, name="mail@home", body="Mail {{ who }}", **tenant)
+        move(live.api, None, "mail@home", "production", pin(live.api, None, mail["id"]), **tenant)
+        async with mcp_client(f"{live.base_url}/mcp?org_id=acme&workspace_id=shop") as client:
+            assert [p.name for p in await client.all_prompts()] == ["mail@home"]
+            got = await client.session.get_prompt("mail@home", {"who": "Ann"})  # no prompt `mail`: a name, not a label
+            assert got.messages[0].content.text == "Mail Ann"
+            latest = await client.session.get_prompt("mail@home@latest", {"who": "Bo"})
+            assert latest.messages[0].content.text == "Mail Bo"
+
+
 async def test_a_2026_client_gets_list_changed_on_its_listen_stream(sqlite_url: str) -> None:
     """The 2026-07-28 protocol has no session GET stream: the client opens `subscriptions/listen`."""
     with live_prompter(sqlite_url) as live:
