@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service import __version__
 from service.auth.guard import api_key_guard
 from service.cache import RedisCache, RedisHealth
+from service.cache.prompt_relay import PromptRelay
 from service.db import engine as db
 from service.db.migrate import prepare_schema
 from service.diffs.dependencies import DEPENDENCIES as diff_dependencies
@@ -220,6 +221,11 @@ def _lifespan(runtime: Runtime) -> Any:
             runtime.telemetry_handle.instrument_redis(redis.client)
             await redis.start()  # one PING sets prompter_redis_up now, then a background check every interval
             runtime.probe.cache = redis.probe_cache
+        relay = None
+        if redis is not None and runtime.mcp is not None:  # MCP sessions hear the other replicas' changes too
+            relay = PromptRelay(redis.client, runtime.prompt_feed.deliver)
+            relay.start()
+            runtime.prompt_feed.relay = relay.publish
         try:
             if runtime.mcp is None:
                 yield
@@ -232,6 +238,9 @@ def _lifespan(runtime: Runtime) -> Any:
             # Each step is bounded: one that hangs (a Redis that stopped answering, a provider socket, a collector)
             # is logged and skipped, so the process still exits. Telemetry last, so the others' spans are flushed.
             limit = runtime.settings.limits.shutdown_step_timeout_s
+            if relay is not None:
+                runtime.prompt_feed.relay = None
+                await _bounded("MCP prompt relay close", relay.aclose(), limit)
             if redis is not None:
                 runtime.probe.cache = None
                 await _bounded("Redis client close", redis.aclose(), limit)

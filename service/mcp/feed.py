@@ -1,9 +1,9 @@
 """The in-process change feed behind `notifications/prompts/list_changed`: committed `PromptListChanged` events (the
 unit of work publishes them after commit) reach every MCP session of that workspace that is subscribed here.
 
-In-process on purpose: a session is told about changes committed through this process. With several replicas, a change
-made through another replica is not pushed to this replica's sessions; clients still see it on their next
-prompts/list (docs/how-to/mcp.md says so).
+A session is told about the changes committed through this process; with REDIS_URL set, `relay` also passes each one
+to the other replicas (service/cache/prompt_relay.py), which `deliver` it to their own sessions. Without Redis a change
+made through another replica is not pushed; clients still see it on their next prompts/list (docs/how-to/mcp.md).
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ log = logging.getLogger("prompter.mcp")
 
 Notify = Callable[[], Awaitable[None]]
 Workspace = tuple[str, str]
+Relay = Callable[[str, str, str], None]
 
 
 class PromptFeed:
     def __init__(self) -> None:
         self._subscribers: dict[Workspace, dict[object, Notify]] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        # Where committed changes also go for the other replicas (set by the app when Redis is configured).
+        self.relay: Relay | None = None
 
     def subscribe(self, org_id: str, workspace_id: str, notify: Notify) -> Callable[[], None]:
         """Call `notify` after every committed change of this workspace's prompts; returns the idempotent unsubscribe."""
@@ -48,7 +51,17 @@ class PromptFeed:
         notification is sent by its own task."""
         if not isinstance(event, PromptListChanged):
             return
-        subscribers = list(self._subscribers.get((event.org_id, event.workspace_id), {}).values())
+        self.deliver(event.org_id, event.workspace_id)
+        relay = self.relay
+        if relay is not None:
+            try:
+                relay(event.org_id, event.workspace_id, event.name)
+            except Exception:  # noqa: BLE001 - the other replicas miss it; this one was told
+                log.debug("prompt list change not relayed", exc_info=True)
+
+    def deliver(self, org_id: str, workspace_id: str) -> None:
+        """Tell this process's sessions of the workspace (a change committed here, or relayed from another replica)."""
+        subscribers = list(self._subscribers.get((org_id, workspace_id), {}).values())
         if not subscribers:
             return
         try:
