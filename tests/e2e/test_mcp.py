@@ -294,3 +294,14 @@ async def test_a_2026_client_gets_list_changed_on_its_listen_stream(sqlite_url: 
                 assert isinstance(event, PromptsListChanged)
             assert [p.name for p in (await session.list_prompts()).prompts] == ["greet"]
             await eventually(lambda: feed.subscribers("acme", "shop") == 0)
+
+
+def test_the_openapi_document_does_not_list_the_mcp_mount(client) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    assert paths and not [path for path in paths if path.startswith("/mcp")]
+
+
+def test_prompter_mcp_off_removes_the_endpoint(make_client) -> None:
+    off = make_client(mcp="off")
+    response = off.post("/mcp?org_id=a&workspace_id=b", json={})
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
