@@ -24,6 +24,7 @@ from service.archive.dependencies import DEPENDENCIES as archive_dependencies
 from service.archive.handlers import router as archive_router
 from service.auth.guard import api_key_guard
 from service.cache import RedisCache, RedisHealth
+from service.cache.prompt_relay import PromptRelay
 from service.db import engine as db
 from service.db.migrate import prepare_schema
 from service.diffs.dependencies import DEPENDENCIES as diff_dependencies
@@ -44,6 +45,9 @@ from service.http.write_slots import WriteSlots, tenant_write_slots
 from service.idempotency.dependencies import DEPENDENCIES as idempotency_dependencies
 from service.labels.dependencies import DEPENDENCIES as label_dependencies
 from service.labels.handlers import router as labels_router
+from service.mcp.feed import PromptFeed
+from service.mcp.handlers import mcp_route
+from service.mcp.server import McpDependencies, PromptMcpServer
 from service.observations.dependencies import DEPENDENCIES as observation_dependencies
 from service.observations.handlers import observation_routes
 from service.providers import ProviderRegistry
@@ -84,11 +88,22 @@ class Runtime:
     redis_health: RedisHealth
     # PostgreSQL: a bounded share of the pool per workspace for writes (SQLite's writers wait in the writer queue).
     write_slots: WriteSlots | None = None
-    # Where the request's unit of work publishes committed domain events (telemetry/events.py).
+    # The MCP sessions' change feed: committed PromptListChanged events reach the sessions of their workspace.
+    prompt_feed: PromptFeed = field(default_factory=PromptFeed)
+    mcp: PromptMcpServer | None = None
+    # Where the request's unit of work publishes committed domain events: telemetry (telemetry/events.py) measures
+    # them, the prompt feed passes prompt list changes on to MCP sessions.
     publish: Callable[[object], None] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.publish = publisher(self.telemetry_handle.telemetry)
+        measure = publisher(self.telemetry_handle.telemetry)
+        feed = self.prompt_feed
+
+        def publish(event: object) -> None:
+            measure(event)
+            feed.publish(event)
+
+        self.publish = publish
 
     @property
     def telemetry(self) -> Telemetry:
@@ -127,6 +142,10 @@ def create_app(
     )
     if runtime.write_queue is None:
         runtime.write_slots = tenant_write_slots(settings)
+    if settings.mcp.enabled:
+        runtime.mcp = PromptMcpServer(
+            McpDependencies(settings, handle.telemetry, runtime.read_sessions, runtime.prompt_feed)
+        )
 
     app = Litestar(
         route_handlers=[
@@ -144,6 +163,7 @@ def create_app(
             metrics,
             swagger_assets_router(),
             *ui_routers(settings, handle.telemetry),
+            *([mcp_route(runtime.mcp)] if runtime.mcp is not None else []),
         ],
         template_config=template_config(settings),
         dependencies=_dependencies(runtime),
@@ -225,8 +245,19 @@ def _lifespan(runtime: Runtime) -> Any:
         )
         rollouts.start()  # every replica runs one; one at a time acts (service/rollouts/worker.py)
         webhooks = _start_webhook_worker(runtime)
+        relay = None
+        if redis is not None and runtime.mcp is not None:  # MCP sessions hear the other replicas' changes too
+            relay = PromptRelay(redis.client, runtime.prompt_feed.deliver)
+            relay.start()
+            runtime.prompt_feed.relay = relay.publish
         try:
-            yield
+            if runtime.mcp is None:
+                yield
+            else:
+                # The MCP sessions end first (the SDK cancels their tasks), while the database is still there. Not
+                # bounded like the steps below: the SDK's task group must be left in the task that entered it.
+                async with runtime.mcp.running():
+                    yield
         finally:
             await _bounded("rollout worker stop", rollouts.stop(), runtime.settings.limits.shutdown_step_timeout_s)
             # Each step is bounded: one that hangs (a Redis that stopped answering, a provider socket, a collector)
@@ -236,6 +267,9 @@ def _lifespan(runtime: Runtime) -> Any:
                 worker, worker_engine = webhooks
                 await _bounded("webhook worker stop", worker.stop(grace_s=limit / 2), limit)
                 await _bounded("webhook worker pool dispose", worker_engine.dispose(), limit)
+            if relay is not None:
+                runtime.prompt_feed.relay = None
+                await _bounded("MCP prompt relay close", relay.aclose(), limit)
             if redis is not None:
                 runtime.probe.cache = None
                 await _bounded("Redis client close", redis.aclose(), limit)

@@ -31,11 +31,16 @@ async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], handler:
 
 
 async def authenticate(
-    connection: ASGIConnection[Any, Any, Any, Any], authorization: str | None, *, ingest: bool = False
+    connection: ASGIConnection[Any, Any, Any, Any],
+    authorization: str | None,
+    *,
+    ingest: bool = False,
+    reads_only: bool = False,
 ) -> Principal:
     """Check the key and its role for this request's method, and remember the principal on the connection.
 
-    Shared by the API (Authorization header) and the UI (the key kept in its session cookie)."""
+    Shared by the API (Authorization header), the UI (the key kept in its session cookie) and the MCP server
+    (`reads_only`: it only reads, whatever the method - every MCP message is a POST - so a `read` key suffices)."""
     runtime = connection.app.state.runtime
     try:
         # A read session: the key lookup only reads, and on SQLite a write session would BEGIN IMMEDIATE, making every
@@ -63,7 +68,7 @@ async def authenticate(
             "POST /v1/traces). Use a `read` or `write` key here.",
             code="forbidden_role",
         )
-    elif _method(connection) not in READ_METHODS and not principal.can_write:
+    elif not reads_only and _method(connection) not in READ_METHODS and not principal.can_write:
         _refuse(runtime, connection, "read_only_key")
         raise Forbidden(
             "This API key has the `read` role; this endpoint needs a `write` or `admin` key.", code="forbidden_role"

@@ -24,7 +24,7 @@ from service.labels.split import Arm, arms_of, check_split, pick_for, stored_spl
 from service.vocabulary import DEFAULT_LABEL, LATEST
 from service.webhooks.outbox import Outbox, add_event, label_event_type, prompt_subject
 from telemetry import Telemetry
-from telemetry.events import LabelMoved, label_move_span, label_resolve_span
+from telemetry.events import LabelMoved, PromptListChanged, label_move_span, label_resolve_span
 
 ANONYMOUS = "anonymous"
 # Aliases: inside LabelService the name `list` is its method.
@@ -501,6 +501,8 @@ class LabelService:
                 "details": details,
             },
         )
+        # What the label resolves to changed: MCP clients re-read the prompt list (service/mcp/feed.py).
+        emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return event
 
     async def _not_found(self, org_id: str, workspace_id: str, name: str, what: str, code: str) -> NotFound:

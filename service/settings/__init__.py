@@ -30,6 +30,7 @@ from service.settings.sections import (
     AuthSettings,
     DatabaseSettings,
     LimitsSettings,
+    McpSettings,
     ObservationSettings,
     ProviderSettings,
     RedisSettings,
@@ -47,6 +48,7 @@ __all__ = [
     "AuthSettings",
     "DatabaseSettings",
     "LimitsSettings",
+    "McpSettings",
     "ObservationSettings",
     "ProviderSettings",
     "RedisSettings",
@@ -89,6 +91,7 @@ class Settings(BaseSettings):
     rollouts: RolloutSettings = Field(default_factory=RolloutSettings)
     ui: UISettings = Field(default_factory=UISettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""The typed sections of Settings: db, auth, limits, server, redis, telemetry, providers, ui.
+"""The typed sections of Settings: db, auth, limits, server, redis, telemetry, providers, ui, mcp.
 
 Each field is declared with `setting(ENV, default, doc, ...)`: its environment variable, default, one-line doc and its
 allowed values (a Literal, a range, or `allowed=` text) - the README's configuration table is generated from them.
@@ -616,6 +616,33 @@ class WebhookSettings(Section):
         return _comma_list(self.allowed_hosts)
 
 
+class McpSettings(Section):
+    mode: Literal["on", "off"] = setting(
+        "PROMPTER_MCP",
+        "on",
+        "`on`: serve the workspace's prompts over the Model Context Protocol at /mcp (same API keys). `off`: no /mcp.",
+    )
+    session_idle_s: float = setting(
+        "PROMPTER_MCP_SESSION_IDLE_S",
+        1800.0,
+        "Seconds an MCP session may stay without any request or open stream before it is closed (the client then "
+        "starts a new one).",
+        gt=0,
+        le=7 * 86400,
+    )
+    max_sessions: int = setting(
+        "PROMPTER_MCP_MAX_SESSIONS",
+        1000,
+        "Open MCP sessions per process; a new session beyond it is refused with 503 until one ends.",
+        ge=1,
+        le=100_000,
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode == "on"
+
+
 SECTIONS: dict[str, type[Section]] = {
     "db": DatabaseSettings,
     "auth": AuthSettings,
@@ -628,6 +655,9 @@ SECTIONS: dict[str, type[Section]] = {
     "rollouts": RolloutSettings,
     "ui": UISettings,
     "webhooks": WebhookSettings,
+
+
+    "mcp": McpSettings,
 }
 
 

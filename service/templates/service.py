@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal, TenantScope
-from service.db.engine import IntegrityConflict
+from service.db.engine import IntegrityConflict, emit
 from service.db.models import PromptTemplate, is_storable_id
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, InvalidInput, NotFound
@@ -33,6 +33,7 @@ from service.templates.repository import NameSummary, TemplateRepository
 from service.templates.typed import check_user_schema, check_variables
 from service.webhooks.outbox import add_event, prompt_subject
 from telemetry import Telemetry
+from telemetry.events import PromptListChanged
 
 TABLE = "prompt_templates"
 
@@ -151,6 +152,7 @@ class TemplateService:
                     "content_hash": created.content_hash,
                 },
             )
+            emit(self.repo.session, PromptListChanged(org_id, workspace_id, name))
             return created
         raise Duplicate(
             f"Could not allocate a revision for {data.name!r} under concurrent writes; retry the request.",

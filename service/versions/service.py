@@ -19,7 +19,7 @@ from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
 from service.webhooks.outbox import add_event, prompt_subject
 from telemetry import Telemetry
-from telemetry.events import ModelDrifted
+from telemetry.events import ModelDrifted, PromptListChanged
 
 
 class VersionService:
@@ -120,6 +120,8 @@ class VersionService:
         if drift:
             emit(self.session, ModelDrifted(provider, model_id))
         await self._publish(template, version, previous if drift else None)
+        # A name's first version makes it resolvable (`latest`), a newer one may move `latest`: MCP clients re-list.
+        emit(self.session, PromptListChanged(template.org_id, template.workspace_id, template.name))
         return version, True
 
     async def _publish(
