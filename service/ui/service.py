@@ -27,6 +27,15 @@ from service.versions.service import VersionService
 from telemetry import Telemetry
 
 PAGE_SIZE = 50
+# The login form's words for a refused key: what the person should do, not which header the API wanted.
+LOGIN_REFUSALS = {
+    "missing": "Paste an API key to log in: the whole key, as `prompter keys create` printed it (pk_…).",
+    "malformed": "That is not an API key. Paste the whole key, as `prompter keys create` printed it (it starts with "
+    "pk_).",
+    "unknown": "This API key is not valid. Paste a valid API key of your workspace, or create one with "
+    "`prompter keys create`.",
+    "revoked": "This API key has been revoked. Ask an admin of your workspace for a new API key.",
+}
 REVISIONS_SHOWN = 50
 HISTORY_SHOWN = 30
 
@@ -139,7 +148,8 @@ class UIService:
             return await self.keys.authenticate(f"Bearer {api_key.strip()}")
         except AuthFailure as failure:
             self.telemetry.record_auth_failure(failure.reason)
-            raise
+            detail = LOGIN_REFUSALS.get(failure.reason, failure.detail)
+            raise AuthFailure(failure.reason, detail) from None
 
     async def prompt_list(self, *, search: str, after: str | None, tenant: TenantScope) -> PromptList:
         names, last_runs = await self.templates.list_names(
