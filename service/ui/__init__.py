@@ -30,6 +30,7 @@ from service.ui.security import RESPONSE_HEADERS
 from service.ui.service import UIService, identity_of
 from service.ui.session import UI_PATH, ui_session_guard
 from service.ui.sessions import UISessionStore
+from service.ui.workspace import WorkspaceController, chosen_workspace, provide_ui_tenant
 from service.versions.service import VersionService
 from telemetry import Telemetry
 
@@ -48,6 +49,7 @@ def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     environment.filters["path"] = lambda value: quote(str(value), safe="")
     environment.globals["identity_of"] = identity_of
     environment.globals["auth_required"] = settings.auth.required
+    environment.globals["chosen_workspace"] = chosen_workspace
     environment.globals["tenant_query"] = lambda org, ws, **more: _tenant_query(settings, org, ws, **more)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
 
@@ -80,8 +82,9 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
 
     pages = Router(
         path=UI_PATH,
-        route_handlers=[UIController],
+        route_handlers=[UIController, WorkspaceController],
         dependencies={
+            "tenant": Provide(provide_ui_tenant, sync_to_thread=False),
             "ui": Provide(provide_ui, sync_to_thread=False),
             "ui_sessions": Provide(provide_ui_sessions, sync_to_thread=False),
             "login_limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),

@@ -25,8 +25,10 @@ from service.http.errors import status_of
 from service.ui.login_limits import LoginThrottled
 from service.ui.security import SECURITY_HEADERS
 from service.ui.session import UI_PATH, LoginRequired, cleared_session_cookie, is_tls
+from service.ui.workspace import picker_url
 
 log = logging.getLogger("prompter.ui")
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 TITLES = {
     400: "Bad request",
@@ -72,6 +74,8 @@ def prompter_error_page(request: Request[Any, Any, Any], exc: PrompterError) -> 
             status_code=status_of(exc),
             headers={**SECURITY_HEADERS, **(exc.headers if isinstance(exc, LoginThrottled) else {})},
         )
+    if exc.code == "missing_tenant" and request.method in SAFE_METHODS:
+        return Redirect(picker_url(request), status_code=303, headers=SECURITY_HEADERS)  # choose one, then come back
     return _error_page(request, status_of(exc), exc.detail)
 
 
@@ -117,6 +121,6 @@ def for_ui_paths(api_handler: Any) -> dict[Any, Any]:
     def routing_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         if is_ui_path(request.url.path):
             return http_error_page(request, exc)
-        return api_handler(request, exc)  # type: ignore[no-any-return]
+        return api_handler(request, exc)
 
     return {NotFoundException: routing_error, MethodNotAllowedException: routing_error}
