@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from litestar import Router
+from litestar import Request, Router
 from litestar.di import NamedDependency, Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth.guard import current_principal
 from service.auth.service import KeyService
 from service.labels.service import LabelService
 from service.runs.service import RunService
@@ -23,6 +24,8 @@ from service.settings import Settings
 from service.templates.service import TemplateService
 from service.ui.csrf import UIFormProtection
 from service.ui.diff import DiffCache
+from service.ui.editing import EditingService
+from service.ui.editing_handlers import EditingController
 from service.ui.errors import EXCEPTION_HANDLERS
 from service.ui.handlers import UIController
 from service.ui.login_limits import LoginLimiter
@@ -75,6 +78,13 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
             diffs=diffs,
         )
 
+    def provide_editing(
+        request: Request[Any, Any, Any],
+        templates: NamedDependency[TemplateService],
+        versions: NamedDependency[VersionService],
+    ) -> EditingService:
+        return EditingService(templates, versions, current_principal(request))
+
     def provide_ui_sessions(session: NamedDependency[AsyncSession]) -> UISessionStore:
         return UISessionStore(session)
 
@@ -82,10 +92,11 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
 
     pages = Router(
         path=UI_PATH,
-        route_handlers=[UIController, WorkspaceController],
+        route_handlers=[UIController, WorkspaceController, EditingController],
         dependencies={
             "tenant": Provide(provide_ui_tenant, sync_to_thread=False),
             "ui": Provide(provide_ui, sync_to_thread=False),
+            "editing": Provide(provide_editing, sync_to_thread=False),
             "ui_sessions": Provide(provide_ui_sessions, sync_to_thread=False),
             "login_limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),
         },
