@@ -145,6 +145,8 @@ class PromptResult(Base):
     structured_output: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     schema_valid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # `api` or `playground` (a run a person tried in the web UI); migration 0012_playground_results.
+    source: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
 
 
 class ApiKey(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -29,8 +30,10 @@ from service.ui.editing_handlers import EditingController
 from service.ui.errors import EXCEPTION_HANDLERS
 from service.ui.handlers import UIController
 from service.ui.login_limits import LoginLimiter
+from service.ui.playground import PlaygroundService
+from service.ui.playground_handlers import PlaygroundController
 from service.ui.security import RESPONSE_HEADERS
-from service.ui.service import UIService, identity_of
+from service.ui.service import UIService, identity_of, trace_link
 from service.ui.session import UI_PATH, ui_session_guard
 from service.ui.sessions import UISessionStore
 from service.ui.workspace import WorkspaceController, chosen_workspace, provide_ui_tenant
@@ -85,6 +88,13 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
     ) -> EditingService:
         return EditingService(templates, versions, current_principal(request))
 
+    def provide_playground(
+        templates: NamedDependency[TemplateService],
+        labels: NamedDependency[LabelService],
+        runs: NamedDependency[RunService],
+    ) -> PlaygroundService:
+        return PlaygroundService(templates, labels, runs, partial(trace_link, settings))
+
     def provide_ui_sessions(session: NamedDependency[AsyncSession]) -> UISessionStore:
         return UISessionStore(session)
 
@@ -92,11 +102,12 @@ def ui_routers(settings: Settings, telemetry: Telemetry) -> list[Router]:
 
     pages = Router(
         path=UI_PATH,
-        route_handlers=[UIController, WorkspaceController, EditingController],
+        route_handlers=[UIController, WorkspaceController, EditingController, PlaygroundController],
         dependencies={
             "tenant": Provide(provide_ui_tenant, sync_to_thread=False),
             "ui": Provide(provide_ui, sync_to_thread=False),
             "editing": Provide(provide_editing, sync_to_thread=False),
+            "playground": Provide(provide_playground, sync_to_thread=False),
             "ui_sessions": Provide(provide_ui_sessions, sync_to_thread=False),
             "login_limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),
         },

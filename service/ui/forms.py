@@ -78,8 +78,12 @@ class PinFields:
         return body
 
     @classmethod
-    def of(cls, form: Mapping[str, str]) -> PinFields:
-        return cls(**{name: form.get(name, "") for name in cls.__dataclass_fields__})
+    def of(cls, form: Mapping[str, str], prefix: str = "") -> PinFields:
+        return cls(**{name: form.get(f"{prefix}{name}", "") for name in cls.__dataclass_fields__})
+
+    def query(self, prefix: str) -> dict[str, str]:
+        """The fields that are set, as query parameters (the playground's address keeps a side's model)."""
+        return {f"{prefix}{name}": value for name in self.__dataclass_fields__ if (value := getattr(self, name))}
 
     @classmethod
     def of_bundle(

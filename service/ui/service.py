@@ -243,9 +243,14 @@ class UIService:
         return ResultView(result=result, template=template, trace_link=self.trace_link(result.trace_id))
 
     def trace_link(self, trace_id: str | None) -> str | None:
-        if not trace_id or not self.settings.ui.trace_url:
-            return None
-        return self.settings.ui.trace_url.replace("{trace_id}", trace_id)
+        return trace_link(self.settings, trace_id)
+
+
+def trace_link(settings: Settings, trace_id: str | None) -> str | None:
+    """The tracing backend's page of a trace (PROMPTER_TRACE_URL), or None."""
+    if not trace_id or not settings.ui.trace_url:
+        return None
+    return settings.ui.trace_url.replace("{trace_id}", trace_id)
 
 
 def _revision_views(revisions: list[PromptTemplate], diffs: diff.PageDiffs) -> list[RevisionView]:
