@@ -26,6 +26,7 @@ from service.templates.chat import placeholder_names
 from service.templates.service import TemplateService
 from service.ui.editing import CORRECTABLE, errors_of
 from service.ui.forms import FormError, PinFields
+from service.ui.service import identity_of
 from service.versions.bundle import Bundle
 from service.vocabulary import PROVIDERS
 
@@ -72,6 +73,7 @@ class Outcome:
     result: PromptResult
     template: PromptTemplate
     trace_link: str | None
+    identity: str  # what the provider reported, as the version it pinned to holds it
 
 
 @dataclass(slots=True)
@@ -272,7 +274,9 @@ class PlaygroundService:
         title = f"#{result.version_id} · r{template.revision} · {result.provider} · {result.model_id}"
         if result.label:
             title = f"label {result.label} → {title}"
-        return Outcome(side, title, result, template, self.trace_link(result.trace_id))
+        version = next((v for v, _ in view.versions if v.id == result.version_id), None)
+        identity = identity_of(version.captured) if version is not None else result.system_fingerprint or "–"
+        return Outcome(side, title, result, template, self.trace_link(result.trace_id), identity)
 
 
 def field_for(name: str, spec: dict[str, Any], required: bool, placeholder: bool, value: str) -> VariableField:
