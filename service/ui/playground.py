@@ -16,7 +16,7 @@ import msgspec
 
 from service.auth.principal import TenantScope
 from service.db.models import PromptResult, PromptTemplate, PromptVersion
-from service.errors import InvalidInput, NotFound, ProviderError, Unprocessable
+from service.errors import InvalidInput, NotFound, ProviderError
 from service.labels.schemas import LabelOut
 from service.labels.service import LabelService
 from service.providers.base import GenerationParams
@@ -24,9 +24,10 @@ from service.runs.schemas import RunRequest
 from service.runs.service import PLAYGROUND_SOURCE, RunCommand, RunService
 from service.templates.chat import placeholder_names
 from service.templates.service import TemplateService
-from service.ui.editing import CORRECTABLE, errors_of
+from service.ui.editing import CORRECTABLE
 from service.ui.forms import FormError, PinFields
 from service.ui.service import identity_of
+from service.ui.variables import VariableField, field_for, parse_values, variable_errors
 from service.versions.bundle import Bundle
 from service.vocabulary import PROVIDERS
 
@@ -54,16 +55,6 @@ class Choice:
         if kind != "label" and not (ref.isdigit() and len(ref) < 19):
             return None
         return cls(kind, ref, pin or PinFields())
-
-
-@dataclass(frozen=True, slots=True)
-class VariableField:
-    name: str
-    kind: str  # text | textarea | number | integer | boolean | enum | json | history
-    value: str = ""
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,48 +144,87 @@ class PlaygroundService:
         outcomes = [await self._stored(view, side, rid) for side, rid in zip(SIDES, result_ids or [], strict=False)]
         view.outcomes = [o for o in outcomes if o is not None]
         stored_values = view.outcomes[0].result.variables if view.outcomes and values is None else None
-        view.fields = await self._fields(view, found_in, values, stored_values)
+        templates = [self._template_of(view, choice) for choice in view.sides.values() if choice is not None]
+        view.fields = self._fields_of([t for t in templates if t is not None], values, stored_values)
         return view
 
-    async def run(self, view: PlaygroundView, tenant: TenantScope, values: dict[str, str]) -> list[PromptResult]:
-        """Run every chosen side with the same variables, in order. The stored results; when a side is refused its
-        error lands in view.errors and the sides run before it stay shown (their results are stored: real runs)."""
-        try:
-            variables = parse_values(view.fields, values)
-        except FormError as error:
-            view.errors = {error.field: error.detail}
-            return []
+    async def run(
+        self, name: str, tenant: TenantScope, sides: dict[str, Choice | None], values: dict[str, str]
+    ) -> list[PromptResult] | PlaygroundView:
+        """Run every chosen side with the same variables, in order: the stored results. The lean path (it is what the
+        playground adds to the provider call): one read of the revisions, one resolve per side, then the run service.
+        When a side is refused, the whole page comes back with the error beside its field; the sides run before it
+        stay shown (their results are stored: they were real runs)."""
+        revisions = await self.templates.revisions(name, tenant=tenant, limit=REVISIONS_OFFERED)
+        chosen = {side: choice for side, choice in sides.items() if choice is not None}
+        resolved: dict[str, tuple[Choice, PromptTemplate, PromptVersion | None]] = {}
+        for side, choice in chosen.items():
+            found = await self._resolve(name, tenant, choice, revisions)
+            if found is None:
+                return await self._refused(name, tenant, sides, values, {side: "Choose one of this prompt's."}, [])
+            resolved[side] = (choice, *found)
+        fields = self._fields_of([template for _, template, _ in resolved.values()], values, None)
         results: list[PromptResult] = []
-        view.outcomes = []
-        for side, choice in view.sides.items():
-            if choice is None:
-                continue
-            try:
-                result = await self._run_one(view, choice, variables, tenant)
-            except CORRECTABLE as error:
-                view.errors = variable_errors(error, side)
-                return results
-            except ProviderError as error:  # the model refused or is away: say so here, the form stays filled in
-                view.errors = {"form": f"Side {side.upper()}: {error.detail}"}
-                return results
-            results.append(result)
-            outcome = self._outcome(view, side, result)
-            if outcome is not None:
-                view.outcomes.append(outcome)
+        try:
+            variables = parse_values(fields, values)
+            for side, (choice, template, version) in resolved.items():
+                try:
+                    results.append(await self._run_one(name, choice, template, version, variables, tenant))
+                except CORRECTABLE as error:
+                    return await self._refused(name, tenant, sides, values, variable_errors(error, side), results)
+                except ProviderError as error:  # the model refused or is away: say so, the form stays filled in
+                    errors = {"form": f"Side {side.upper()}: {error.detail}"}
+                    return await self._refused(name, tenant, sides, values, errors, results)
+        except FormError as error:
+            return await self._refused(name, tenant, sides, values, {error.field: error.detail}, results)
         return results
 
+    async def _refused(
+        self,
+        name: str,
+        tenant: TenantScope,
+        sides: dict[str, Choice | None],
+        values: dict[str, str],
+        errors: dict[str, str],
+        results: list[PromptResult],
+    ) -> PlaygroundView:
+        view = await self.page(name, tenant, sides, values=values)
+        view.errors = errors
+        view.outcomes = [o for side, r in zip(SIDES, results, strict=False) if (o := self._outcome(view, side, r))]
+        return view
+
+    async def _resolve(
+        self, name: str, tenant: TenantScope, choice: Choice, revisions: list[PromptTemplate]
+    ) -> tuple[PromptTemplate, PromptVersion | None] | None:
+        """The revision (and pinned version) a side runs; None when it is not one of this prompt's."""
+        if choice.kind == "revision":
+            template = next((t for t in revisions if str(t.id) == choice.ref), None)
+            return (template, None) if template is not None else None
+        try:
+            if choice.kind == "version":
+                target, _ = await self.labels.resolve(name, tenant=tenant, version_id=int(choice.ref))
+            else:
+                target, _ = await self.labels.resolve(name, tenant=tenant, label=choice.ref)
+        except (NotFound, InvalidInput):
+            return None
+        return target.template, target.version
+
     async def _run_one(
-        self, view: PlaygroundView, choice: Choice, variables: dict[str, Any], tenant: TenantScope
+        self,
+        name: str,
+        choice: Choice,
+        template: PromptTemplate,
+        pinned: PromptVersion | None,
+        variables: dict[str, Any],
+        tenant: TenantScope,
     ) -> PromptResult:
-        if choice.kind == "label":
+        if choice.kind == "label":  # the run service's own use case: the result records the label and its drift
             return await self.runs.run_label(
-                view.name, label=choice.ref, variables=variables, tenant=tenant, source=PLAYGROUND_SOURCE
+                name, label=choice.ref, variables=variables, tenant=tenant, source=PLAYGROUND_SOURCE
             )
-        if choice.kind == "version":
-            target, _ = await self.labels.resolve(view.name, tenant=tenant, version_id=int(choice.ref))
-            pinned = target.version
+        if pinned is not None:
             command = RunCommand(
-                target.template,
+                template,
                 pinned.provider,
                 pinned.model_id,
                 GenerationParams.from_stored(pinned.params),
@@ -203,9 +233,7 @@ class PlaygroundService:
                 PLAYGROUND_SOURCE,
             )
             return await self.runs.run(command)
-        template = next(t for t in view.revisions if str(t.id) == choice.ref)
-        body = choice.pin.request()
-        request = msgspec.convert({**body, "variables": variables}, RunRequest)
+        request = msgspec.convert({**choice.pin.request(), "variables": variables}, RunRequest)
         bundle = self.runs.bundle(request.tools, request.tool_choice, request.response_format)
         return await self.runs.run(replace(request.command(template, bundle), source=PLAYGROUND_SOURCE))
 
@@ -221,24 +249,20 @@ class PlaygroundService:
             return Choice("version", str(view.versions[0][0].id))
         return Choice("revision", str(view.revisions[0].id), PinFields(provider=PROVIDERS[0], model_id="gpt-4o"))
 
-    async def _template_of(self, view: PlaygroundView, choice: Choice, tenant: TenantScope) -> PromptTemplate:
+    def _template_of(self, view: PlaygroundView, choice: Choice) -> PromptTemplate | None:
+        """A side's revision, from what the page read already (labels and versions carry their template id)."""
         if choice.kind == "revision":
-            return next(t for t in view.revisions if str(t.id) == choice.ref)
-        if choice.kind == "version":
-            target, _ = await self.labels.resolve(view.name, tenant=tenant, version_id=int(choice.ref))
+            template_id = int(choice.ref)
+        elif choice.kind == "version":
+            template_id = next((v.template_id for v, _ in view.versions if str(v.id) == choice.ref), 0)
         else:
-            target, _ = await self.labels.resolve(view.name, tenant=tenant, label=choice.ref)
-        return target.template
+            template_id = next((label.template_id for label in view.labels if label.label == choice.ref), 0)
+        return next((t for t in view.revisions if t.id == template_id), None)
 
-    async def _fields(
-        self,
-        view: PlaygroundView,
-        tenant: TenantScope,
-        typed: dict[str, str] | None,
-        stored: dict[str, Any] | None,
+    def _fields_of(
+        self, templates: list[PromptTemplate], typed: dict[str, str] | None, stored: dict[str, Any] | None
     ) -> list[VariableField]:
-        """One field per variable of the chosen revisions (the first side's input_schema types them)."""
-        templates = [await self._template_of(view, c, tenant) for c in view.sides.values() if c is not None]
+        """One field per variable of the chosen revisions (the first one's input_schema types them)."""
         names: dict[str, None] = {}
         placeholders: set[str] = set()
         for template in templates:
@@ -277,65 +301,3 @@ class PlaygroundService:
         version = next((v for v, _ in view.versions if v.id == result.version_id), None)
         identity = identity_of(version.captured) if version is not None else result.system_fingerprint or "–"
         return Outcome(side, title, result, template, self.trace_link(result.trace_id), identity)
-
-
-def field_for(name: str, spec: dict[str, Any], required: bool, placeholder: bool, value: str) -> VariableField:
-    description = str(spec.get("description", ""))[:300]
-    if placeholder:
-        return VariableField(name, "history", value, required, description=description or "a JSON list of messages")
-    if isinstance(spec.get("enum"), list) and all(isinstance(v, str) for v in spec["enum"]):
-        return VariableField(name, "enum", value, required, tuple(spec["enum"]), description)
-    declared = spec.get("type")
-    kinds = {"integer": "integer", "number": "number", "boolean": "boolean", "array": "json", "object": "json"}
-    kind = kinds.get(declared, "text") if isinstance(declared, str) else "text"
-    if kind == "text" and ("\n" in value or (spec.get("maxLength") or 0) > 200):
-        kind = "textarea"
-    return VariableField(name, kind, value, required, description=description)
-
-
-def parse_values(fields: list[VariableField], typed: dict[str, str]) -> dict[str, Any]:
-    """The variables as the field types read them; an empty optional field is left out (an API run would omit it)."""
-    out: dict[str, Any] = {}
-    for spec in fields:
-        raw = typed.get(f"var_{spec.name}", "")
-        where = f"var_{spec.name}"
-        if spec.kind in ("text", "textarea", "enum"):
-            if raw or spec.required or spec.kind != "enum":
-                out[spec.name] = raw.replace("\r\n", "\n")
-            continue
-        if not raw.strip():
-            continue
-        if spec.kind in ("json", "history"):
-            try:
-                out[spec.name] = json.loads(raw)
-            except json.JSONDecodeError as error:
-                raise FormError(where, f"not valid JSON: {error.msg} at line {error.lineno}") from None
-        elif spec.kind == "boolean":
-            out[spec.name] = raw == "true"
-        else:
-            try:
-                out[spec.name] = int(raw) if spec.kind == "integer" else float(raw)
-            except ValueError:
-                raise FormError(
-                    where, f"not a{'n integer' if spec.kind == 'integer' else ' number'}: {raw[:40]}"
-                ) from None
-    return out
-
-
-def variable_errors(
-    error: InvalidInput | Unprocessable | FormError | msgspec.ValidationError, side: str
-) -> dict[str, str]:
-    """A run's refusal, beside the variable fields it names (or the side's model fields, or the whole form)."""
-    if isinstance(error, Unprocessable):
-        if error.code == "missing_variables":
-            return {f"var_{name}": "needs a value" for name in error.extra.get("missing", [])} | {"form": error.detail}
-        if error.code == "invalid_variables":
-            found = {}
-            for violation in error.extra.get("violations", []):
-                head = violation["path"].split(".")[0].split("[")[0]
-                found[f"var_{head}" if head != "$" else "form"] = violation["message"]
-            return found | {"form": error.detail}
-        if str(error.extra.get("path", "")).startswith("variables."):
-            head = error.extra["path"].removeprefix("variables.").split("[")[0]
-            return {f"var_{head}": error.detail}
-    return {f"{side}_{key}" if key != "form" else key: detail for key, detail in errors_of(error).items()}

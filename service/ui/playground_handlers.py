@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
 from service.auth.principal import TenantScope
+from service.db.models import PromptResult
 from service.db.transactions import READS_FIRST
 from service.http.schemas import NO_NUL
 from service.labels.handlers import Name
@@ -31,17 +32,24 @@ def result_ids(text: str) -> list[int]:
     return [int(part) for part in text.split(",")[: len(SIDES)] if part.isdigit() and len(part) < 19]
 
 
-def playground_url(request: Request[Any, Any, Any], view: PlaygroundView, results: list[int]) -> str:
+def playground_url(
+    request: Request[Any, Any, Any],
+    name: str,
+    tenant: TenantScope,
+    sides: dict[str, Choice | None],
+    results: list[PromptResult],
+) -> str:
+    """The page of the runs just made: their results and the same choices (reloading it runs nothing)."""
     query: dict[str, str] = {}
-    if not request.app.state.runtime.settings.auth.required:
-        query.update(org_id=view.org_id, workspace_id=view.workspace_id)
-    for side, choice in view.sides.items():
+    if not request.app.state.runtime.settings.auth.required:  # with auth off the tenant travels in the address
+        query["org_id"], query["workspace_id"] = tenant.pair()
+    for side, choice in sides.items():
         if choice is not None:
             query[side] = choice.key
             if choice.kind == "revision":
                 query.update(choice.pin.query(f"{side}_"))
-    query["results"] = ",".join(str(rid) for rid in results)
-    return f"/ui/prompts/{quote(view.name, safe='')}/playground?{urlencode(query)}#outcomes"
+    query["results"] = ",".join(str(result.id) for result in results)
+    return f"/ui/prompts/{quote(name, safe='')}/playground?{urlencode(query)}#outcomes"
 
 
 class PlaygroundController(Controller):
@@ -70,10 +78,10 @@ class PlaygroundController(Controller):
         tenant: NamedDependency[TenantScope],
     ) -> Template | Redirect:
         fields = await form_fields(request)
-        view = await playground.page(name, tenant, sides_of(fields), values=fields)
+        sides = sides_of(fields)
         if fields.get("action") != "run":  # another pick: the fields of the chosen revisions, values kept
-            return page(request, "playground.html", view=view)
-        stored = await playground.run(view, tenant, fields)
-        if view.errors:
-            return page(request, "playground.html", status_code=422, view=view)
-        return Redirect(playground_url(request, view, [result.id for result in stored]), status_code=303)
+            return page(request, "playground.html", view=await playground.page(name, tenant, sides, values=fields))
+        outcome = await playground.run(name, tenant, sides, fields)
+        if isinstance(outcome, PlaygroundView):
+            return page(request, "playground.html", status_code=422, view=outcome)
+        return Redirect(playground_url(request, name, tenant, sides, outcome), status_code=303)

@@ -154,3 +154,18 @@ def test_a_read_key_sees_the_playground_but_cannot_run(make_client, sqlite_url) 
         ran.status_code == 200
         and "Hi Ada" in client.get(re.search(r'href="(/ui/results/\d+)"', ran.text).group(1)).text
     )
+
+
+def test_without_auth_a_picked_workspace_is_enough_for_the_playground(capitals) -> None:
+    client, template, plain, _ = capitals
+    form = client.get("/ui/workspace").text
+    client.post(
+        "/ui/workspace",
+        data={"org_id": "acme", "workspace_id": "chat", "next": "/ui", "_csrf_token": csrf_token(form)},
+    )
+    page = client.get("/ui/prompts/capitals/playground", params={"a": f"version:{plain['id']}"})  # no tenant in the URL
+    assert page.status_code == 200
+    fields = {**fields_of(page.text), "var_persona": "p", "var_language": "English", "var_question": "Capital?"}
+    ran = client.post("/ui/prompts/capitals/playground", data={**fields, "action": "run"}, follow_redirects=False)
+    assert ran.status_code == 303 and "org_id=acme&workspace_id=chat" in ran.headers["location"]
+    assert 'id="outcome-a"' in client.get(ran.headers["location"]).text
