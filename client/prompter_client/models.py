@@ -129,6 +129,8 @@ class RunResult(msgspec.Struct, frozen=True):
     tool_calls: list[dict[str, Any]] | None = None
     structured_output: Any = None
     schema_valid: bool | None = None
+    # `api`, or `playground` for a run a person tried in the web UI's playground.
+    source: str = "api"
     # True when the server answered a retry with the stored answer of an earlier run with the same idempotency key.
     replayed: bool = False
 

@@ -62,6 +62,8 @@ class ResultOut(Struct):
     tool_calls: list[dict[str, Any]] | None = None
     structured_output: Any = None
     schema_valid: bool | None = None
+    # `api` for a run through the API, `playground` for one a person tried in the web UI's playground.
+    source: str = "api"
 
     @classmethod
     def of(cls, row: PromptResult) -> ResultOut:
@@ -87,6 +89,7 @@ class ResultOut(Struct):
             tool_calls=row.tool_calls,
             structured_output=row.structured_output,
             schema_valid=row.schema_valid,
+            source=row.source or "api",
         )
 
 

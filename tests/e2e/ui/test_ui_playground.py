@@ -74,6 +74,7 @@ def test_run_two_versions_side_by_side_and_store_playground_results(capitals) ->
     assert len(ids) == 2
     for rid in ids:
         result = client.get(f"/api/prompt-results/{rid}").json()
+        assert result["source"] == "playground"  # the API says so too
         assert result["variables"]["question"] == VARIABLES["question"]
         assert result["variables"]["history"] == [{"role": "user", "content": "Hi"}]
     assert {client.get(f"/api/prompt-results/{rid}").json()["version_id"] for rid in ids} == {plain["id"], shaped["id"]}
@@ -105,6 +106,10 @@ def test_run_through_a_label_and_a_revision_with_a_tool(capitals) -> None:
     ids = [int(i) for i in re.findall(r'class="result-link" href="/ui/results/(\d+)"', ran.text)]
     through_label, with_tool = (client.get(f"/api/prompt-results/{rid}").json() for rid in ids)
     assert through_label["label"] == "staging" and through_label["version_id"] == plain["id"]
+    api_run = client.post(
+        "/api/prompts/capitals/run", params={**TENANT, "label": "staging"}, json={"variables": VARIABLES}
+    )
+    assert api_run.status_code == 201 and api_run.json()["source"] == "api"
     assert with_tool["tool_calls"][0]["name"] == "lookup_capital" and with_tool["model_id"] == "gpt-4o-mini"
 
 
