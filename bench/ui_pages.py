@@ -334,8 +334,8 @@ def markdown(document: dict[str, Any], *, level: int = 1) -> str:
             )
             lines += [
                 "",
-                f"Time a run adds to the provider call (server time minus the call's latency; target for the "
-                f"playground: ≤ {PLAYGROUND_TARGET_MS:.0f} ms beyond the API run's own cost):",
+                f"Time a run adds to its provider call (server time minus the call's own latency; target for the "
+                f"playground: ≤ {PLAYGROUND_TARGET_MS:.0f} ms), beside an API run through a label of the same version:",
                 "",
                 "| Run | median | p95 | max |",
                 "|---|---|---|---|",
