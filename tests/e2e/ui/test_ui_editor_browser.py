@@ -126,3 +126,14 @@ def test_create_edit_pin_compare_in_the_playground_and_label_the_better_one(chro
     assert f"#{anthropic_id}" in chrome.find_element(By.ID, "label-staging").text
     resolved = world.api.get("/api/prompts/capital-tutor", params={"label": "staging"}, headers=world.as_writer())
     assert resolved.json()["version"]["id"] == int(anthropic_id)
+
+
+def test_the_editor_and_the_playground_read_well_on_a_phone(tmp_path, world):
+    with browser.chromium(tmp_path / "phone", width=390, height=844) as phone:
+        log_in(phone, world)
+        for path in ("/ui/new", "/ui/prompts/greet/edit", "/ui/prompts/greet/pin", "/ui/prompts/greet/playground"):
+            phone.get(f"{world.base_url}{path}")
+            assert "Not allowed" not in text_of(phone), path
+            phone.set_window_size(390, 844)  # headless Chromium starts at its minimum window width (500 px)
+            width = phone.execute_script("return document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} must not scroll sideways on a phone ({width} px wide)"
