@@ -11,6 +11,8 @@ nothing. The app (`create_app`, PROMPTER_AUTH=required, telemetry on: metrics) i
 logged-in session cookie, so each timing is the server's time plus the in-process client's overhead (no network,
 well under a millisecond), and the process's CPU time per request beside it; every page is requested `--warmup` times, then `--rounds` times, interleaved page by page.
 The same pages are measured again after dropping the UI's index (migration 0004_ui_indexes) to show what it buys.
+The playground's run (a form POST through the fake LLM) is measured as its server time minus the provider call's own
+latency (the result's latency_ms), beside the same for an API run through a label: what each adds to the model call.
 
 Writes bench/results/ui_pages.md and ui_pages.json. Target: every page's median ≤ 50 ms.
 """
@@ -47,6 +49,7 @@ PROMPTS = 1_000
 RESULTS = 100_000
 HOT_RESULTS = 10_000
 TARGET_MS = 50.0
+PLAYGROUND_TARGET_MS = 10.0
 ORG, WORKSPACE = "bench", "ui"
 UI_INDEX = "ix_prompt_results_template_created"
 
@@ -157,7 +160,7 @@ async def seed(db_url: str) -> dict[str, Any]:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 # What autovacuum would have done by now: statistics, and the visibility map index-only scans need.
                 await conn.execute(text("VACUUM ANALYZE"))
-        return {"key": key, "newest_result": newest_result}
+        return {"key": key, "newest_result": newest_result, "hot_version": version_of[hot]}
     finally:
         await engine.dispose()
 
@@ -174,6 +177,71 @@ def pages(newest_result: int) -> dict[str, str]:
         "results, one prompt + label": f"/ui/results?prompt={name_of(500)}&label=production",
         "results, hot prompt + label": f"/ui/results?prompt={name_of(0)}&label=production",
         "result": f"/ui/results/{newest_result}",
+        "new prompt (editor)": "/ui/new",
+        "new revision (editor), hot prompt": f"/ui/prompts/{name_of(0)}/edit",
+        "pin a version, hot prompt": f"/ui/prompts/{name_of(0)}/pin",
+        "playground, hot prompt": f"/ui/prompts/{name_of(0)}/playground",
+    }
+
+
+async def logged_in(client: Any, key: str) -> None:
+    form = await client.get("/ui/login")
+    token = form.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
+    login = await client.post("/ui/login", data={"api_key": key, "_csrf_token": token}, follow_redirects=False)
+    assert login.status_code == 303, login.text
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {
+        "median_ms": round(statistics.median(values), 2),
+        "p95_ms": round(sorted(values)[max(0, math.ceil(len(values) * 0.95) - 1)], 2),  # nearest rank
+        "max_ms": round(max(values), 2),
+    }
+
+
+async def measure_playground(db_url: str, key: str, version_id: int, warmup: int, rounds: int) -> dict[str, Any]:
+    """Server time of a playground run minus its provider call, beside an API run through `production` (the same
+    version); then the playground page showing two stored runs side by side."""
+    app = create_app(Settings(db_url=db_url, auth="required", db_auto_migrate=False, log_level="WARNING"))
+    added: dict[str, list[float]] = {"playground run (form POST)": [], "API run through a label": []}
+    shown: list[float] = []
+    async with AsyncTestClient(app) as client:
+        await logged_in(client, key)
+        page = await client.get(f"/ui/prompts/{name_of(0)}/playground")
+        token = page.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
+        form = {"_csrf_token": token, "a": f"version:{version_id}", "action": "run", "var_question": "why?"}
+        form["var_user"] = "bench"
+        bearer = {"Authorization": f"Bearer {key}"}
+        location = ""
+        for n in range(warmup + rounds):
+            started = time.perf_counter()
+            ran = await client.post(f"/ui/prompts/{name_of(0)}/playground", data=form, follow_redirects=False)
+            wall = (time.perf_counter() - started) * 1000
+            assert ran.status_code == 303, ran.text[:500]
+            location = ran.headers["location"]
+            rid = location.split("results=", 1)[1].split("#", 1)[0].split("%2C")[0].split(",")[0]
+            latency = (await client.get(f"/api/prompt-results/{rid}", headers=bearer)).json()["latency_ms"]
+            started = time.perf_counter()
+            api = await client.post(
+                f"/api/prompts/{name_of(0)}/run",
+                json={"variables": {"question": "why?", "user": "bench"}},
+                headers=bearer,
+            )
+            api_wall = (time.perf_counter() - started) * 1000
+            assert api.status_code == 201, api.text[:300]
+            if n >= warmup:
+                added["playground run (form POST)"].append(wall - latency)
+                added["API run through a label"].append(api_wall - api.json()["latency_ms"])
+        two = location.replace("results=", f"results={rid}%2C", 1)
+        for n in range(warmup + rounds):
+            started = time.perf_counter()
+            response = await client.get(two)
+            if n >= warmup:
+                shown.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200 and 'id="outcome-b"' in response.text
+    return {
+        "added_to_the_provider_call": {label: _stats(values) for label, values in added.items()},
+        "playground, two runs side by side": _stats(shown),
     }
 
 
@@ -184,10 +252,7 @@ async def measure(
     samples: dict[str, list[float]] = {label: [] for label in paths}
     cpu: dict[str, list[float]] = {label: [] for label in paths}
     async with AsyncTestClient(app) as client:
-        form = await client.get("/ui/login")
-        token = form.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
-        login = await client.post("/ui/login", data={"api_key": key, "_csrf_token": token}, follow_redirects=False)
-        assert login.status_code == 303, login.text
+        await logged_in(client, key)
         for path in paths.values():
             for _ in range(warmup):
                 response = await client.get(path)
@@ -259,6 +324,24 @@ def markdown(document: dict[str, Any], *, level: int = 1) -> str:
                 f"| {label} | {stats['median_ms']}{mark} | {stats['p95_ms']} | {stats['max_ms']} | "
                 f"{stats['cpu_median_ms']} | {without[label]['median_ms']} |"
             )
+        playground = variants.get("playground")
+        if playground:
+            shown = playground["playground, two runs side by side"]
+            mark = "" if shown["median_ms"] <= TARGET_MS else " ✗"
+            lines.append(
+                f"| playground, two runs side by side | {shown['median_ms']}{mark} | {shown['p95_ms']} | "
+                f"{shown['max_ms']} | – | – |"
+            )
+            lines += [
+                "",
+                f"Time a run adds to its provider call (server time minus the call's own latency; target for the "
+                f"playground: ≤ {PLAYGROUND_TARGET_MS:.0f} ms), beside an API run through a label of the same version:",
+                "",
+                "| Run | median | p95 | max |",
+                "|---|---|---|---|",
+            ]
+            for label, stats in playground["added_to_the_provider_call"].items():
+                lines.append(f"| {label} | {stats['median_ms']} | {stats['p95_ms']} | {stats['max_ms']} |")
         load = variants.get("load_average_1m")
         busy = (
             f" The machine's 1-minute load average after this backend's measurements: {load} (2 cores)." if load else ""
@@ -290,11 +373,15 @@ def main(argv: list[str] | None = None) -> int:
             paths = pages(seeded["newest_result"])
             print(f"{backend}: seeded in {seed_s} s; measuring", file=sys.stderr)
             with_index = asyncio.run(measure(db_url, seeded["key"], paths, args.warmup, args.rounds))
+            playground = asyncio.run(
+                measure_playground(db_url, seeded["key"], seeded["hot_version"], args.warmup, args.rounds)
+            )
             asyncio.run(drop_ui_index(db_url))
             without = asyncio.run(measure(db_url, seeded["key"], paths, args.warmup, args.rounds))
             document["backends"][backend] = {
                 "with_index": with_index,
                 "without_index": without,
+                "playground": playground,
                 "seed_s": seed_s,
                 "load_average_1m": round(os.getloadavg()[0], 1),
             }

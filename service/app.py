@@ -30,7 +30,7 @@ from service.db.migrate import prepare_schema
 from service.diffs.dependencies import DEPENDENCIES as diff_dependencies
 from service.diffs.handlers import router as diffs_router
 from service.health.handlers import healthz, readyz
-from service.http.errors import EXCEPTION_HANDLERS
+from service.http.errors import EXCEPTION_HANDLERS, http_error_handler
 from service.http.methods import HeadAndAllow, allowed_methods
 from service.http.metrics_endpoint import metrics
 from service.http.openapi_errors import document_error_responses
@@ -60,6 +60,7 @@ from service.settings import Settings
 from service.templates.dependencies import DEPENDENCIES as template_dependencies
 from service.templates.handlers import router as templates_router
 from service.ui import template_config, ui_routers
+from service.ui.errors import for_ui_paths
 from service.versions.dependencies import DEPENDENCIES as version_dependencies
 from service.versions.handlers import router as versions_router
 from service.versions.probe import IdentityProbe
@@ -167,7 +168,7 @@ def create_app(
         ],
         template_config=template_config(settings),
         dependencies=_dependencies(runtime),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **for_ui_paths(http_error_handler)},
         guards=[api_key_guard],
         before_request=check_request,
         lifespan=[_lifespan(runtime)],

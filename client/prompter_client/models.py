@@ -172,6 +172,8 @@ class RunResult(msgspec.Struct, frozen=True):
     schema_valid: bool | None = None
     # A run through a split label: the arm it used.
     variant: int | None = None
+    # `api`, or `playground` for a run a person tried in the web UI's playground.
+    source: str = "api"
     # True when the server answered a retry with the stored answer of an earlier run with the same idempotency key.
     replayed: bool = False
 

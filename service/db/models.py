@@ -162,6 +162,8 @@ class PromptResult(Base):
     deletion_id: Mapped[int | None] = mapped_column(ForeignKey("prompt_deletions.id"), nullable=True)
     deleted_template_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     deleted_version_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    # `api` or `playground` (a run a person tried in the web UI); migration 0012_playground_results.
+    source: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
 
 
 class ApiKey(Base):

@@ -78,6 +78,7 @@ class RolloutRepository:
                 PromptTemplate.name == name,
                 PromptResult.label == label,
                 PromptResult.variant.is_not(None),
+                PromptResult.source == "api",  # playground runs are a person trying it, not the label's traffic
                 PromptResult.created_at >= since,
             )
         )

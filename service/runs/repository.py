@@ -75,6 +75,7 @@ class ResultRepository:
                 PromptResult.created_at,
                 PromptResult.label,
                 PromptResult.identity_matches_label,
+                PromptResult.source,
             )
             .join(PromptTemplate, PromptTemplate.id == self._template_id_for_join())
             .order_by(PromptResult.id.desc())
@@ -170,3 +171,4 @@ class ResultSummary:
     created_at: datetime
     label: str | None
     identity_matches_label: bool | None
+    source: str = "api"

@@ -64,6 +64,8 @@ class ResultOut(Struct):
     schema_valid: bool | None = None
     # A run through a split label: the arm it used (its index in the split).
     variant: int | None = None
+    # `api` for a run through the API, `playground` for one a person tried in the web UI's playground.
+    source: str = "api"
 
     @classmethod
     def of(cls, row: PromptResult) -> ResultOut:
@@ -90,6 +92,7 @@ class ResultOut(Struct):
             structured_output=row.structured_output,
             schema_valid=row.schema_valid,
             variant=row.variant,
+            source=row.source or "api",
         )
 
 

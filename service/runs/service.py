@@ -44,6 +44,12 @@ class RunCommand:
     params: GenerationParams
     variables: dict[str, Any]
     bundle: Bundle = NO_BUNDLE  # tools, tool_choice, response_format (service/versions/bundle.py)
+    source: str = "api"  # API_SOURCE or PLAYGROUND_SOURCE: stored on the result
+
+
+# Where a result came from: the API, or a person trying a prompt in the web UI's playground.
+API_SOURCE = "api"
+PLAYGROUND_SOURCE = "playground"
 
 
 # The name this command had before; kept for callers that still use it.
@@ -95,6 +101,7 @@ class RunService:
         variables: dict[str, Any],
         tenant: TenantScope,
         key: str | None = None,
+        source: str = API_SOURCE,
     ) -> PromptResult:
         """Run the labelled version's template with its provider, model and params (one provider call, as `run`). The
         result records the label and whether the identity the provider reported is the one the labelled version was
@@ -110,17 +117,20 @@ class RunService:
             GenerationParams.from_stored(pinned.params),
             variables,
             Bundle.of_version(pinned),
+            source,
         )
         started = time.perf_counter()
         try:
             result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured, target.variant))
         except ProviderError as error:
             # A split arm's failure is an outcome its rollout must see (service/runs/failed_calls.py).
-            if target.variant is not None and resolved_label is not None and self.failed_calls is not None:
+            if source == API_SOURCE and target.variant is not None and resolved_label is not None and self.failed_calls is not None:
                 latency_ms = (time.perf_counter() - started) * 1000
                 trace_id = self.telemetry.current_trace_id()
                 await self.failed_calls.record(target, resolved_label, error.code, latency_ms, trace_id)
             raise
+        if source != API_SOURCE:
+            return result  # a person trying the label by hand is not the label's traffic
         # Drift and the production-traffic metrics, decided as for an observation (service/labels/drift.py).
         count_labelled_call(
             self.session,
@@ -188,6 +198,7 @@ class RunService:
             output_tokens=completion.output_tokens,
             latency_ms=round(latency_ms, 3),
             trace_id=self.telemetry.current_trace_id(),
+            source=spec.source,
         )
         schema = bundle.response_schema
         if schema is not None and not completion.tool_calls:

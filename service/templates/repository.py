@@ -115,6 +115,16 @@ class TemplateRepository:
         rows = await self.session.execute(query)
         return [NameSummary(*row) for row in rows]
 
+    async def workspaces(self, *, limit: int) -> builtins.list[tuple[str, str]]:
+        """The (org, workspace) pairs that hold any prompt, in order (the leading columns of the revision index)."""
+        query = (
+            select(PromptTemplate.org_id, PromptTemplate.workspace_id)
+            .distinct()
+            .order_by(PromptTemplate.org_id, PromptTemplate.workspace_id)
+            .limit(limit)
+        )
+        return [(org_id, workspace_id) for org_id, workspace_id in await self.session.execute(query)]
+
     async def last_runs(
         self, org_id: str | None, workspace_id: str | None, names: builtins.list[str]
     ) -> dict[tuple, datetime]:

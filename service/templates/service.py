@@ -245,6 +245,12 @@ class TemplateService:
         last_runs = await self.repo.last_runs(org_id, workspace_id, [row.name for row in names]) if names else {}
         return names, last_runs
 
+    async def workspaces(self, *, limit: int) -> builtins.list[tuple[str, str]]:
+        """The workspaces that hold prompts: the key's own with auth on, every one with auth off."""
+        if self.principal is not None:
+            return [(self.principal.org_id, self.principal.workspace_id)]
+        return await self.repo.workspaces(limit=check_limit(limit))
+
     async def revisions(
         self, name: str, *, tenant: TenantScope, limit: int, include_archived: bool = True
     ) -> builtins.list[PromptTemplate]:

@@ -28,6 +28,15 @@ from service.versions.service import VersionService
 from telemetry import Telemetry
 
 PAGE_SIZE = 50
+# The login form's words for a refused key: what the person should do, not which header the API wanted.
+LOGIN_REFUSALS = {
+    "missing": "Paste an API key to log in: the whole key, as `prompter keys create` printed it (pk_…).",
+    "malformed": "That is not an API key. Paste the whole key, as `prompter keys create` printed it (it starts with "
+    "pk_).",
+    "unknown": "This API key is not valid. Paste a valid API key of your workspace, or create one with "
+    "`prompter keys create`.",
+    "revoked": "This API key has been revoked. Ask an admin of your workspace for a new API key.",
+}
 REVISIONS_SHOWN = 50
 HISTORY_SHOWN = 30
 
@@ -144,7 +153,8 @@ class UIService:
             return await self.keys.authenticate(f"Bearer {api_key.strip()}")
         except AuthFailure as failure:
             self.telemetry.record_auth_failure(failure.reason)
-            raise
+            detail = LOGIN_REFUSALS.get(failure.reason, failure.detail)
+            raise AuthFailure(failure.reason, detail) from None
 
     async def prompt_list(
         self, *, search: str, after: str | None, tenant: TenantScope, include_archived: bool = False
@@ -262,9 +272,14 @@ class UIService:
         return ResultView(result=result, template=template, trace_link=self.trace_link(result.trace_id))
 
     def trace_link(self, trace_id: str | None) -> str | None:
-        if not trace_id or not self.settings.ui.trace_url:
-            return None
-        return self.settings.ui.trace_url.replace("{trace_id}", trace_id)
+        return trace_link(self.settings, trace_id)
+
+
+def trace_link(settings: Settings, trace_id: str | None) -> str | None:
+    """The tracing backend's page of a trace (PROMPTER_TRACE_URL), or None."""
+    if not trace_id or not settings.ui.trace_url:
+        return None
+    return settings.ui.trace_url.replace("{trace_id}", trace_id)
 
 
 def _revision_views(revisions: list[PromptTemplate], diffs: diff.PageDiffs) -> list[RevisionView]:
