@@ -51,6 +51,7 @@ from service.settings import Settings
 from service.templates.dependencies import DEPENDENCIES as template_dependencies
 from service.templates.handlers import router as templates_router
 from service.ui import template_config, ui_routers
+from service.versions.cache import VersionCache
 from service.versions.dependencies import DEPENDENCIES as version_dependencies
 from service.versions.handlers import router as versions_router
 from service.versions.probe import IdentityProbe
@@ -76,6 +77,8 @@ class Runtime:
     redis_health: RedisHealth
     # PostgreSQL: a bounded share of the pool per workspace for writes (SQLite's writers wait in the writer queue).
     write_slots: WriteSlots | None = None
+    # (template, pvk) -> version, immutable once committed: a run's version lookup without a statement.
+    version_cache: VersionCache | None = field(default_factory=VersionCache)
     # Where the request's unit of work publishes committed domain events (telemetry/events.py).
     publish: Callable[[object], None] = field(init=False)
 
