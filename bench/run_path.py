@@ -39,11 +39,11 @@ REFERENCE_RUN = json.dumps({"name": "Ada"}).encode()
 TARGET = 0.75  # Prompter's run at >= 0.75 of the reference app's throughput (by CPU)
 
 
-async def _prompter(stack: AsyncExitStack, db_url: str, *, version_cache: bool = True) -> Any:
+async def _prompter(stack: AsyncExitStack, db_url: str, *, version_cache: bool = True, **overrides: Any) -> Any:
     from service.app import create_app
     from service.settings import Settings
 
-    settings = Settings(db_url=db_url, db_auto_migrate=True, log_level="WARNING", telemetry="off")
+    settings = Settings(db_url=db_url, db_auto_migrate=True, log_level="WARNING", telemetry="off", **overrides)
     app = create_app(settings)
     await stack.enter_async_context(app.lifespan())
     if not version_cache:
@@ -125,14 +125,80 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run_path", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1500, help="requests per app (default 1500)")
     parser.add_argument("--variants", nargs="*", choices=("no_version_cache",), default=[])
+    parser.add_argument(
+        "--pools", type=int, nargs="*", default=[], help="also: 1 vs --width runs in flight for these SQLite pool sizes"
+    )
+    parser.add_argument("--width", type=int, default=64, help="runs in flight for --pools (default 64)")
+    parser.add_argument("--blocks", type=int, default=20, help="blocks of --width runs per pool size (default 20)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args(argv)
+    document: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="prompter-run-path-") as work:
-        stats = asyncio.run(measure(args.runs, args.variants, Path(work)))
-    print(render(stats))
+        if args.runs:
+            document["reference"] = stats = asyncio.run(measure(args.runs, args.variants, Path(work)))
+            print(render(stats))
+        if args.pools:
+            results = asyncio.run(concurrency(args.pools, args.blocks, args.width, Path(work)))
+            document["concurrency"] = {str(pool): r for pool, r in results.items()}
+            print(render_concurrency(results, args.width))
     if args.json:
-        args.json.write_text(json.dumps(stats, indent=2))
+        args.json.write_text(json.dumps(document, indent=2))
     return 0
+
+
+async def concurrency(pools: list[int], blocks: int, width: int, work: Path) -> dict[int, dict[str, Any]]:
+    """CPU per run with 1 request in flight against `width` in flight, for each SQLite pool size
+    (PROMPTER_DB_SQLITE_POOL_SIZE): blocks of `width` runs, one after another then all at once, alternated."""
+    async with AsyncExitStack() as stack:
+        apps = {
+            pool: await _prompter(stack, f"sqlite:///{work / f'pool{pool}.db'}", db_sqlite_pool_size=pool)
+            for pool in pools
+        }
+        call = _run_call()
+        for app in apps.values():
+            for _ in range(50):
+                await call(app)
+        serial: dict[int, list[float]] = {pool: [] for pool in apps}
+        parallel: dict[int, list[float]] = {pool: [] for pool in apps}
+        errors = dict.fromkeys(apps, 0)
+        clock = time.process_time
+        order = random.Random(27)
+        keys = list(apps)
+        for _ in range(blocks):
+            order.shuffle(keys)
+            for pool in keys:
+                app = apps[pool]
+                start = clock()
+                for _ in range(width):
+                    errors[pool] += await call(app) != 201
+                serial[pool].append((clock() - start) / width * 1e6)
+                start = clock()
+                statuses = await asyncio.gather(*(call(app) for _ in range(width)))
+                parallel[pool].append((clock() - start) / width * 1e6)
+                errors[pool] += sum(status != 201 for status in statuses)
+    return {
+        pool: {
+            "c1": _stats(serial[pool]),
+            "cN": _stats(parallel[pool]),
+            "errors": errors[pool],
+            "ratio": statistics.fmean(serial[pool]) / statistics.fmean(parallel[pool]),
+        }
+        for pool in apps
+    }
+
+
+def render_concurrency(results: dict[int, dict[str, Any]], width: int) -> str:
+    lines = [
+        f"| SQLite pool | CPU µs/run, 1 in flight | {width} in flight | ratio (1 / {width}) | errors |",
+        "|---|---|---|---|---|",
+    ]
+    for pool, r in results.items():
+        c1, cn = r["c1"], r["cN"]
+        lines.append(
+            f"| {pool} | {c1['mean_us']:.0f} ± {c1['se_us']:.0f} | {cn['mean_us']:.0f} ± {cn['se_us']:.0f} "
+            f"| {r['ratio']:.3f} | {r['errors']} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
