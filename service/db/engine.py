@@ -37,7 +37,6 @@ from service.settings import Settings
 log = logging.getLogger("prompter.db")
 
 
-
 def async_url(url: str) -> str:
     """Translate the design note's sync URLs (sqlite:///, postgresql://) to their async drivers."""
     parsed = make_url(url)
