@@ -7,8 +7,9 @@ generator: other work on the machine hardly moves the figures. Reports each app'
 error and Prompter's ratio (reference CPU / Prompter CPU: throughput at equal CPU), the figure the run-vs-reference
 target is judged on. The wrk rows of `python -m bench` (scenario run_vs_reference) measure the same through uvicorn.
 
-`--variants` adds Prompter apps with one run-path change switched off (`no_version_cache`), so each change's share is
-measured against the same app in the same loop.
+`--variants` adds Prompter apps with one run-path change switched off (`no_version_cache`: no (template, pvk) ->
+version cache; `no_sequential_di`: Litestar's task group per dependency batch), so each change's share is measured in
+the same loop. `--pools` compares 1 run in flight with `--width` (64) at once, per SQLite pool size.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,17 @@ REFERENCE_RUN = json.dumps({"name": "Ada"}).encode()
 TARGET = 0.75  # Prompter's run at >= 0.75 of the reference app's throughput (by CPU)
 
 
-async def _prompter(stack: AsyncExitStack, db_url: str, *, version_cache: bool = True, **overrides: Any) -> Any:
+async def _prompter(
+    stack: AsyncExitStack, db_url: str, *, version_cache: bool = True, sequential_di: bool = True, **overrides: Any
+) -> Any:
+    from unittest import mock
+
     from service.app import create_app
     from service.settings import Settings
 
     settings = Settings(db_url=db_url, db_auto_migrate=True, log_level="WARNING", telemetry="off", **overrides)
-    app = create_app(settings)
+    with mock.patch("service.app.resolve_in_sequence", lambda app: 0) if not sequential_di else nullcontext():
+        app = create_app(settings)
     await stack.enter_async_context(app.lifespan())
     if not version_cache:
         app.state.runtime.version_cache = None
@@ -81,10 +87,8 @@ async def measure(runs: int, variants: list[str], work: Path) -> dict[str, dict[
             "prompter": (await _prompter(stack, f"sqlite:///{work / 'prompter.db'}"), _run_call()),
         }
         for variant in variants:
-            apps[variant] = (
-                await _prompter(stack, f"sqlite:///{work / f'{variant}.db'}", version_cache=False),
-                _run_call(),
-            )
+            off = {"no_version_cache": {"version_cache": False}, "no_sequential_di": {"sequential_di": False}}[variant]
+            apps[variant] = (await _prompter(stack, f"sqlite:///{work / f'{variant}.db'}", **off), _run_call())
         for key, (app, call) in apps.items():  # warm-up, and a check that every app answers as expected
             for _ in range(max(20, runs // 20)):
                 status = await call(app)
@@ -124,7 +128,7 @@ def render(stats: dict[str, dict[str, float]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run_path", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1500, help="requests per app (default 1500)")
-    parser.add_argument("--variants", nargs="*", choices=("no_version_cache",), default=[])
+    parser.add_argument("--variants", nargs="*", choices=("no_version_cache", "no_sequential_di"), default=[])
     parser.add_argument(
         "--pools", type=int, nargs="*", default=[], help="also: 1 vs --width runs in flight for these SQLite pool sizes"
     )

@@ -27,6 +27,7 @@ from service.db.migrate import prepare_schema
 from service.diffs.dependencies import DEPENDENCIES as diff_dependencies
 from service.diffs.handlers import router as diffs_router
 from service.health.handlers import healthz, readyz
+from service.http.dependency_order import resolve_in_sequence
 from service.http.errors import EXCEPTION_HANDLERS
 from service.http.methods import HeadAndAllow, allowed_methods
 from service.http.metrics_endpoint import metrics
@@ -154,6 +155,7 @@ def create_app(
     )
     app.state.runtime = runtime
     document_error_responses(app)
+    resolve_in_sequence(app)  # no task group per request for the services a handler needs
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
     routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
     # Cut requests are measured as the 503 they answer; a stopping replica's readiness answer is not a request error.
