@@ -30,6 +30,7 @@ from service.db.migrate import prepare_schema
 from service.diffs.dependencies import DEPENDENCIES as diff_dependencies
 from service.diffs.handlers import router as diffs_router
 from service.health.handlers import healthz, readyz
+from service.http.dependency_order import resolve_in_sequence
 from service.http.errors import EXCEPTION_HANDLERS, http_error_handler
 from service.http.methods import HeadAndAllow, allowed_methods
 from service.http.metrics_endpoint import metrics
@@ -61,6 +62,7 @@ from service.templates.dependencies import DEPENDENCIES as template_dependencies
 from service.templates.handlers import router as templates_router
 from service.ui import template_config, ui_routers
 from service.ui.errors import for_ui_paths
+from service.versions.cache import VersionCache
 from service.versions.dependencies import DEPENDENCIES as version_dependencies
 from service.versions.handlers import router as versions_router
 from service.versions.probe import IdentityProbe
@@ -92,6 +94,8 @@ class Runtime:
     # The MCP sessions' change feed: committed PromptListChanged events reach the sessions of their workspace.
     prompt_feed: PromptFeed = field(default_factory=PromptFeed)
     mcp: PromptMcpServer | None = None
+    # (template, pvk) -> version, immutable once committed: a run's version lookup without a statement.
+    version_cache: VersionCache | None = field(default_factory=VersionCache)
     # Where the request's unit of work publishes committed domain events: telemetry (telemetry/events.py) measures
     # them, the prompt feed passes prompt list changes on to MCP sessions.
     publish: Callable[[object], None] = field(init=False)
@@ -183,6 +187,7 @@ def create_app(
     )
     app.state.runtime = runtime
     document_error_responses(app)
+    resolve_in_sequence(app)  # no task group per request for the services a handler needs
     # Outermost wrapper: sees every request (404/405 included) after routing has filled in the route template.
     routed = HeadAndAllow(app.asgi_handler, allowed_methods(app))
     # Cut requests are measured as the 503 they answer; a stopping replica's readiness answer is not a request error.

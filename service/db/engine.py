@@ -55,11 +55,17 @@ def create_engine(settings: Settings, *, for_migrations: bool = False) -> AsyncE
     if url.startswith("sqlite"):
         # pool_reset_on_return=None: the `reset` listener below rolls back only a connection that comes back inside a
         # transaction, instead of a rollback trip to aiosqlite's thread after every commit.
+        # A small pool, no overflow: every connection is a worker thread contending for the GIL, and SQLite has one
+        # writer anyway, so 64 concurrent requests queue for one of a few connections (FIFO, on the event loop)
+        # instead of 15 threads taking turns. Migrations need one connection; a small pool serves them as well.
         engine = create_async_engine(
             url,
             hide_parameters=True,
             connect_args={"timeout": settings.db.pool_timeout_s},
             pool_reset_on_return=None,
+            pool_size=settings.db.sqlite_pool_size,
+            max_overflow=0,
+            pool_timeout=settings.db.pool_timeout_s,
         )
         _configure_sqlite(engine)
         return engine

@@ -49,7 +49,9 @@ class HeadAndAllow:
 
         async def send_fixed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": self._fix_allow(routed, message.get("headers", []))}
+                headers = message.get("headers", ())
+                if any(name.lower() == b"allow" for name, _ in headers):  # most responses have none: passed as they are
+                    message = {**message, "headers": self._fix_allow(routed, headers)}
             elif head and message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
@@ -35,12 +36,19 @@ def is_json_media_type(content_type: str, params: dict[str, str]) -> bool:
 
 
 def takes_json_body(handler: Any) -> bool:
-    """The handler has a `data` parameter decoded as JSON (the default; the UI's forms declare URL-encoded bodies)."""
-    data = handler.parsed_fn_signature.parameters.get("data")
-    if data is None:
-        return False
-    media_type = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
-    return media_type == RequestEncodingType.JSON
+    """The handler has a `data` parameter decoded as JSON (the default; the UI's forms declare URL-encoded bodies).
+    Decided once per handler (its signature never changes) and remembered on it."""
+    known: bool | None = getattr(handler, _TAKES_JSON, None)
+    if known is None:
+        data = handler.parsed_fn_signature.parameters.get("data")
+        media_type = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON) if data else None
+        known = media_type == RequestEncodingType.JSON
+        with contextlib.suppress(AttributeError):  # Litestar's own OPTIONS handlers take no attributes: asked again
+            setattr(handler, _TAKES_JSON, known)
+    return known
+
+
+_TAKES_JSON = "_prompter_takes_json_body"
 
 
 def check_json_media_type(request: Request[Any, Any, Any]) -> None:

@@ -208,7 +208,14 @@ class RunService:
             result.label = through.label
             result.identity_matches_label = version.captured == through.pinned
             result.variant = through.variant
-        await self.repo.insert(result)
+        key = (tenant, template.id, version.pvk)  # read now: a failed flush expires the loaded rows' attributes
+        try:
+            await self.repo.insert(result)
+        except Exception:
+            # The version may be gone (deleted by another process while this one had it cached): the next run reads
+            # it from the database again instead of failing the same way.
+            self.versions.forget(*key)
+            raise
         emit(self.session, ResultStored(fingerprint_present=bool(completion.system_fingerprint)))
         if result.schema_valid is False:
             emit(self.session, SchemaViolated(spec.provider))

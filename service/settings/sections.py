@@ -51,6 +51,13 @@ class DatabaseSettings(Section):
         allowed="sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB",
     )
     pool_size: int = setting("PROMPTER_DB_POOL_SIZE", 10, "Connections kept per process (PostgreSQL).", ge=1, le=1000)
+    sqlite_pool_size: int = setting(
+        "PROMPTER_DB_SQLITE_POOL_SIZE",
+        4,
+        "SQLite: connections per process (each has its own thread; one writes at a time, the others read).",
+        ge=1,
+        le=64,
+    )
     pool_timeout_s: float = setting(
         "PROMPTER_DB_POOL_TIMEOUT_S", 2.0, "Seconds to wait for a pooled connection before answering 503.", gt=0, le=600
     )

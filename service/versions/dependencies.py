@@ -20,6 +20,7 @@ def provide_versions(session: NamedDependency[AsyncSession], request: Request[An
         runtime.probe,
         runtime.telemetry,
         max_schema_bytes=runtime.settings.limits.max_schema_bytes,
+        cache=runtime.version_cache,
     )
 
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.engine import IntegrityConflict, begin_write, emit, end_reads
+from service.db.engine import IntegrityConflict, begin_write, emit, end_reads, on_commit
 from service.db.models import PromptTemplate, PromptVersion
 from service.providers import ProviderRegistry
 from service.providers.base import GenerationParams
 from service.providers.identity import Captured, canonical_model_id
 from service.versions.bundle import NO_BUNDLE, Bundle, check_bundle
+from service.versions.cache import VersionCache
 from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
@@ -32,8 +33,10 @@ class VersionService:
         repo: VersionRepository | None = None,
         *,
         max_schema_bytes: int = 64 * 1024,
+        cache: VersionCache | None = None,
     ) -> None:
         self.max_schema_bytes = max_schema_bytes  # PROMPTER_MAX_SCHEMA_BYTES
+        self.cache = cache  # the process's (template, pvk) -> version cache (service/versions/cache.py); None: off
         self.session = session
         self.repo = repo or VersionRepository(session)
         self.providers = providers
@@ -89,8 +92,14 @@ class VersionService:
             captured=captured,
             bundle=bundle_dict,
         )
+        cache = self.cache
+        if cache is not None:
+            cached = cache.get(template, pvk)
+            if cached is not None:
+                return cached, False
         existing = await self.repo.by_pvk(template.id, pvk)
         if existing is not None:
+            self._remember(template, existing)
             return existing, False
         # The bundle is part of the lineage: another tool set is another prompt, not drift of this one.
         lineage_key = params_key(params_dict, bundle_dict)
@@ -116,12 +125,14 @@ class VersionService:
             winner = await self.repo.by_pvk(template.id, pvk)
             if winner is None:
                 raise
+            self._remember(template, winner)
             return winner, False
         if drift:
             emit(self.session, ModelDrifted(provider, model_id))
         await self._publish(template, version, previous if drift else None)
         # A name's first version makes it resolvable (`latest`), a newer one may move `latest`: MCP clients re-list.
         emit(self.session, PromptListChanged(template.org_id, template.workspace_id, template.name))
+        self._remember(template, version)
         return version, True
 
     async def _publish(
@@ -162,6 +173,17 @@ class VersionService:
                 "labels": labels,
             },
         )
+
+    def forget(self, tenant: tuple[str, str], template_id: int, pvk: str) -> None:
+        """This process must read (template, pvk) from the database again (a write that used it failed)."""
+        if self.cache is not None:
+            self.cache.forget(tenant, template_id, pvk)
+
+    def _remember(self, template: PromptTemplate, version: PromptVersion) -> None:
+        # Once committed, never before: a rolled-back insert must not be served from the cache.
+        cache = self.cache
+        if cache is not None:
+            on_commit(self.session, lambda: cache.put(template, version))
 
     async def list_for_template(
         self, template: PromptTemplate, *, include_archived: bool = True

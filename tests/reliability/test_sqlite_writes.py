@@ -102,3 +102,31 @@ def test_64_concurrent_runs_store_64_results_with_one_provider_call_each(live_se
     assert (fakes["openai"].completions, fakes["openai"].probes) == (CONCURRENCY, 0)
     assert len({r["version_id"] for r in results}) == 1
     assert rows(path, "SELECT count(*) FROM prompt_versions") == [(1,)]
+
+
+@pytest.mark.parametrize("pool_size", [1, 2])
+def test_64_concurrent_runs_reads_and_writes_on_the_smallest_pools_answer_without_errors(
+    live_server, sqlite_db, pool_size
+):
+    """PROMPTER_DB_SQLITE_POOL_SIZE bounds the connections (no overflow): 64 runs, 16 template reads and 8 template
+    creates at once queue for them on the event loop; none waits out the pool timeout, none errors."""
+    url, path = sqlite_db
+    server = live_server(db_url=url, db_sqlite_pool_size=pool_size)
+    pool = server.app.state.runtime.engine.pool
+    assert (pool.size(), pool._max_overflow) == (pool_size, 0)
+    tid = httpx.post(f"{server.url}/api/prompt-templates", json=TEMPLATE, timeout=10).json()["id"]
+    run = f"/api/prompt-templates/{tid}/run"
+    bodies = [{"provider": "openai", "model_id": "gpt-4o", "variables": {"who": "Ada", "n": i}} for i in range(64)]
+    creates = [("/api/prompt-templates", {**TEMPLATE, "name": f"other-{i}"}) for i in range(8)]
+
+    responses, reads = fire(
+        server.url, [(run, body) for body in bodies] + creates, [f"/api/prompt-templates/{tid}"] * 16
+    )
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: CONCURRENCY + 8}, dict(statuses) | {
+        "sample": [r.text for r in responses if r.status_code != 201][:3]
+    }
+    assert [r.status_code for r in reads] == [200] * 16
+    assert rows(path, "SELECT count(*) FROM prompt_results") == [(CONCURRENCY,)]
+    assert pool.checkedout() == 0  # every connection came back
