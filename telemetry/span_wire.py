@@ -37,36 +37,49 @@ def frame(message: Any) -> bytes:
 def _attributes(attributes: Any) -> tuple[dict[str, Any], int]:
     if not attributes:
         return {}, 0
-    return dict(attributes), getattr(attributes, "dropped", 0)
+    inner = getattr(attributes, "_dict", None)  # BoundedAttributes: copy its dict in C, not key by key in Python
+    if inner is not None:
+        return dict(inner), attributes.dropped
+    return dict(attributes), 0
 
 
 def _context(context: SpanContext | None) -> tuple[Any, ...] | None:
     if context is None:
         return None
-    state = tuple(context.trace_state.items()) if context.trace_state else ()
-    return context.trace_id, context.span_id, context.is_remote, int(context.trace_flags), state
+    state = context.trace_state
+    flags = int(context.trace_flags)
+    return context.trace_id, context.span_id, context.is_remote, flags, tuple(state.items()) if state else ()
+
+
+# Enum `.value` is a descriptor call; a dict lookup is cheaper on the relay thread.
+_KIND = {kind: kind.value for kind in SpanKind}
+_STATUS = {code: code.value for code in StatusCode}
 
 
 def compact(span: ReadableSpan, resource: int, scope: int) -> tuple[Any, ...]:
     """One finished span as a tuple of plain values (`resource`/`scope`: indexes sent before in their own message)."""
     attributes, dropped_attributes = _attributes(span._attributes)
-    events = tuple((event.name, event.timestamp, *_attributes(event.attributes)) for event in span._events)
-    links = tuple((_context(link.context), *_attributes(link.attributes)) for link in span._links)
+    events: tuple[Any, ...] = ()
+    if span._events:
+        events = tuple((event.name, event.timestamp, *_attributes(event.attributes)) for event in span._events)
+    links: tuple[Any, ...] = ()
+    if span._links:
+        links = tuple((_context(link.context), *_attributes(link.attributes)) for link in span._links)
     status = span._status
     return (
         span._name,
         _context(span._context),
         _context(span._parent),
-        span._kind.value,
+        _KIND[span._kind],
         span._start_time,
         span._end_time,
         attributes,
         dropped_attributes,
         events,
-        span.dropped_events,
+        getattr(span._events, "dropped", 0),
         links,
-        span.dropped_links,
-        status.status_code.value,
+        getattr(span._links, "dropped", 0),
+        _STATUS[status.status_code],
         status.description,
         resource,
         scope,
