@@ -84,13 +84,17 @@ class TelemetryHandle:
         instrumentor's EngineTracer made lean (telemetry/statements.py)."""
         if not self.tracing or not self.config.statement_spans:
             return
+        from telemetry import relayed_spans
         from telemetry.statements import StatementTracer
 
         assert self.tracer_provider is not None
         tracer = self.tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
         # The instrumentor's own connection-usage metric would add series outside the contract: give it a no-op meter.
         usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("db.client.connections.usage")
-        StatementTracer(tracer, getattr(engine, "sync_engine", engine), usage)
+        relayed = None
+        if relayed_spans.usable(tracer, self.span_relay):
+            relayed = relayed_spans.StatementSpans(tracer, self.span_relay)  # type: ignore[arg-type]
+        StatementTracer(tracer, getattr(engine, "sync_engine", engine), usage, relayed=relayed)
 
     def instrument_redis(self, client: Any) -> None:
         if not self.tracing or not self.config.statement_spans:

@@ -29,7 +29,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from telemetry.span_wire import compact, frame
+from telemetry.span_wire import Rebuilder, compact, frame
 
 log = logging.getLogger("prompter.telemetry")
 
@@ -119,7 +119,7 @@ class SpanRelay(SpanProcessor):
         self.delay_s = _env_number("OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000
         self.dropped = 0  # spans lost: queue full, or in flight when an exporter process died
         self.restarts = 0
-        self._queue: deque[ReadableSpan] = deque()
+        self._queue: deque[ReadableSpan | tuple[Any, ...]] = deque()
         self._wake = threading.Event()
         self._flushes: list[threading.Event] = []
         self._lock = threading.Lock()
@@ -135,6 +135,11 @@ class SpanRelay(SpanProcessor):
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
+        self.enqueue(span)
+
+    def enqueue(self, span: ReadableSpan | tuple[Any, ...]) -> None:
+        """A finished span, or a span already in `span_wire.compact`'s shape with its resource and scope objects in
+        the last two places (telemetry/relayed_spans.py)."""
         queue = self._queue
         if len(queue) >= self.max_queue or self._stopping:
             self.dropped += 1
@@ -202,7 +207,7 @@ class SpanRelay(SpanProcessor):
                 self.dropped += len(batch)
                 log.warning("span export failed; %d spans dropped", len(batch), exc_info=True)
 
-    def _export(self, batch: list[ReadableSpan]) -> None:
+    def _export(self, batch: list[Any]) -> None:
         if self._child is not None and not self._child.alive():
             self._replace_child()
         child = self._child
@@ -216,10 +221,14 @@ class SpanRelay(SpanProcessor):
             self.dropped += len(batch)
             self._replace_child()
 
-    def _encode(self, batch: list[ReadableSpan]) -> bytes:
+    def _encode(self, batch: list[Any]) -> bytes:
         definitions: list[bytes] = []
         spans = []
         for span in batch:
+            if isinstance(span, tuple):
+                resource = self._index("resource", span[-2], definitions)
+                spans.append((*span[:-2], resource, self._index("scope", span[-1], definitions)))
+                continue
             if not span.context.trace_flags.sampled:
                 continue
             resource = self._index("resource", span.resource, definitions)
@@ -279,10 +288,17 @@ class SpanRelay(SpanProcessor):
         if self._inline is None:
             self._inline = self._inline_factory()
 
-    def _export_inline(self, batch: list[ReadableSpan]) -> None:
+    def _export_inline(self, batch: list[Any]) -> None:
         self._use_inline()
         assert self._inline is not None
-        self._inline.export([span for span in batch if span.context.trace_flags.sampled])
+        spans = [self._rebuild(span) if isinstance(span, tuple) else span for span in batch]
+        self._inline.export([span for span in spans if span.context.trace_flags.sampled])
+
+    def _rebuild(self, values: tuple[Any, ...]) -> ReadableSpan:
+        """A relayed statement span as a ReadableSpan, for the in-process exporter."""
+        rebuilder = Rebuilder()
+        rebuilder.resources[0], rebuilder.scopes[0] = values[-2], values[-1]
+        return rebuilder.span((*values[:-2], 0, 0))
 
 
 def _definition(kind: str, index: int, thing: Any) -> tuple[Any, ...]:

@@ -212,3 +212,111 @@ def test_the_app_exports_a_run_either_way(
     names = sorted(s.name for s in spans if s.scope == "prompter")
     assert names == ["POST /api/prompt-templates/{template_id}/run", "chat gpt-4o", "prompter.ensure_version"]
     assert any(s.scope == "opentelemetry.instrumentation.sqlalchemy" for s in spans)
+
+
+STATEMENTS = ["CREATE TABLE t (x INTEGER)", "INSERT INTO t VALUES (1)", "/* c */ SELECT x FROM t", "SELECT x FROM t"]
+
+
+def exported_statements(receiver: OTLPReceiver, url: str, relayed: bool, sampler: Any = None) -> list[Any]:
+    """Run STATEMENTS (and one failing one) under a request span; the spans as received, ids and times made relative."""
+    from opentelemetry.metrics import NoOpMeterProvider
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from telemetry import relayed_spans
+    from telemetry.statements import StatementTracer
+
+    endpoint = f"{receiver.url}/v1/traces"
+    provider = TracerProvider(resource=RESOURCE, **({"sampler": sampler} if sampler is not None else {}))
+    relay = relay_to(receiver) if relayed else None
+    provider.add_span_processor(relay or BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, timeout=5.0)))
+    tracer = provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+    fast = relayed_spans.StatementSpans(tracer, relay) if relayed_spans.usable(tracer, relay) else None  # type: ignore[arg-type]
+    assert (fast is not None) == relayed
+    engine = create_engine(url)
+    usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("usage")
+    StatementTracer(tracer, engine, usage, relayed=fast)
+    with provider.get_tracer("prompter").start_as_current_span("request"), engine.connect() as conn:
+        for statement in STATEMENTS:
+            conn.execute(text(statement))
+        with pytest.raises(OperationalError):
+            conn.execute(text("SELECT nope FROM nowhere"))
+    engine.dispose()
+    assert provider.force_flush(30_000)
+    provider.shutdown()
+    out = []
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span as PBSpan
+
+    for request in receiver.trace_requests:
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    copy = PBSpan()
+                    copy.CopyFrom(span)
+                    assert span.end_time_unix_nano >= span.start_time_unix_nano > 0
+                    copy.trace_id = copy.span_id = copy.parent_span_id = b""
+                    copy.start_time_unix_nano = copy.end_time_unix_nano = 0
+                    out.append(
+                        (
+                            resource_spans.resource.SerializeToString(deterministic=True),
+                            scope_spans.scope.SerializeToString(deterministic=True),
+                            copy.SerializeToString(deterministic=True),
+                            len(span.parent_span_id) > 0,
+                        )
+                    )
+    return sorted(out)
+
+
+@pytest.mark.parametrize("sampler", [None, "always_on"])
+def test_relayed_statement_spans_are_the_sdk_spans(tmp_path: Any, sampler: str | None) -> None:
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+    url = f"sqlite:///{tmp_path}/statements.db"
+    with OTLPReceiver() as stock_receiver, OTLPReceiver() as relayed_receiver:
+        stock = exported_statements(stock_receiver, url, relayed=False, sampler=ALWAYS_ON if sampler else None)
+        (tmp_path / "statements.db").unlink()
+        relayed = exported_statements(relayed_receiver, url, relayed=True, sampler=ALWAYS_ON if sampler else None)
+    assert len(stock) == len(STATEMENTS) + 2  # and the request span
+    assert relayed == stock
+
+
+def test_statement_spans_take_the_sdk_path_when_the_sampler_could_decide_otherwise(receiver: OTLPReceiver) -> None:
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    from telemetry import relayed_spans
+
+    relay = relay_to(receiver)
+    for sampler, usable in (
+        (ParentBased(TraceIdRatioBased(0.1)), True),  # a sampled local parent: its children are always sampled
+        (TraceIdRatioBased(0.5), False),  # decides per span
+        (ParentBased(TraceIdRatioBased(0.1), local_parent_sampled=TraceIdRatioBased(0.5)), False),
+    ):
+        provider = TracerProvider(sampler=sampler)
+        provider.add_span_processor(relay)
+        assert relayed_spans.usable(provider.get_tracer("sql"), relay) is usable
+    two = TracerProvider()
+    two.add_span_processor(relay)
+    two.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces")))
+    assert not relayed_spans.usable(two.get_tracer("sql"), relay), "another processor must see SDK spans"
+    relay.shutdown()
+
+
+def test_relayed_statement_spans_are_exported_in_process_without_an_exporter_process(receiver: OTLPReceiver) -> None:
+    from telemetry import relayed_spans
+
+    provider = TracerProvider(resource=RESOURCE)
+    relay = relay_to(receiver, command=[sys.executable, "-c", "raise SystemExit(3)"])
+    provider.add_span_processor(relay)
+    tracer = provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+    spans = relayed_spans.StatementSpans(tracer, relay)
+    with provider.get_tracer("prompter").start_as_current_span("request") as request:
+        statement = spans.start("SELECT", spans.prepare({"db.system": "sqlite"}), request.get_span_context())
+        assert statement is not None and statement.is_recording()
+        statement.set_status(Status(StatusCode.ERROR, "no such table"))
+        statement.end()
+        statement.end()  # once only
+    assert provider.force_flush(30_000) and relay.inline
+    got = {s.name: s for s in receiver.wait_for_spans(lambda spans: len(spans) == 2)}
+    assert got["SELECT"].parent_span_id == got["request"].span_id and got["SELECT"].kind == "CLIENT"
+    assert got["SELECT"].status_code == StatusCode.ERROR.value and got["SELECT"].attributes == {"db.system": "sqlite"}
+    provider.shutdown()
