@@ -59,7 +59,7 @@ REQUESTS = {
     "get": lambda: Call("GET", "/api/prompt-templates/1"),
 }
 # Targets, as fractions of telemetry off's CPU per request (the sampled one is judged against metrics only).
-TARGETS = {"metrics": 0.03, "full": 0.10, "inline": 0.10}
+TARGETS = {"metrics": 0.03, "full": 0.10, "inline": 0.10, "nostmt": 0.10}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,7 @@ class Variant:
     sampler_arg: str | None = None
     switched_off: str | None = None  # the key of another variant's app, called with its telemetry switched off
     span_export: str = "process"  # PROMPTER_SPAN_EXPORT of a tracing variant
+    statement_spans: bool = True  # PROMPTER_TRACE_STATEMENTS
 
 
 VARIANTS = (
@@ -82,6 +83,8 @@ VARIANTS = (
     Variant("full_off", "  the same app, switched off", switched_off="full"),
     Variant("inline", "100 % tracing, spans exported in process", sampler="always_on", span_export="inline"),
     Variant("inline_off", "  the same app, switched off", switched_off="inline"),
+    Variant("nostmt", "100 % tracing, no statement spans", sampler="always_on", statement_spans=False),
+    Variant("nostmt_off", "  the same app, switched off", switched_off="nostmt"),
     Variant("sampled", "parentbased_traceidratio 0.1", sampler="parentbased_traceidratio", sampler_arg="0.1"),
     Variant("sampled_off", "  the same app, switched off", switched_off="sampled"),
 )
@@ -113,6 +116,7 @@ async def _start(stack: AsyncExitStack, variant: Variant, db_url: str, otlp: str
             otel_exporter_otlp_endpoint=otlp if variant.sampler else None,
             otel_service_name=f"bench {variant.key}",
             span_export=variant.span_export,
+            trace_statements=variant.statement_spans,
         )
         app = create_app(settings)
         await stack.enter_async_context(app.lifespan())
