@@ -1,5 +1,7 @@
-"""SQL statement spans made straight into the span relay's queue, without building an SDK span for each.
+"""Spans made for the span relay without the SDK's per-span machinery: SQL statement spans as plain tuples, and the
+children Prompter's own code starts (the ensure-version step, the LLM call) as SDK spans built the short way.
 
+Statement spans.
 A statement span is the simplest span there is: never current (nothing runs under it), no events, no links, the same
 attributes for every execution of a statement text, ended right after the cursor returns, and at most an error status.
 The SDK still pays for it what it pays for any span - sampler, SpanContext, a lock, BoundedAttributes that validate
@@ -8,23 +10,39 @@ only span processor (it exports what is queued and nothing else looks at a span)
 "record and sample, nothing added" for any child of a sampled local parent (parent-based or always-on sampling),
 `StatementSpans` makes the same span as a plain tuple instead: the provider's id generator and span limits, the parent's
 trace flags and state, `time.time_ns()` for both ends. The exported span is the SDK's, field for field (tested).
+
+Domain spans. `RelayTracer` gives a child of a sampled local span a `RelayedSpan`: the SDK's own Span class - every
+attribute, event, status and exception rule is the SDK's - constructed without the tracer's sampler round, the span
+processors' start and end hooks and the ReadableSpan copy at the end; ending it puts it on the relay's queue. Roots and
+children of remote parents still go through the SDK tracer (the sampler decides those), as does anything unusual
+(links, explicit start times, exception recording switched off).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import Tracer
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Span, Tracer
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, StaticSampler
+from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.util._decorator import _agnosticcontextmanager
 
 from telemetry.span_relay import SpanRelay
 
+log = logging.getLogger("opentelemetry.sdk.trace")  # the SDK's own logger, for the SDK's own warnings
 CLIENT = SpanKind.CLIENT.value
 SAMPLED = TraceFlags.SAMPLED
 SAMPLED_RANDOM = TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID
+FLAGS = {False: TraceFlags(SAMPLED), True: TraceFlags(SAMPLED_RANDOM)}
+UNSET_STATUS = Status(StatusCode.UNSET)
 UNSET, ERROR = StatusCode.UNSET.value, StatusCode.ERROR.value
 
 
@@ -129,3 +147,91 @@ class StatementSpans:
         )
         parent_fields = (parent.trace_id, parent.span_id, parent.is_remote, int(flags), context[4])
         return StatementSpan(self, (name, context, parent_fields, time.time_ns(), *prepared))
+
+
+class RelayedSpan(Span):
+    """An SDK span (all its methods are the SDK's) with a short constructor, and an end that queues it for the relay."""
+
+    def __init__(  # noqa: PLR0913 - the fields the SDK's Span methods read
+        self, name: str, context: SpanContext, parent: SpanContext, kind: SpanKind, attributes: Any, owner: RelayTracer
+    ) -> None:
+        limits = owner.limits
+        self._name, self._context, self._parent, self._kind = name, context, parent, kind
+        self._resource, self._instrumentation_scope, self._instrumentation_info = owner.resource, owner.scope, None
+        self._status = UNSET_STATUS
+        self._sampler, self._trace_config, self._span_processor = owner.sampler, None, owner.processor
+        self._record_exception = self._set_status_on_exception = True
+        self._limits, self._lock, self._record_end_metrics = limits, threading.Lock(), None
+        self._attributes = BoundedAttributes(
+            limits.max_span_attributes, attributes, immutable=False, max_value_len=limits.max_span_attribute_length
+        )
+        self._events = BoundedList(limits.max_events)
+        self._links = BoundedList(limits.max_links)
+        self._end_time = None
+        self._start_time = time.time_ns()
+        self._relay = owner.relay
+
+    def end(self, end_time: int | None = None) -> None:
+        with self._lock:
+            if self._end_time is not None:
+                log.warning("Calling end() on an ended span.")
+                return
+            self._end_time = end_time if end_time is not None else time.time_ns()
+            self._attributes._immutable = True  # type: ignore[union-attr]
+        self._relay.enqueue(self)
+
+
+class RelayTracer(trace.Tracer):
+    """The SDK tracer, with children of sampled local spans made as RelayedSpans (see `usable` for when it applies)."""
+
+    def __init__(self, tracer: Tracer, relay: SpanRelay) -> None:
+        self.sdk, self.relay = tracer, relay
+        self.resource, self.scope, self.limits = tracer.resource, tracer._instrumentation_scope, tracer._span_limits
+        self.sampler, self.processor = tracer.sampler, tracer.span_processor
+        self._span_id = tracer.id_generator.generate_span_id
+
+    def start_span(  # noqa: PLR0913 - the API's signature
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Any = None,
+        links: Sequence[trace.Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> trace.Span:
+        parent = trace.get_current_span(context).get_span_context()
+        if (
+            parent.is_remote
+            or not parent.is_valid
+            or not parent.trace_flags.sampled
+            or links
+            or start_time is not None
+            or not (record_exception and set_status_on_exception)
+        ):
+            return self.sdk.start_span(
+                name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
+            )
+        flags = FLAGS[parent.trace_flags.random_trace_id]
+        span_context = SpanContext(parent.trace_id, self._span_id(), False, flags, parent.trace_state)
+        return RelayedSpan(name, span_context, parent, kind, attributes, self)
+
+    @_agnosticcontextmanager
+    def start_as_current_span(  # noqa: PLR0913 - the API's signature
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Any = None,
+        links: Sequence[trace.Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Iterator[trace.Span]:
+        span = self.start_span(
+            name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
+        )
+        with trace.use_span(span, end_on_exit, record_exception, set_status_on_exception) as current:
+            yield current

@@ -162,9 +162,15 @@ def setup_telemetry(
     # Counters and histograms as plain cells merged into each collection (telemetry/cells.py), unless exemplars are
     # asked for (only the SDK's record path samples them) or the provider's readers cannot be hooked.
     use_cells = cells.hookable(meter_provider) and not os.environ.get("OTEL_METRICS_EXEMPLAR_FILTER")
+    tracer = tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None
+    if span_relay is not None:
+        from telemetry import relayed_spans
+
+        if relayed_spans.usable(tracer, span_relay):
+            tracer = relayed_spans.RelayTracer(tracer, span_relay)  # type: ignore[arg-type]
     telemetry = Telemetry(
         meter_provider.get_meter(SCOPE),
-        tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None,
+        tracer,
         capture_content=config.capture_content,
         labels=LabelBounds(config.providers, allowed_models=config.metric_models, label_names=config.metric_labels),
         cells=use_cells,

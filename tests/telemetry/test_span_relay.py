@@ -320,3 +320,97 @@ def test_relayed_statement_spans_are_exported_in_process_without_an_exporter_pro
     assert got["SELECT"].parent_span_id == got["request"].span_id and got["SELECT"].kind == "CLIENT"
     assert got["SELECT"].status_code == StatusCode.ERROR.value and got["SELECT"].attributes == {"db.system": "sqlite"}
     provider.shutdown()
+
+
+class CountingIds:
+    """A deterministic id generator: two providers fed the same calls make the same ids."""
+
+    def __init__(self) -> None:
+        self.next = 0x1000
+
+    def generate_span_id(self) -> int:
+        self.next += 1
+        return self.next
+
+    def generate_trace_id(self) -> int:
+        self.next += 1
+        return self.next << 64
+
+    def is_trace_id_random(self) -> bool:
+        return True
+
+
+class Boom(Exception):
+    code = "provider_timeout"
+
+
+def domain_trace(telemetry: Any) -> None:
+    """What a request does with the port: a server span under a remote parent, the ensure-version step with a probe
+    inside, an LLM call that answers and one that fails, a step that raises, events, renames, statuses, limits."""
+    from telemetry.port import Telemetry
+
+    assert isinstance(telemetry, Telemetry)
+    remote = SpanContext(0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(1), trace_state=TraceState([("v", "1")]))
+    root = telemetry.start_span("POST", kind=SpanKind.SERVER, context=trace.set_span_in_context(remote))
+    with trace.use_span(root, end_on_exit=True):
+        with telemetry.ensure_version(1, "openai", "gpt-4o") as step:
+            with telemetry.probe("openai", "gpt-4o"):
+                pass
+            step.outcome(created=True, drift=False)
+        with telemetry.llm_call("openai", "gpt-4o") as call:
+            call.set_response(model="gpt-4o-2024", input_tokens=3, output_tokens=5, system_fingerprint="fp_1")
+        with pytest.raises(Boom), telemetry.llm_call("openai", "gpt-4o"):
+            raise Boom("timed out")
+        with pytest.raises(ValueError), telemetry.span("prompter.step", n=1):
+            raise ValueError("bad")
+        with telemetry.span("prompter.more", a=1, b="x", c=True, d=2.5, e=("p", "q")) as more:
+            more.add_event("note", {"k": 1})
+            more.update_name("prompter.renamed")
+            more.set_status(Status(StatusCode.OK))
+            more.set_status(Status(StatusCode.ERROR, "ignored after OK"))
+        root.set_attributes({"http.route": "/x", "http.response.status_code": 500})
+        root.set_status(Status(StatusCode.ERROR))
+
+
+def export_domain_trace(relayed: bool) -> list[bytes]:
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span as PBSpan
+
+    from telemetry import relayed_spans
+    from telemetry.port import Telemetry
+
+    with OTLPReceiver() as receiver:
+        provider = TracerProvider(
+            resource=RESOURCE, id_generator=CountingIds(), span_limits=SpanLimits(max_attributes=4)
+        )
+        endpoint = f"{receiver.url}/v1/traces"
+        relay = relay_to(receiver) if relayed else None
+        provider.add_span_processor(relay or BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, timeout=5.0)))
+        tracer: Any = provider.get_tracer("prompter")
+        if relay is not None:
+            assert relayed_spans.usable(tracer, relay)
+            tracer = relayed_spans.RelayTracer(tracer, relay)
+        domain_trace(Telemetry(None, tracer))
+        assert provider.force_flush(30_000)
+        provider.shutdown()
+        out = []
+        for request in receiver.trace_requests:
+            for resource_spans in request.resource_spans:
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        copy = PBSpan()
+                        copy.CopyFrom(span)
+                        copy.start_time_unix_nano = copy.end_time_unix_nano = 0
+                        for event in copy.events:
+                            event.time_unix_nano = 0
+                        out.append(
+                            resource_spans.resource.SerializeToString(deterministic=True)
+                            + scope_spans.scope.SerializeToString(deterministic=True)
+                            + copy.SerializeToString(deterministic=True)
+                        )
+    return sorted(out)
+
+
+def test_domain_spans_through_the_relay_tracer_are_the_sdk_spans() -> None:
+    stock = export_domain_trace(relayed=False)
+    assert len(stock) == 7
+    assert export_domain_trace(relayed=True) == stock
