@@ -11,11 +11,11 @@ only span processor (it exports what is queued and nothing else looks at a span)
 `StatementSpans` makes the same span as a plain tuple instead: the provider's id generator and span limits, the parent's
 trace flags and state, `time.time_ns()` for both ends. The exported span is the SDK's, field for field (tested).
 
-Domain spans. `RelayTracer` gives a child of a sampled local span a `RelayedSpan`: the SDK's own Span class - every
+Domain spans. `RelayTracer` gives every span it records a `RelayedSpan`: the SDK's own Span class - every
 attribute, event, status and exception rule is the SDK's - constructed without the tracer's sampler round, the span
 processors' start and end hooks and the ReadableSpan copy at the end; ending it puts it on the relay's queue. Roots and
-children of remote parents still go through the SDK tracer (the sampler decides those), as does anything unusual
-(links, explicit start times, exception recording switched off).
+children of remote parents are asked of the provider's sampler, exactly as the SDK's start_span asks it; anything
+unusual (links, explicit start times, exception recording switched off) goes to the SDK tracer.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from telemetry.span_relay import SpanRelay
 log = logging.getLogger("opentelemetry.sdk.trace")  # the SDK's own logger, for the SDK's own warnings
 CLIENT = SpanKind.CLIENT.value
 SAMPLED = TraceFlags.SAMPLED
+RANDOM = TraceFlags.RANDOM_TRACE_ID
 SAMPLED_RANDOM = TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID
 FLAGS = {False: TraceFlags(SAMPLED), True: TraceFlags(SAMPLED_RANDOM)}
 UNSET_STATUS = Status(StatusCode.UNSET)
@@ -53,7 +54,7 @@ def _always_samples(sampler: Any) -> bool:
 def usable(tracer: Any, relay: SpanRelay | None) -> bool:
     """Whether a child of a sampled local parent made by this tracer would be a plain sampled span exported only by
     `relay` - so a relayed statement span is exactly what the SDK would have exported."""
-    if relay is None or not isinstance(tracer, Tracer):
+    if relay is None or not isinstance(tracer, Tracer) or not tracer._is_enabled():
         return False
     processors = getattr(tracer.span_processor, "_span_processors", ())
     if tuple(processors) != (relay,):
@@ -153,7 +154,13 @@ class RelayedSpan(Span):
     """An SDK span (all its methods are the SDK's) with a short constructor, and an end that queues it for the relay."""
 
     def __init__(  # noqa: PLR0913 - the fields the SDK's Span methods read
-        self, name: str, context: SpanContext, parent: SpanContext, kind: SpanKind, attributes: Any, owner: RelayTracer
+        self,
+        name: str,
+        context: SpanContext,
+        parent: SpanContext | None,
+        kind: SpanKind,
+        attributes: Any,
+        owner: RelayTracer,
     ) -> None:
         limits = owner.limits
         self._name, self._context, self._parent, self._kind = name, context, parent, kind
@@ -189,6 +196,8 @@ class RelayTracer(trace.Tracer):
         self.resource, self.scope, self.limits = tracer.resource, tracer._instrumentation_scope, tracer._span_limits
         self.sampler, self.processor = tracer.sampler, tracer.span_processor
         self._span_id = tracer.id_generator.generate_span_id
+        self._trace_id = tracer.id_generator.generate_trace_id
+        self._random_ids = tracer.id_generator.is_trace_id_random()
 
     def start_span(  # noqa: PLR0913 - the API's signature
         self,
@@ -201,21 +210,33 @@ class RelayTracer(trace.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
     ) -> trace.Span:
-        parent = trace.get_current_span(context).get_span_context()
-        if (
-            parent.is_remote
-            or not parent.is_valid
-            or not parent.trace_flags.sampled
-            or links
-            or start_time is not None
-            or not (record_exception and set_status_on_exception)
-        ):
+        if links or start_time is not None or not (record_exception and set_status_on_exception):
             return self.sdk.start_span(
                 name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
             )
+        parent = trace.get_current_span(context).get_span_context()
+        if parent.is_remote or not parent.is_valid:
+            return self._root(name, context, kind, attributes, parent)
+        if not parent.trace_flags.sampled:
+            return self.sdk.start_span(name, context, kind, attributes)
         flags = FLAGS[parent.trace_flags.random_trace_id]
         span_context = SpanContext(parent.trace_id, self._span_id(), False, flags, parent.trace_state)
         return RelayedSpan(name, span_context, parent, kind, attributes, self)
+
+    def _root(
+        self, name: str, context: Context | None, kind: SpanKind, attributes: Any, parent: SpanContext
+    ) -> trace.Span:
+        """A root span, or the local child of a remote parent: the sampler decides, as in the SDK's start_span."""
+        if parent.is_valid:
+            trace_id, random_id, parent_context = parent.trace_id, parent.trace_flags.random_trace_id, parent
+        else:
+            trace_id, random_id, parent_context = self._trace_id(), self._random_ids, None
+        result = self.sampler.should_sample(context, trace_id, name, kind, attributes, ())
+        flags = TraceFlags((SAMPLED if result.decision.is_sampled() else 0) | (RANDOM if random_id else 0))
+        span_context = SpanContext(trace_id, self._span_id(), False, flags, result.trace_state)
+        if not result.decision.is_recording():
+            return trace.NonRecordingSpan(span_context)
+        return RelayedSpan(name, span_context, parent_context, kind, result.attributes, self)
 
     @_agnosticcontextmanager
     def start_as_current_span(  # noqa: PLR0913 - the API's signature

@@ -334,7 +334,7 @@ class CountingIds:
 
     def generate_trace_id(self) -> int:
         self.next += 1
-        return self.next << 64
+        return (self.next << 64) | (self.next * 0x9E3779B97F4A7C15 % 2**64)  # low bits vary: ratio sampling varies
 
     def is_trace_id_random(self) -> bool:
         return True
@@ -370,9 +370,13 @@ def domain_trace(telemetry: Any) -> None:
             more.set_status(Status(StatusCode.ERROR, "ignored after OK"))
         root.set_attributes({"http.route": "/x", "http.response.status_code": 500})
         root.set_status(Status(StatusCode.ERROR))
+    for number in range(12):  # roots: the sampler decides each
+        with trace.use_span(telemetry.start_span(f"GET {number}", kind=SpanKind.SERVER), end_on_exit=True):
+            with telemetry.span("prompter.ensure_version", template_id=number):
+                pass
 
 
-def export_domain_trace(relayed: bool) -> list[bytes]:
+def export_domain_trace(relayed: bool, sampler: Any) -> list[bytes]:
     from opentelemetry.proto.trace.v1.trace_pb2 import Span as PBSpan
 
     from telemetry import relayed_spans
@@ -380,7 +384,7 @@ def export_domain_trace(relayed: bool) -> list[bytes]:
 
     with OTLPReceiver() as receiver:
         provider = TracerProvider(
-            resource=RESOURCE, id_generator=CountingIds(), span_limits=SpanLimits(max_attributes=4)
+            resource=RESOURCE, id_generator=CountingIds(), span_limits=SpanLimits(max_attributes=4), sampler=sampler
         )
         endpoint = f"{receiver.url}/v1/traces"
         relay = relay_to(receiver) if relayed else None
@@ -410,7 +414,14 @@ def export_domain_trace(relayed: bool) -> list[bytes]:
     return sorted(out)
 
 
-def test_domain_spans_through_the_relay_tracer_are_the_sdk_spans() -> None:
-    stock = export_domain_trace(relayed=False)
-    assert len(stock) == 7
-    assert export_domain_trace(relayed=True) == stock
+@pytest.mark.parametrize("ratio", [None, 0.5])
+def test_domain_spans_through_the_relay_tracer_are_the_sdk_spans(ratio: float | None) -> None:
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    sampler = ParentBased(TraceIdRatioBased(ratio)) if ratio is not None else None
+    stock = export_domain_trace(relayed=False, sampler=sampler)
+    if ratio is None:
+        assert len(stock) == 7 + 24
+    else:
+        assert 7 + 2 <= len(stock) <= 7 + 22, "some roots sampled, some not"
+    assert export_domain_trace(relayed=True, sampler=sampler) == stock
