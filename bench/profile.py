@@ -69,6 +69,7 @@ IDLE_LEAVES = (
     "Queue.get (",
     "_connection_worker_thread (",  # aiosqlite: `tx.get()` blocks in C, so the worker's own frame is the leaf
     "Thread._wait_for_tstate_lock (",
+    "_Child.send (",  # the span relay writing to its exporter process: a pipe write blocks while the process reads
 )
 
 
