@@ -195,12 +195,14 @@ def test_shutdown_exports_what_is_queued_and_stops_the_exporter_process(
         pass
 
 
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("span_export", ["process", "inline"])
 def test_the_app_exports_a_run_either_way(
-    span_export: str, receiver: OTLPReceiver, make_client: Callable[..., Any]
+    span_export: str, db: str, receiver: OTLPReceiver, make_client: Callable[..., Any], request: pytest.FixtureRequest
 ) -> None:
     """PROMPTER_SPAN_EXPORT chooses the relay or the stock BatchSpanProcessor; a run's trace arrives whole either way."""
-    client = make_client(otel_exporter_otlp_endpoint=receiver.url, span_export=span_export)
+    database = {"db_url": request.getfixturevalue("pg_url"), "db_auto_migrate": True} if db == "postgresql" else {}
+    client = make_client(otel_exporter_otlp_endpoint=receiver.url, span_export=span_export, **database)
     handle = client.app.state.runtime.telemetry_handle
     assert (handle.span_relay is not None) == (span_export == "process")
     assert client.post("/api/prompt-templates", json=TEMPLATE).status_code == 201
@@ -211,7 +213,11 @@ def test_the_app_exports_a_run_either_way(
     spans = [s for s in receiver.spans() if s.trace_id == trace_id]
     names = sorted(s.name for s in spans if s.scope == "prompter")
     assert names == ["POST /api/prompt-templates/{template_id}/run", "chat gpt-4o", "prompter.ensure_version"]
-    assert any(s.scope == "opentelemetry.instrumentation.sqlalchemy" for s in spans)
+    statements = [s for s in spans if s.scope == "opentelemetry.instrumentation.sqlalchemy"]
+    server = next(s for s in spans if s.kind == "SERVER")
+    assert statements and all(s.attributes["db.system"] == db and s.kind == "CLIENT" for s in statements)
+    assert any("INSERT INTO prompt_results" in s.attributes["db.statement"] for s in statements)
+    assert all(s.parent_span_id for s in statements) and {s.trace_id for s in spans} == {server.trace_id}
 
 
 STATEMENTS = ["CREATE TABLE t (x INTEGER)", "INSERT INTO t VALUES (1)", "/* c */ SELECT x FROM t", "SELECT x FROM t"]
