@@ -9,6 +9,7 @@ every few seconds would dominate the request counts).
 
 from __future__ import annotations
 
+import os
 import time
 from contextvars import Token
 from typing import Any
@@ -24,6 +25,9 @@ from telemetry.port import Telemetry, bounded_method
 
 Scope = dict[str, Any]
 EXCLUDED_PATHS = frozenset({"/metrics"})
+STANDARD_PROPAGATORS = "tracecontext,baggage"  # the SDK's default OTEL_PROPAGATORS
+PROPAGATION_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})  # ASGI header names are lowercase
+ROOT = Context()
 
 
 def _headers_carrier(scope: Scope) -> dict[str, str]:
@@ -35,6 +39,17 @@ class HTTPTelemetryMiddleware:
         self.app = app
         self.telemetry = telemetry
         self.tracing = tracing
+        # With the standard propagators (W3C trace context and baggage), a request without their headers has no
+        # context to extract: skip building the header dict and running the propagators.
+        self._standard_propagators = os.environ.get("OTEL_PROPAGATORS", STANDARD_PROPAGATORS).replace(" ", "") in {
+            STANDARD_PROPAGATORS,
+            "tracecontext",
+        }
+
+    def _may_carry_context(self, scope: Scope) -> bool:
+        if not self._standard_propagators:
+            return True
+        return any(name in PROPAGATION_HEADERS for name, _ in scope.get("headers", ()))
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not self.telemetry.enabled or scope.get("path") in EXCLUDED_PATHS:
@@ -51,6 +66,8 @@ class HTTPTelemetryMiddleware:
                 status = message["status"]
             await send(message)
 
+        if span is not None and not span.is_recording():
+            span = None  # sampled out: its context is attached (downstream calls carry the trace id), nothing to end
         try:
             await self.app(scope, receive, send_and_capture)
         except BaseException as exc:
@@ -68,7 +85,7 @@ class HTTPTelemetryMiddleware:
 
     def _start(self, scope: Scope, method: str) -> tuple[trace.Span, Token[Context] | None]:
         # The span is renamed to `<METHOD> <route template>` at the end: the template is known only after routing.
-        parent = extract(_headers_carrier(scope))
+        parent = extract(_headers_carrier(scope)) if self._may_carry_context(scope) else ROOT
         span = self.telemetry.start_span(method, context=parent, kind=SpanKind.SERVER)
         token = self.telemetry.guard("attach server span", otel_context.attach, trace.set_span_in_context(span, parent))
         return span, token

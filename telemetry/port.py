@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -412,6 +412,9 @@ class Telemetry:
     def span(self, name: str, **attributes: Any) -> Iterator[trace.Span]:
         """A domain-step span (`prompter.ensure_version`, `prompter.probe`); exceptions mark it as an error."""
         span = self.start_span(name, attributes=_clean(attributes))
+        if _changes_nothing(span):  # sampled out, or tracing off: no context to attach, nothing to end
+            yield span
+            return
         with trace.use_span(span, end_on_exit=True):
             yield span
 
@@ -429,12 +432,14 @@ class Telemetry:
             },
         )
         call = LLMCall(span, self)
-        with trace.use_span(span, end_on_exit=True, set_status_on_exception=False):
+        scope = nullcontext() if _changes_nothing(span) else trace.use_span(span, True, set_status_on_exception=False)
+        with scope:
             try:
                 yield call
             except BaseException as exc:
                 call.error_type = getattr(exc, "code", None) or type(exc).__name__
-                self.guard("llm span error", _mark_error, span, call.error_type)
+                if span.is_recording():
+                    self.guard("llm span error", _mark_error, span, call.error_type)
                 raise
             finally:
                 self._record_genai(provider, request_model, operation, call, time.perf_counter() - start)
@@ -482,6 +487,12 @@ def _create(meter: Meter, instrument: c.Instrument) -> Any:
 def _mark_error(span: trace.Span, error_type: str) -> None:
     span.set_attribute(ERROR_TYPE, error_type)
     span.set_status(Status(StatusCode.ERROR, error_type))
+
+
+def _changes_nothing(span: trace.Span) -> bool:
+    """A span that does not record and carries the current span's context (the stand-in under a sampled-out parent,
+    or INVALID_SPAN with tracing off): making it current would change nothing, and ending it does nothing."""
+    return not span.is_recording() and span.get_span_context() == trace.get_current_span().get_span_context()
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:

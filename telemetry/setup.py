@@ -48,6 +48,8 @@ class TelemetryConfig:
     prometheus: bool = True
     capture_content: bool = False
     statement_spans: bool = True  # SQLAlchemy / Redis auto-instrumentation (the costliest spans: bench/)
+    # `process`: finished spans go to an exporter process (telemetry/span_relay.py); `inline`: BatchSpanProcessor here.
+    span_export: str = "process"
     resource_attributes: dict[str, str] = field(default_factory=dict)
     providers: frozenset[str] = frozenset()  # `provider` label values (the service's allow-list); others -> `other`
     metric_models: frozenset[str] | None = None  # PROMPTER_METRIC_MODELS: the only model ids labelled by name
@@ -62,6 +64,7 @@ class TelemetryHandle:
     tracer_provider: TracerProviderApi | None = None
     registry: CollectorRegistry | None = None
     prometheus_reader: Any = None  # telemetry.exposition.PrometheusTextReader when /metrics is served
+    span_relay: Any = None  # telemetry.span_relay.SpanRelay when spans go to an exporter process
     _closed: bool = False
 
     def prometheus_text(self) -> bytes | None:
@@ -81,13 +84,17 @@ class TelemetryHandle:
         instrumentor's EngineTracer made lean (telemetry/statements.py)."""
         if not self.tracing or not self.config.statement_spans:
             return
+        from telemetry import relayed_spans
         from telemetry.statements import StatementTracer
 
         assert self.tracer_provider is not None
         tracer = self.tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
         # The instrumentor's own connection-usage metric would add series outside the contract: give it a no-op meter.
         usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("db.client.connections.usage")
-        StatementTracer(tracer, getattr(engine, "sync_engine", engine), usage)
+        relayed = None
+        if relayed_spans.usable(tracer, self.span_relay):
+            relayed = relayed_spans.StatementSpans(tracer, self.span_relay)  # type: ignore[arg-type]
+        StatementTracer(tracer, getattr(engine, "sync_engine", engine), usage, relayed=relayed)
 
     def instrument_redis(self, client: Any) -> None:
         if not self.tracing or not self.config.statement_spans:
@@ -143,23 +150,36 @@ def setup_telemetry(
             resource=resource, metric_readers=readers, views=contract_views(), exemplar_filter=_exemplar_filter()
         )
 
+    span_relay = None
     if tracer_provider is None and config.otlp_traces_endpoint:
         tracer_provider = TracerProvider(resource=resource)
-        tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_span_exporter(config)))
+        if config.span_export == "process":
+            span_relay = _span_relay(config)
+            tracer_provider.add_span_processor(span_relay)
+        else:
+            tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_span_exporter(config)))
 
     # Counters and histograms as plain cells merged into each collection (telemetry/cells.py), unless exemplars are
     # asked for (only the SDK's record path samples them) or the provider's readers cannot be hooked.
     use_cells = cells.hookable(meter_provider) and not os.environ.get("OTEL_METRICS_EXEMPLAR_FILTER")
+    tracer = tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None
+    if span_relay is not None:
+        from telemetry import relayed_spans
+
+        if relayed_spans.usable(tracer, span_relay):
+            tracer = relayed_spans.RelayTracer(tracer, span_relay)  # type: ignore[arg-type]
     telemetry = Telemetry(
         meter_provider.get_meter(SCOPE),
-        tracer_provider.get_tracer(SCOPE) if tracer_provider is not None else None,
+        tracer,
         capture_content=config.capture_content,
         labels=LabelBounds(config.providers, allowed_models=config.metric_models, label_names=config.metric_labels),
         cells=use_cells,
     )
     if use_cells:
         cells.attach(meter_provider, telemetry.cells, SCOPE)
-    return TelemetryHandle(telemetry, config, meter_provider, tracer_provider, registry, prometheus_reader)
+    return TelemetryHandle(
+        telemetry, config, meter_provider, tracer_provider, registry, prometheus_reader, span_relay=span_relay
+    )
 
 
 def _exemplar_filter() -> Any:
@@ -236,3 +256,15 @@ def _otlp_span_exporter(config: TelemetryConfig) -> Any:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=config.otlp_traces_endpoint, timeout=config.export_timeout_s)
+
+
+def _span_relay(config: TelemetryConfig) -> Any:
+    """Spans exported by a separate process (python -m telemetry.span_export_process), in process if it cannot run."""
+    from telemetry.span_relay import SpanRelay, exporter_command
+
+    assert config.otlp_traces_endpoint is not None
+    return SpanRelay(
+        exporter_command(config.otlp_traces_endpoint, config.export_timeout_s),
+        lambda: _otlp_span_exporter(config),
+        timeout_s=config.export_timeout_s,
+    )

@@ -8,7 +8,8 @@ listeners also keep a connection-usage metric (outside the contract, given a no-
 `StatementTracer` is that EngineTracer with three changes: nothing at all happens unless the current span records (a
 statement outside a recorded request or domain step gets no span, as with ChildSpansOnlyTracer); a statement's span name
 and attributes are computed once per engine and statement text by the instrumentor's own code and then reused; the pool
-listeners are not registered.
+listeners are not registered. And when spans go to the span relay, a statement's span skips the SDK's span object
+altogether (telemetry/relayed_spans.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from opentelemetry.instrumentation.sqlalchemy.engine import (
     _get_db_name_from_cursor_or_conn,
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from telemetry.relayed_spans import StatementSpans
 
 CLIENT = trace.SpanKind.CLIENT
 POOL_EVENTS = frozenset({"connect", "close", "checkin", "checkout"})
@@ -40,22 +43,28 @@ class _Attributes:
 
 
 class StatementTracer(EngineTracer):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._statements: dict[Any, tuple[str, dict[str, Any]]] = {}
+    def __init__(self, *args: Any, relayed: StatementSpans | None = None, **kwargs: Any) -> None:
+        """`relayed`: make the spans straight into the span relay's queue (telemetry/relayed_spans.py)."""
+        self._statements: dict[Any, tuple[str, dict[str, Any], Any]] = {}
         self._connection: tuple[dict[str, Any], Any] | None = None
+        self._relayed = relayed
         super().__init__(*args, **kwargs)
 
     def _before_cur_exec(self, conn: Any, cursor: Any, statement: Any, params: Any, context: Any, _many: Any) -> Any:
-        if not trace.get_current_span().is_recording() or not is_instrumentation_enabled():
+        parent = trace.get_current_span()
+        if not parent.is_recording() or not is_instrumentation_enabled():
             return statement, params
         entry = self._statements.get(statement)
         if entry is None:
             entry = self._describe(conn, cursor, statement)
-        name, attributes = entry
-        context._otel_span = self.tracer.start_span(name, kind=CLIENT, attributes=attributes)
+        name, attributes, prepared = entry
+        if prepared is not None:
+            context._otel_span = self._relayed.start(name, prepared, parent.get_span_context())  # type: ignore[union-attr]
+        else:
+            context._otel_span = self.tracer.start_span(name, kind=CLIENT, attributes=attributes)
         return statement, params
 
-    def _describe(self, conn: Any, cursor: Any, statement: Any) -> tuple[str, dict[str, Any]]:
+    def _describe(self, conn: Any, cursor: Any, statement: Any) -> tuple[str, dict[str, Any], Any]:
         if self._connection is None:  # the same for every statement of this engine
             attrs, found = _get_attributes_from_url(
                 conn.engine.url, self._sem_conv_opt_in_mode_db, self._sem_conv_opt_in_mode_http
@@ -68,7 +77,8 @@ class StatementTracer(EngineTracer):
         attrs, db_name = self._connection
         collected = _Attributes()
         self._set_db_client_span_attributes(collected, statement, db_name, attrs)
-        entry = self._operation_name(db_name, statement), collected.values
+        prepared = self._relayed.prepare(collected.values) if self._relayed is not None else None
+        entry = self._operation_name(db_name, statement), collected.values, prepared
         if len(self._statements) >= MAX_STATEMENTS:
             self._statements.clear()
         if isinstance(statement, str):

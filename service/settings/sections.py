@@ -329,6 +329,12 @@ class TelemetrySettings(Section):
         True,
         "One span per SQL/Redis statement (auto-instrumented). Off: request, domain and LLM spans only (cheaper).",
     )
+    span_export: Literal["process", "inline"] = setting(
+        "PROMPTER_SPAN_EXPORT",
+        "process",
+        "Where spans are encoded and sent over OTLP: `process` (a separate exporter process, less CPU in the server) "
+        "or `inline` (a thread of the server).",
+    )
     trace_content: bool = setting(
         "PROMPTER_TRACE_CONTENT", False, "Put prompt and output text on LLM spans (off: customer data stays out)."
     )
@@ -390,6 +396,7 @@ class TelemetrySettings(Section):
             prometheus=self.metrics_export in {"prometheus", "both"},
             capture_content=self.trace_content,
             statement_spans=self.trace_statements,
+            span_export=self.span_export,
             providers=providers,
             metric_models=parse_model_list(self.metric_models),
             metric_labels=frozenset(_comma_list(self.metric_labels)),
