@@ -233,6 +233,7 @@ class AsyncPrompter:
         except httpx.HTTPError as exc:
             raise self._core.transport_failed(exc) from exc
         return self._core.delete_answered(response)
+
     async def set_split(
         self,
         name: str,

@@ -229,6 +229,7 @@ class Prompter:
         except httpx.HTTPError as exc:
             raise self._core.transport_failed(exc) from exc
         return self._core.delete_answered(response)
+
     def set_split(
         self,
         name: str,

@@ -124,7 +124,12 @@ class RunService:
             result = await self.execute(command, through=ThroughLabel(resolved_label, pinned.captured, target.variant))
         except ProviderError as error:
             # A split arm's failure is an outcome its rollout must see (service/runs/failed_calls.py).
-            if source == API_SOURCE and target.variant is not None and resolved_label is not None and self.failed_calls is not None:
+            if (
+                source == API_SOURCE
+                and target.variant is not None
+                and resolved_label is not None
+                and self.failed_calls is not None
+            ):
                 latency_ms = (time.perf_counter() - started) * 1000
                 trace_id = self.telemetry.current_trace_id()
                 await self.failed_calls.record(target, resolved_label, error.code, latency_ms, trace_id)

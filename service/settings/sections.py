@@ -669,8 +669,6 @@ SECTIONS: dict[str, type[Section]] = {
     "rollouts": RolloutSettings,
     "ui": UISettings,
     "webhooks": WebhookSettings,
-
-
     "mcp": McpSettings,
 }
 

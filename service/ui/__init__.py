@@ -31,9 +31,9 @@ from service.ui.editing_handlers import EditingController
 from service.ui.errors import EXCEPTION_HANDLERS
 from service.ui.handlers import UIController
 from service.ui.login_limits import LoginLimiter
-from service.ui.retire import RetireUIController
 from service.ui.playground import PlaygroundService
 from service.ui.playground_handlers import PlaygroundController
+from service.ui.retire import RetireUIController
 from service.ui.security import RESPONSE_HEADERS
 from service.ui.service import UIService, identity_of, trace_link
 from service.ui.session import UI_PATH, ui_session_guard
