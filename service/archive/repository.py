@@ -127,16 +127,23 @@ class ArchiveRepository:
         template_id: int | None = None,
         version_id: int | None = None,
     ) -> list[str]:
-        """The stored labels of the name, or only those pointing at one revision's versions or at one version."""
-        query = select(PromptLabel.label).where(
+        """The stored labels of the name, or only those pointing at one revision's versions or at one version. A split
+        label points at every one of its arms (service/labels/split.py), not only at its baseline."""
+        query = select(PromptLabel.label, PromptLabel.version_id, PromptLabel.split).where(
             PromptLabel.org_id == org_id, PromptLabel.workspace_id == workspace_id, PromptLabel.name == name
         )
+        rows = (await self.session.execute(query.order_by(PromptLabel.label))).all()
+        if version_id is None and template_id is None:
+            return [label for label, _, _ in rows]
+        wanted: set[int] = set()
         if version_id is not None:
-            query = query.where(PromptLabel.version_id == version_id)
+            wanted.add(version_id)
         if template_id is not None:
             of_revision = select(PromptVersion.id).where(PromptVersion.template_id == template_id)
-            query = query.where(PromptLabel.version_id.in_(of_revision))
-        return list(await self.session.scalars(query.order_by(PromptLabel.label)))
+            wanted.update(await self.session.scalars(of_revision))
+        return [
+            label for label, target, split in rows if {target, *(arm["version_id"] for arm in split or [])} & wanted
+        ]
 
     async def stored_labels(self, org_id: str, workspace_id: str, name: str) -> list[PromptLabel]:
         query = select(PromptLabel).where(

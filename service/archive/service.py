@@ -37,6 +37,7 @@ from service.db.models import (
 )
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Forbidden, NotFound
+from service.webhooks.outbox import Outbox, add_event, label_event_type, prompt_subject
 from telemetry.events import LabelMoved, PromptListChanged
 
 ANONYMOUS = "anonymous"
@@ -54,9 +55,14 @@ class NameState:
 
 class RetireService:
     def __init__(
-        self, session: AsyncSession, principal: Principal | None = None, protected: frozenset[str] = frozenset()
+        self,
+        session: AsyncSession,
+        principal: Principal | None = None,
+        protected: frozenset[str] = frozenset(),
+        outbox: Outbox = add_event,
     ) -> None:
         self.session = session
+        self.outbox = outbox  # webhook events, in the change's own transaction (service/webhooks/outbox.py)
         self.protected = protected  # PROMPTER_PROTECTED_LABELS: how a removed label is counted (LabelMoved)
         self.repo = ArchiveRepository(session)
         self.principal = principal
@@ -97,7 +103,7 @@ class RetireService:
         if row.archived_at is None:
             row.archived_at, row.archived_by = utcnow(), self.actor
             await self.repo.flush()
-            self._emit_retirement_event("prompt.archived", org_id, workspace_id, name, part=rules.NAME)
+            await self._emit_retirement_event("prompt.archived", org_id, workspace_id, name, part=rules.NAME)
             emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return _state(row)
 
@@ -110,7 +116,7 @@ class RetireService:
             return NameState(org_id, workspace_id, name, None, None)
         row.archived_at, row.archived_by = None, None
         await self.repo.flush()
-        self._emit_retirement_event("prompt.unarchived", org_id, workspace_id, name, part=rules.NAME)
+        await self._emit_retirement_event("prompt.unarchived", org_id, workspace_id, name, part=rules.NAME)
         emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return _state(row)
 
@@ -137,7 +143,9 @@ class RetireService:
             template.archived_at, template.archived_by = (utcnow(), self.actor) if archived else (None, None)
             await self.repo.flush()
             kind = "prompt.archived" if archived else "prompt.unarchived"
-            self._emit_retirement_event(kind, org_id, workspace_id, name, part=rules.REVISION, target_id=template.id)
+            await self._emit_retirement_event(
+                kind, org_id, workspace_id, name, part=rules.REVISION, target_id=template.id
+            )
             emit(self.session, PromptListChanged(org_id, workspace_id, name))  # `latest` may resolve elsewhere now
         return template
 
@@ -163,7 +171,9 @@ class RetireService:
             version.archived_at, version.archived_by = (utcnow(), self.actor) if archived else (None, None)
             await self.repo.flush()
             kind = "prompt.archived" if archived else "prompt.unarchived"
-            self._emit_retirement_event(kind, org_id, workspace_id, name, part=rules.VERSION, target_id=version.id)
+            await self._emit_retirement_event(
+                kind, org_id, workspace_id, name, part=rules.VERSION, target_id=version.id
+            )
             emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return version
 
@@ -203,7 +213,9 @@ class RetireService:
             await self._record_label_delete(label.org_id, label.workspace_id, name, label.label, label.version_id)
         await self.repo.delete_name_rows(org_id, workspace_id, name, template_ids)
         await self.repo.flush()
-        self._emit_retirement_event("prompt.deleted", org_id, workspace_id, name, part=rules.NAME, target_id=record.id)
+        await self._emit_retirement_event(
+            "prompt.deleted", org_id, workspace_id, name, part=rules.NAME, target_id=record.id
+        )
         emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return record
 
@@ -235,15 +247,41 @@ class RetireService:
         )
         await self.repo.add(event)
         emit(self.session, LabelMoved(kind="delete", protected=label in self.protected))
+        # The same label.deleted event as a delete through the labels API (LabelService._record).
+        await self.outbox(
+            self.session,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            type=label_event_type("delete"),
+            subject=prompt_subject(name),
+            data={
+                "prompt": name,
+                "label": label,
+                "kind": "delete",
+                "from_version_id": version_id,
+                "to_version_id": None,
+                "history_id": event.id,
+                "actor": event.actor,
+                "reason": DELETED_REASON,
+                "split": None,
+                "details": None,
+            },
+        )
 
     # -- events ----------------------------------------------------------------------------------------------------
-    def _emit_retirement_event(
+    async def _emit_retirement_event(
         self, kind: str, org_id: str, workspace_id: str, name: str, *, part: str, target_id: int | None = None
     ) -> None:
         """prompt.archived / prompt.unarchived / prompt.deleted, in the transaction of the change it reports.
         `part` is name, revision or version; `target_id` the template, version or deletion record id."""
-        # wired to the webhook outbox at merge
-        return None
+        await self.outbox(
+            self.session,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            type=kind,
+            subject=prompt_subject(name),
+            data={"prompt": name, "part": part, "id": target_id, "actor": self.actor},
+        )
 
 
 def _state(row: PromptName) -> NameState:

@@ -269,6 +269,8 @@ class LabelService:
                         "workspace; list its versions with GET /api/prompt-templates/{id}/versions.",
                         code="invalid_split",
                     )
+                if kind == "split":  # a new split may not send traffic to something archived (409 archived_target)
+                    await self._check_labellable(org_id, workspace_id, name, label, found[arm.version_id])
             await self.repo.lock_label(org_id, workspace_id, name, label)
             current = await self.repo.get_label(org_id, workspace_id, name, label)
             split = stored_split(arms) if len(arms) > 1 else None  # one arm (a completed rollout): one target

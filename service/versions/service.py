@@ -18,7 +18,7 @@ from service.versions.cache import VersionCache
 from service.versions.probe import IdentityProbe
 from service.versions.pvk import params_key, prompt_version_key
 from service.versions.repository import VersionRepository
-from service.webhooks.outbox import add_event, prompt_subject
+from service.webhooks.outbox import Outbox, add_event, prompt_subject
 from telemetry import Telemetry
 from telemetry.events import ModelDrifted, PromptListChanged
 
@@ -34,7 +34,9 @@ class VersionService:
         *,
         max_schema_bytes: int = 64 * 1024,
         cache: VersionCache | None = None,
+        outbox: Outbox = add_event,
     ) -> None:
+        self.outbox = outbox  # webhook events, in the caller's transaction (unit tests on fakes pass a recorder)
         self.max_schema_bytes = max_schema_bytes  # PROMPTER_MAX_SCHEMA_BYTES
         self.cache = cache  # the process's (template, pvk) -> version cache (service/versions/cache.py); None: off
         self.session = session
@@ -149,7 +151,7 @@ class VersionService:
             "provider": version.provider,
             "model_id": version.model_id,
         }
-        await add_event(
+        await self.outbox(
             self.session,
             **tenant,
             type="prompt.version_created",
@@ -159,7 +161,7 @@ class VersionService:
         if drifted_from is None:
             return
         labels = await self.repo.labels_on_lineage(template, version.provider, version.model_id, version.params_hash)
-        await add_event(
+        await self.outbox(
             self.session,
             **tenant,
             type="model_identity.changed",

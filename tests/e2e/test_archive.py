@@ -101,6 +101,24 @@ def test_archiving_what_labels_point_at_is_refused_naming_the_labels(api: httpx.
     assert version_ids(api, template["id"]) == [v1]  # nothing was archived
 
 
+def test_a_split_never_sends_traffic_to_something_archived(api: httpx.Client) -> None:
+    template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+    v1 = pin(api, template["id"])["id"]
+    v2 = pin(api, template["id"], temperature=0.3)["id"]
+    assert api.post(f"/api/versions/{v2}/archive").status_code == 200
+    split = {"split": [{"version_id": v1, "weight": 90}, {"version_id": v2, "weight": 10}], **TENANT}
+    refused = api.put("/api/prompts/greet/labels/production", json=split)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == "archived_target" and refused.json()["archived"] == "version"
+
+    assert api.post(f"/api/versions/{v2}/unarchive").status_code == 200
+    assert api.put("/api/prompts/greet/labels/production", json=split).status_code == 200
+    # the canary arm is something a label points at, though it is not the label's baseline
+    labelled = api.post(f"/api/versions/{v2}/archive")
+    assert labelled.status_code == 409, labelled.text
+    assert labelled.json()["error"] == "archive_labelled" and labelled.json()["labels"] == ["production"]
+
+
 def test_an_archived_revision_is_hidden_skipped_by_latest_and_refused(api: httpx.Client) -> None:
     first = create_template(api, "greet", "Hello {{ who }}", **TENANT)
     v1 = pin(api, first["id"])["id"]

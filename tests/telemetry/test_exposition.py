@@ -13,8 +13,10 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from service.providers import ProviderRegistry
 from service.providers.base import PROVIDERS
 from service.providers.fake import FakeProvider
+from service.settings import WebhookSettings
 from telemetry import contract as c
 from tests.conftest import need
+from tests.support.webhook_receiver import WebhookReceiver, wait_until
 from tests.telemetry.fakes import FailingProbeProvider
 from tests.telemetry.scrape import Scrape, parse, promtool_check
 
@@ -90,10 +92,17 @@ def drive_api(http: httpx.Client, openai: FakeProvider) -> None:
 @pytest.fixture
 def driven(serve: Callable[..., str]) -> Scrape:
     providers, fakes = registry_with_failing_google()
-    base = serve(metrics_service=SERVICE, metrics_env=ENV, app_kwargs={"providers": providers})
+    # A real receiver gets the workspace's webhook events, so the delivery series exist too.
+    receiver = WebhookReceiver().start()
+    webhooks = WebhookSettings(allowed_hosts="127.0.0.1", poll_s=0.1)
+    base = serve(metrics_service=SERVICE, metrics_env=ENV, webhooks=webhooks, app_kwargs={"providers": providers})
     with httpx.Client(base_url=base, timeout=10) as http:
+        tenant = {"org_id": TEMPLATE["org_id"], "workspace_id": TEMPLATE["workspace_id"]}
+        assert http.post("/api/webhooks", json={**tenant, "url": receiver.url}).status_code == 201
         drive_api(http, fakes["openai"])
+        wait_until(lambda: len(receiver.received) >= 1, "a webhook delivery", 30)
         response = http.get("/metrics")
+    receiver.stop()
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return parse(response.text)
@@ -144,6 +153,7 @@ def test_http_series_use_route_templates_and_bounded_values(driven: Scrape) -> N
         ENSURE_ROUTE,
         RUN_ROUTE,
         "/api/prompts/{name}/labels/{label}",
+        "/api/webhooks",
         "/api/observations",
         c.UNMATCHED_ROUTE,
     }

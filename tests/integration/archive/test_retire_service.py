@@ -15,7 +15,7 @@ from service.archive.rules import ConfirmationRequired, LabelledTarget
 from service.archive.service import RetireService
 from service.auth.principal import TenantScope
 from service.db.engine import create_engine, session_factory, unit_of_work
-from service.db.models import PromptDeletion, PromptLabel, PromptTemplate, PromptVersion
+from service.db.models import PromptDeletion, PromptLabel, PromptTemplate, PromptVersion, WebhookEvent
 from service.settings import Settings
 from telemetry.events import LabelMoved, PromptListChanged
 
@@ -140,7 +140,7 @@ def test_each_change_calls_the_retirement_event_hook_once(db_url: str, monkeypat
     version_id = seed(db_url, labelled=False)
     calls: list[tuple[str, str, int | None]] = []
 
-    def record(self: RetireService, kind: str, org_id: str, workspace_id: str, name: str, **what: Any) -> None:
+    async def record(self: RetireService, kind: str, org_id: str, workspace_id: str, name: str, **what: Any) -> None:
         assert self.session.in_transaction()
         calls.append((kind, what["part"], what.get("target_id")))
 
@@ -169,3 +169,22 @@ def test_each_change_calls_the_retirement_event_hook_once(db_url: str, monkeypat
         ("prompt.deleted", "name", deletion_id),
     ]
     assert deletion_id is not None
+
+
+def test_retirements_and_the_labels_a_delete_removes_are_webhook_events_in_the_same_transaction(db_url: str) -> None:
+    """The outbox rows are written by the change's own transaction: committed with it, or not at all."""
+    seed(db_url, labelled=True)
+
+    async def events(session: Any) -> list[tuple[str, dict[str, Any]]]:
+        rows = await session.execute(select(WebhookEvent.type, WebhookEvent.data).order_by(WebhookEvent.seq))
+        return [(type_, data) for type_, data in rows.all()]
+
+    refused, _ = in_transaction(db_url, lambda s: RetireService(s).archive_name("greet", tenant=TENANT))
+    assert isinstance(refused, LabelledTarget)
+    assert in_transaction(db_url, events)[0] == []  # the refused archive wrote no event
+    result, _ = in_transaction(db_url, lambda s: RetireService(s).delete_name("greet", tenant=TENANT, confirm="greet"))
+    assert not isinstance(result, Exception), result
+    written = in_transaction(db_url, events)[0]
+    assert [type_ for type_, _ in written] == ["label.deleted", "prompt.deleted"]
+    assert written[0][1]["label"] == "production" and written[0][1]["to_version_id"] is None
+    assert written[1][1] == {"prompt": "greet", "part": "name", "id": result.id, "actor": "anonymous"}

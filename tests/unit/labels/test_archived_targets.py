@@ -9,7 +9,7 @@ from service.archive.rules import ArchivedTarget
 from service.auth.principal import TenantScope
 from service.errors import NotFound
 from service.labels.service import LabelService
-from tests.unit.labels.fakes import FakeLabelRepository, FakeSession, FakeTelemetry
+from tests.unit.labels.fakes import FakeLabelRepository, FakeOutbox, FakeSession, FakeTelemetry
 
 ORG, WS, NAME = "acme", "support", "greet"
 TENANT = TenantScope(None, ORG, WS)
@@ -21,7 +21,7 @@ def repo() -> FakeLabelRepository:
 
 
 def service_of(repo: FakeLabelRepository) -> LabelService:
-    return LabelService(FakeSession(), FakeTelemetry(), frozenset(), None, repo=repo)  # type: ignore[arg-type]
+    return LabelService(FakeSession(), FakeTelemetry(), frozenset(), None, repo=repo, outbox=FakeOutbox())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("part", ["version", "revision", "name"])

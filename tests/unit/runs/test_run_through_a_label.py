@@ -22,6 +22,7 @@ from service.templates.service import TemplateService
 from service.versions.service import VersionService
 from telemetry import Telemetry
 from telemetry.events import LabelDrifted, ResultStored
+from tests.unit.labels.fakes import FakeOutbox
 
 TENANT = TenantScope(None, "acme", "support")
 
@@ -94,7 +95,7 @@ def world(monkeypatch):
     monkeypatch.setattr(runs_module, "emit", lambda _session, event: emitted.append(event))
     monkeypatch.setattr(drift_module, "emit", lambda _session, event: emitted.append(event))  # label drift and calls
     session, telemetry, providers = PhaseSession(), Telemetry.disabled(), ProviderRegistry.fakes()
-    versions = VersionService(session, providers, None, telemetry, repo=FakeVersions())  # type: ignore[arg-type]
+    versions = VersionService(session, providers, None, telemetry, repo=FakeVersions(), outbox=FakeOutbox())  # type: ignore[arg-type]
     templates = TemplateService(session, telemetry, Settings())  # type: ignore[arg-type]
     labels, results = FakeLabels(), FakeResults()
     runs = RunService(session, providers, versions, templates, telemetry, labels, repo=results)  # type: ignore[arg-type]

@@ -53,4 +53,6 @@ async def test_each_label_change_adds_one_event() -> None:
         "history_id": None,
         "actor": None,
         "reason": "ship",
+        "split": None,
+        "details": None,
     }
