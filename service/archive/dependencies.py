@@ -14,8 +14,9 @@ from service.http.runtime import runtime_of
 
 
 def provide_retire(session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]) -> RetireService:
-    protected = runtime_of(request).settings.auth.protected_label_set
-    return RetireService(session, current_principal(request), protected)
+    runtime = runtime_of(request)
+    protected = runtime.settings.auth.protected_label_set
+    return RetireService(session, current_principal(request), protected, version_cache=runtime.version_cache)
 
 
 DEPENDENCIES = {"retire": Provide(provide_retire, sync_to_thread=False)}

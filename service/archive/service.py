@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.archive import rules
 from service.archive.repository import ArchiveRepository
 from service.auth.principal import Principal, TenantScope
-from service.db.engine import IntegrityConflict, emit
+from service.db.engine import IntegrityConflict, emit, on_commit
 from service.db.models import (
     PromptDeletion,
     PromptLabelEvent,
@@ -37,6 +37,7 @@ from service.db.models import (
 )
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Forbidden, NotFound
+from service.versions.cache import VersionCache
 from service.webhooks.outbox import Outbox, add_event, label_event_type, prompt_subject
 from telemetry.events import LabelMoved, PromptListChanged
 
@@ -60,8 +61,12 @@ class RetireService:
         principal: Principal | None = None,
         protected: frozenset[str] = frozenset(),
         outbox: Outbox = add_event,
+        version_cache: VersionCache | None = None,
     ) -> None:
         self.session = session
+        self.version_cache = (
+            version_cache  # this process's (template, pvk) -> version cache (service/versions/cache.py)
+        )
         self.outbox = outbox  # webhook events, in the change's own transaction (service/webhooks/outbox.py)
         self.protected = protected  # PROMPTER_PROTECTED_LABELS: how a removed label is counted (LabelMoved)
         self.repo = ArchiveRepository(session)
@@ -217,6 +222,9 @@ class RetireService:
             "prompt.deleted", org_id, workspace_id, name, part=rules.NAME, target_id=record.id
         )
         emit(self.session, PromptListChanged(org_id, workspace_id, name))
+        cache = self.version_cache
+        if cache is not None:  # once committed: SQLite may hand a deleted template's id to the next one created
+            on_commit(self.session, lambda: [cache.forget_template(template_id) for template_id in template_ids])
         return record
 
     async def deletions(self, *, tenant: TenantScope, limit: int, cursor: str | None) -> Page[PromptDeletion]:

@@ -247,6 +247,21 @@ def test_deleting_a_prompt_needs_confirmation_and_keeps_results_and_label_histor
     assert [item["kind"] for item in history.json()["items"]] == ["delete", "move"]
 
 
+def test_a_prompt_deleted_and_created_again_runs_on_its_new_version(api: httpx.Client) -> None:
+    """The run path caches (template, pvk) -> version per process; on SQLite a deleted template's id is handed to the
+    next template created, so the delete must drop the deleted versions from this process's cache."""
+    first = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+    v1 = pin(api, first["id"])["id"]
+    assert run(api, first["id"])["version_id"] == v1  # the version is cached now
+    assert api.delete("/api/prompts/greet", params={**TENANT, "confirm": "greet"}).status_code == 200
+
+    again = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+    result = run(api, again["id"])  # a stale cache entry would point the result at the deleted version
+    assert result["template_id"] == again["id"]
+    versions = version_ids(api, again["id"])
+    assert result["version_id"] in versions
+
+
 def test_the_routes_are_documented_with_their_statuses(api: httpx.Client) -> None:
     paths = api.get("/schema/openapi.json").json()["paths"]
     for path in ("/api/prompts/{name}", "/api/prompt-templates/{template_id}", "/api/versions/{version_id}"):
