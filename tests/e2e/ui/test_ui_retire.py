@@ -55,7 +55,9 @@ def test_archive_and_unarchive_a_version_and_a_revision_from_the_prompt_page(ui)
 def test_archiving_what_a_label_points_at_answers_the_ui_error_page(ui):
     client, _, (v1, _) = ui
     client.put("/api/prompts/greet/labels/staging", json={"version_id": v1, **TENANT})
-    token = csrf_token(client.get("/ui/prompts/greet", params=TENANT).text)
+    page = client.get("/ui/prompts/greet", params=TENANT).text
+    assert "labelled: staging" in page and f'name="archive-versions" value="{v1}"' not in page
+    token = csrf_token(page)
     refused = client.post(f"/ui/versions/{v1}/archive{QUERY}", data={"_csrf_token": token, "back": "greet"})
     assert refused.status_code == 409 and "text/html" in refused.headers["content-type"]
     assert "&#39;staging&#39;" in refused.text and "Move or delete those labels first" in refused.text
