@@ -170,3 +170,11 @@ def test_split_on_latest_and_ambiguous_bodies_are_refused(api: httpx.Client) -> 
     assert put(api, "greet", "production").status_code == 422
     one = put(api, "greet", "production", split=[{"version_id": v2, "weight": 100}])
     assert one.status_code == 200 and one.json()["split"] is None  # one arm is a plain move
+
+
+def test_the_web_ui_shows_a_split_label(api: httpx.Client) -> None:
+    v1, v2 = two_versions(api)
+    put(api, "greet", "production", split=[{"version_id": v1, "weight": 75}, {"version_id": v2, "weight": 25}])
+    page = api.get("/ui/prompts/greet", params=TENANT)
+    assert page.status_code == 200, page.text[:500]
+    assert "split</span>" in page.text and f"#{v1}</a> 75%" in page.text and f"#{v2}</a> 25%" in page.text
