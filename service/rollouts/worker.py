@@ -54,6 +54,7 @@ class RolloutWorker:
 
     async def _loop(self) -> None:
         while True:
+            await asyncio.sleep(self.tick_s)  # first a tick's wait: a starting replica does not analyse at once
             try:
                 for decision in await self.tick():
                     log.info("rollout decision: %s (%s)", decision.action, decision.reason)
@@ -61,7 +62,6 @@ class RolloutWorker:
                 raise
             except Exception:  # noqa: BLE001 - one bad tick must not end the worker
                 log.exception("rollout worker tick failed; retrying at the next tick")
-            await asyncio.sleep(self.tick_s)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="prompter-rollout-worker")
