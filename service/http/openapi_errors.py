@@ -32,7 +32,7 @@ class Readiness(Struct):
 
 ERROR_STATUSES: dict[int, str] = {
     400: "Malformed or schema-invalid body, path or query (`invalid_request`, `invalid_cursor`, `invalid_label`, "
-    "`invalid_name`, `template_too_large`, `invalid_split`, ...).",
+    "`invalid_name`, `template_too_large`, ...).",
     401: "No valid API key (`unauthorized`; only with PROMPTER_AUTH=required).",
     403: "The key's role or workspace does not allow this (`forbidden`, `forbidden_role`, `protected_label`).",
     404: "No such template, result, version or label (`template_not_found`, `result_not_found`, "
@@ -46,8 +46,9 @@ ERROR_STATUSES: dict[int, str] = {
     "utf-8 if given (`unsupported_media_type`).",
     422: "Well-formed but rejected (`unknown_provider`, `missing_variables` with `missing`, "
     "`rendered_prompt_too_large` with `rendered_bytes` and `limit`, `not_comparable`, `diff_too_large`, "
-    "`label_and_version`, `reserved_label`, `invalid_policy` with `field`, `idempotency_key_reused`, "
-    "`confirmation_required` (deleting a prompt needs `?confirm=<name>`), and `missing_tenant` when PROMPTER_AUTH=off and "
+    "`label_and_version`, `reserved_label`, `invalid_split`, `version_or_split`, `invalid_policy` with `field`, "
+    "`idempotency_key_reused`, `confirmation_required` (deleting a prompt needs `?confirm=<name>`), and "
+    "`missing_tenant` when PROMPTER_AUTH=off and "
     "org_id/workspace_id are not given; chat prompts and bundles: `invalid_template`, `placeholder_clash`, "
     "`too_many_messages`, `invalid_schema`, `schema_too_large`, `invalid_bundle` with `path`, `invalid_variables` "
     "with `violations`, `invalid_history` with `path`).",

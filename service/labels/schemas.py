@@ -57,10 +57,6 @@ class LabelMove(Struct, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         reject_nul(reason=self.reason, org_id=self.org_id, workspace_id=self.workspace_id)
-        if (self.version_id is None) == (self.split is None):
-            raise ValueError("give exactly one of `version_id` (one target) and `split` (weighted arms)")
-        if self.policy is not None and self.split is None:
-            raise ValueError("`policy` needs a `split` (baseline and canary arms)")
 
     def arms(self) -> list[Arm] | None:
         return [Arm(arm.version_id, arm.weight) for arm in self.split] if self.split is not None else None

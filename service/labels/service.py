@@ -16,7 +16,7 @@ from service.auth.principal import Principal, TenantScope
 from service.db.engine import emit
 from service.db.models import PromptLabel, PromptLabelEvent, is_storable_id, utcnow
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
-from service.errors import Duplicate, Forbidden, InvalidInput, NotFound, Unprocessable
+from service.errors import Duplicate, Forbidden, NotFound, Unprocessable
 from service.labels.names import check_label, check_settable
 from service.labels.policy import Policy, check_policy, start_state
 from service.labels.repository import LabelRepository, Target
@@ -227,6 +227,13 @@ class LabelService:
     ) -> Target:
         """`PUT .../labels/{label}`: one version, or a split, optionally with a rollout policy (checked here, then run
         by the rollout worker: service/rollouts/)."""
+        # 422: each field is valid alone; only their combination is refused, which the schema cannot say.
+        if (version_id is None) == (arms is None):
+            raise Unprocessable(
+                "Give exactly one of `version_id` (one target) and `split` (weighted arms).", code="version_or_split"
+            )
+        if policy is not None and arms is None:
+            raise Unprocessable("`policy` needs a `split` (baseline and canary arms).", code="invalid_policy")
         if arms is None:
             assert version_id is not None
             return await self.move(name, label, version_id, tenant=tenant, reason=reason)
@@ -264,7 +271,7 @@ class LabelService:
                 if arm.version_id not in found:
                     if not await self.repo.name_exists(org_id, workspace_id, name):
                         raise self._no_name(name, workspace_id)
-                    raise InvalidInput(
+                    raise Unprocessable(
                         f"`split[{index}].version_id` {arm.version_id} is not a version of prompt {name!r} in this "
                         "workspace; list its versions with GET /api/prompt-templates/{id}/versions.",
                         code="invalid_split",

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.errors import InvalidInput
+from service.errors import Unprocessable
 
 MAX_ARMS = 5
 TOTAL_WEIGHT = 100
@@ -43,28 +43,29 @@ def stored_split(arms: Sequence[Arm] | None) -> list[dict[str, int]] | None:
 
 
 def check_split(arms: Sequence[Arm]) -> list[Arm]:
-    """The shape rules, each refusal naming the field (400 invalid_split). Whether the versions are this prompt's is
+    """The rules the request schema cannot state (sums, duplicates), each refusal naming the field (422
+    invalid_split). Whether the versions are this prompt's is
     the service's check (it needs the database)."""
     if not 1 <= len(arms) <= MAX_ARMS:
-        raise InvalidInput(
+        raise Unprocessable(
             f"`split` has {len(arms)} arms; give 1 to {MAX_ARMS} arms of {{version_id, weight}}.", code="invalid_split"
         )
     seen: set[int] = set()
     for index, arm in enumerate(arms):
         if not 1 <= arm.weight <= TOTAL_WEIGHT:
-            raise InvalidInput(
+            raise Unprocessable(
                 f"`split[{index}].weight` is {arm.weight}; each weight is an integer from 1 to {TOTAL_WEIGHT}.",
                 code="invalid_split",
             )
         if arm.version_id in seen:
-            raise InvalidInput(
+            raise Unprocessable(
                 f"`split[{index}].version_id` {arm.version_id} appears twice; each version may be one arm only.",
                 code="invalid_split",
             )
         seen.add(arm.version_id)
     total = sum(arm.weight for arm in arms)
     if total != TOTAL_WEIGHT:
-        raise InvalidInput(f"`split` weights sum to {total}; they must sum to {TOTAL_WEIGHT}.", code="invalid_split")
+        raise Unprocessable(f"`split` weights sum to {total}; they must sum to {TOTAL_WEIGHT}.", code="invalid_split")
     return list(arms)
 
 

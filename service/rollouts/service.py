@@ -80,17 +80,17 @@ class RolloutService:
             ],
         )
 
+    async def any_due(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return any(_due(row, now) for row in await self.labels.repo.active_rollouts())
+
     async def analyse_due(self, now: datetime | None = None) -> list[Decision]:
         """Analyse every running rollout whose interval has passed since its last analysis; act on each decision."""
         now = now or utcnow()
         made = []
         for row in await self.labels.repo.active_rollouts():
-            rollout = row.rollout or {}
-            policy = Policy.of_stored(rollout["policy"])
-            last = rollout.get("last_analysis_at")
-            if last is not None and (now - datetime.fromisoformat(last)).total_seconds() < policy.interval_s:
-                continue
-            made.append(await self._analyse(row, policy, now))
+            if _due(row, now):
+                made.append(await self._analyse(row, Policy.of_stored((row.rollout or {})["policy"]), now))
         return made
 
     async def _analyse(self, row: PromptLabel, policy: Policy, now: datetime) -> Decision:
@@ -164,3 +164,10 @@ class RolloutService:
             current.rollout = rollout
             await self.session.flush()
         return decision
+
+
+def _due(row: PromptLabel, now: datetime) -> bool:
+    rollout = row.rollout or {}
+    last = rollout.get("last_analysis_at")
+    interval = float(rollout["policy"]["interval_s"])
+    return last is None or (now - datetime.fromisoformat(last)).total_seconds() >= interval

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.db.transactions import WriteQueue, unit_of_work
+from service.db.transactions import WriteQueue, begin_write, unit_of_work
 from service.labels.policy import Decision
 from service.labels.service import LabelService
 from service.rollouts.repository import RolloutRepository
@@ -40,15 +40,21 @@ class RolloutWorker:
         self._task: asyncio.Task[None] | None = None
 
     async def tick(self) -> list[Decision]:
-        async with unit_of_work(self.sessions, self.queue, publish=self.publish) as session:
-            repo = RolloutRepository(session)
-            if not await repo.try_worker_lock():
-                return []
+        """One read to learn whether any rollout is due (most ticks: none, and no write lock is taken), then one
+        write transaction holding the worker lock for the analyses."""
+        async with unit_of_work(self.sessions, self.queue, writes_first=False, publish=self.publish) as session:
             labels = LabelService(session, self.telemetry, self.protected, None, actor=ACTOR)
-            return await RolloutService(session, labels, repo).analyse_due()
+            rollouts = RolloutService(session, labels, RolloutRepository(session))
+            if not await rollouts.any_due():
+                return []
+            await begin_write(session)
+            if not await rollouts.repo.try_worker_lock():
+                return []  # another replica is analysing this tick
+            return await rollouts.analyse_due()
 
     async def _loop(self) -> None:
         while True:
+            await asyncio.sleep(self.tick_s)  # first a tick's wait: a starting replica does not analyse at once
             try:
                 for decision in await self.tick():
                     log.info("rollout decision: %s (%s)", decision.action, decision.reason)
@@ -56,7 +62,6 @@ class RolloutWorker:
                 raise
             except Exception:  # noqa: BLE001 - one bad tick must not end the worker
                 log.exception("rollout worker tick failed; retrying at the next tick")
-            await asyncio.sleep(self.tick_s)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="prompter-rollout-worker")

@@ -155,6 +155,8 @@ def test_bad_splits_are_refused_naming_the_field(api: httpx.Client, split: list[
     answer = put(api, "greet", "production", split=body)
     assert answer.status_code in (400, 422), answer.text
     assert needle in answer.json()["detail"]
+    if answer.status_code == 422:
+        assert answer.json()["error"] == "invalid_split"
     assert api.get("/api/prompts/greet/labels/production/history", params=TENANT).status_code == 404  # nothing written
 
 
@@ -164,7 +166,15 @@ def test_split_on_latest_and_ambiguous_bodies_are_refused(api: httpx.Client) -> 
     latest = put(api, "greet", "latest", split=split)
     assert latest.status_code == 422 and latest.json()["error"] == "reserved_label"
     both = put(api, "greet", "production", split=split, version_id=v1)
-    assert both.status_code == 400 and "exactly one" in both.json()["detail"]
-    assert put(api, "greet", "production").status_code == 400
+    assert both.status_code == 422 and both.json()["error"] == "version_or_split"
+    assert put(api, "greet", "production").status_code == 422
     one = put(api, "greet", "production", split=[{"version_id": v2, "weight": 100}])
     assert one.status_code == 200 and one.json()["split"] is None  # one arm is a plain move
+
+
+def test_the_web_ui_shows_a_split_label(api: httpx.Client) -> None:
+    v1, v2 = two_versions(api)
+    put(api, "greet", "production", split=[{"version_id": v1, "weight": 75}, {"version_id": v2, "weight": 25}])
+    page = api.get("/ui/prompts/greet", params=TENANT)
+    assert page.status_code == 200, page.text[:500]
+    assert "split</span>" in page.text and f"#{v1}</a> 75%" in page.text and f"#{v2}</a> 25%" in page.text

@@ -4,6 +4,7 @@ the same canary healthy promotes itself step by step to 100 %; every step is in 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +16,7 @@ from service.errors import ProviderError
 from service.providers import ProviderRegistry
 from service.providers.base import PROVIDERS, Completion, CompletionRequest, GenerationParams
 from service.providers.fake import FakeProvider
+from tests.e2e.chat.support import RESPONSE_FORMAT
 from tests.e2e.labels_support import TENANT, create_template, in_process_api, pin
 
 INTERVAL_S = 1.0
@@ -254,3 +256,49 @@ def test_two_replicas_on_postgresql_decide_each_step_once(migrated_pg_url: str) 
         wait_for(lambda: [e for e in history(two) if e["kind"] == "complete"], "the rollout to complete", 60, serve)
         kinds = [e["kind"] for e in history(one)]
         assert kinds == ["complete", "promote", "split", "move"], kinds
+
+
+class BreaksSchemaOn(FakeProvider):
+    """The fake LLM, answering JSON that breaks the response schema for one model: a canary whose structured output
+    regressed."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__("anthropic")
+        self.model = model
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        completion = await super().complete(request)
+        if request.model_id == self.model:
+            return dataclasses.replace(completion, text='{"answer": 42}')
+        return completion
+
+
+def test_a_canary_that_breaks_its_response_schema_is_aborted(db_url: str) -> None:
+    broken = "claude-canary"
+    registry = ProviderRegistry({**{p: FakeProvider(p) for p in PROVIDERS}, "anthropic": BreaksSchemaOn(broken)})
+    with in_process_api(db_url, registry, rollout_min_interval_s=0.1, rollout_tick_s=TICK_S) as api:
+        template = create_template(api, "greet", "Answer {{ who }}", **TENANT)["id"]
+        versions = []
+        for model in ("claude-stable", broken):
+            body = {"provider": "anthropic", "model_id": model, "response_format": RESPONSE_FORMAT}
+            pinned = api.post(f"/api/prompt-templates/{template}/ensure-version", json=body)
+            assert pinned.status_code in (200, 201), pinned.text
+            versions.append(pinned.json()["id"])
+        v1, v2 = versions
+        assert api.put("/api/prompts/greet/labels/production", json={**TENANT, "version_id": v1}).status_code == 200
+        body = {
+            **TENANT,
+            "split": [{"version_id": v1, "weight": 90}, {"version_id": v2, "weight": 10}],
+            "policy": {"steps": [10, 100], "min_calls": 3, "min_seconds": 3600, "interval_s": INTERVAL_S},
+        }
+        assert api.put("/api/prompts/greet/labels/production", json=body).status_code == 200
+        valid = []
+        for n in range(80):
+            run = api.post("/api/prompts/greet/run", json={**TENANT, "variables": {"who": "x"}, "key": f"u{n}"})
+            assert run.status_code == 201, run.text
+            valid.append((run.json()["variant"], run.json()["schema_valid"]))
+        assert {v for v in valid if v[0] == 1} == {(1, False)} and {v for v in valid if v[0] == 0} == {(0, True)}
+        abort = wait_for(lambda: [e for e in history(api) if e["kind"] == "abort"], "the abort", timeout_s=30)[0]
+        assert "schema violation" in abort["reason"] and abort["details"]["canary"]["schema_violations"] >= 3
+        assert abort["details"]["baseline"]["schema_violations"] == 0
+        assert api.get("/api/prompts/greet", params={**TENANT, "label": "production"}).json()["version"]["id"] == v1

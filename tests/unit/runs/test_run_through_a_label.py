@@ -83,7 +83,9 @@ class FakeLabels:
         self.target: Target | None = None
         self.asked: list[tuple[str, str | None]] = []
 
-    async def resolve(self, name: str, *, tenant: TenantScope, label: str | None = None) -> tuple[Target, str]:
+    async def resolve(
+        self, name: str, *, tenant: TenantScope, label: str | None = None, key: str | None = None
+    ) -> tuple[Target, str]:
         self.asked.append((name, label))
         assert self.target is not None
         return self.target, label or "production"
