@@ -15,6 +15,7 @@ from service.providers.base import PROVIDERS
 from service.providers.fake import FakeProvider
 from telemetry import contract as c
 from tests.conftest import need
+from tests.support.webhook_receiver import WebhookReceiver, wait_until
 from tests.telemetry.fakes import FailingProbeProvider
 from tests.telemetry.scrape import Scrape, parse, promtool_check
 
@@ -90,9 +91,25 @@ def drive_api(http: httpx.Client, openai: FakeProvider) -> None:
 @pytest.fixture
 def driven(serve: Callable[..., str]) -> Scrape:
     providers, fakes = registry_with_failing_google()
-    base = serve(metrics_service=SERVICE, metrics_env=ENV, app_kwargs={"providers": providers})
-    with httpx.Client(base_url=base, timeout=10) as http:
+    base = serve(
+        metrics_service=SERVICE,
+        metrics_env=ENV,
+        webhook_allowed_hosts="127.0.0.1",
+        webhook_poll_s=0.05,
+        app_kwargs={"providers": providers},
+    )
+    with WebhookReceiver() as receiver, httpx.Client(base_url=base, timeout=10) as http:
+        # The label move of the walk-through is delivered to a real receiver: the webhook series.
+        endpoint = {"url": receiver.url, "event_types": ["label.moved"], "org_id": "acme", "workspace_id": "support"}
+        assert http.post("/api/webhooks", json=endpoint).status_code == 201
         drive_api(http, fakes["openai"])
+        wait_until(
+            lambda: (
+                parse(http.get("/metrics").text).value("prompter_webhook_deliveries_total", outcome="success", **COMMON)
+                == 1
+            ),
+            "the delivery in the metrics",
+        )
         response = http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -145,6 +162,7 @@ def test_http_series_use_route_templates_and_bounded_values(driven: Scrape) -> N
         RUN_ROUTE,
         "/api/prompts/{name}/labels/{label}",
         "/api/observations",
+        "/api/webhooks",
         c.UNMATCHED_ROUTE,
     }
     assert driven.value("starlette_requests_total", method="POST", route=RUN_ROUTE, status="201", **COMMON) == 5
