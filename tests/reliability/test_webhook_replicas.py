@@ -1,6 +1,7 @@
-"""Webhook delivery across `prompter serve` replicas on one database (PostgreSQL, and one SQLite file): they share the deliveries (FOR UPDATE SKIP
-LOCKED on PostgreSQL, SQLite's write lock) without sending any twice, each prompt's events in order; and a replica killed (SIGKILL) in the middle of a
-delivery loses nothing - its lease expires and another replica delivers the event."""
+"""Webhook delivery across `prompter serve` replicas on one database (PostgreSQL, and one SQLite file): they share
+the deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL, SQLite's write lock) without sending any twice, each prompt's
+events in order; and a replica killed (SIGKILL) in the middle of a delivery loses nothing - its lease expires and
+another replica delivers the event."""
 
 from __future__ import annotations
 
