@@ -37,6 +37,7 @@ class Claim:
     created_at: datetime
     data: dict[str, Any]
     traceparent: str | None
+    failing_since: datetime | None = None  # the endpoint's, as the claim read it
 
 
 def matches(endpoint: WebhookEndpoint, event_type: str) -> bool:
@@ -165,6 +166,7 @@ async def claim(
             event.created_at,
             event.data,
             event.traceparent,
+            endpoint.failing_since,
         )
         for delivery, endpoint, event in rows.tuples()
     ]
@@ -202,11 +204,13 @@ async def finish(
     delivery.lease_until = None
     if result.ok:
         delivery.status = "succeeded"
-        await session.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == claimed.endpoint_id, WebhookEndpoint.failing_since.is_not(None))
-            .values(failing_since=None)
-        )
+        # A healthy endpoint (the claim read no failure) costs no statement; a recovering one is cleared.
+        if claimed.failing_since is not None:
+            await session.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == claimed.endpoint_id, WebhookEndpoint.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
         await session.flush()
         following = await claim(
             session, now=now, limit=1, lease_s=lease_s, endpoint_id=claimed.endpoint_id, subject=delivery.subject

@@ -66,6 +66,7 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._measured = 0.0
+        self._failing = False  # the last pass failed: its outage was logged once
 
     def start(self) -> None:
         self._waker = register_waker(self._wake)
@@ -90,9 +91,15 @@ class DeliveryWorker:
         while not self._stopping:
             try:
                 busy = await self.run_once()
-            except Exception:  # noqa: BLE001 - a database outage: log, wait, try again
-                log.warning("webhook worker pass failed; retrying", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a database outage: log once, wait, try again
+                if not self._failing:
+                    log.warning("webhook worker cannot reach the database (%s: %s); retrying", type(exc).__name__, exc)
+                self._failing = True
                 busy = False
+            else:
+                if self._failing:
+                    log.warning("webhook worker reaches the database again")
+                self._failing = False
             if busy:
                 continue
             # Woken by a committed event in this process; otherwise the next poll. The short pause after a wake-up

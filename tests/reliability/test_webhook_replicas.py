@@ -1,6 +1,7 @@
-"""Webhook delivery across `prompter serve` replicas on one PostgreSQL: they share the deliveries (FOR UPDATE SKIP
-LOCKED) without sending any twice, each prompt's events in order; and a replica killed (SIGKILL) in the middle of a
-delivery loses nothing - its lease expires and another replica delivers the event."""
+"""Webhook delivery across `prompter serve` replicas on one database (PostgreSQL, and one SQLite file): they share
+the deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL, SQLite's write lock) without sending any twice, each prompt's
+events in order; and a replica killed (SIGKILL) in the middle of a delivery loses nothing - its lease expires and
+another replica delivers the event."""
 
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ TENANT = {"org_id": "acme", "workspace_id": "shop"}
 pytestmark = pytest.mark.slow
 
 
-def replica_env(pg_url: str) -> dict[str, str]:
+def replica_env(db_url: str) -> dict[str, str]:
     return processes.clean_env(
-        DB_URL=pg_url,
+        DB_URL=db_url,
         PROMPTER_DB_AUTO_MIGRATE="false",
         PROMPTER_DB_POOL_SIZE=4,
         PROMPTER_LOG_LEVEL="WARNING",
@@ -38,9 +39,15 @@ def replica_env(pg_url: str) -> dict[str, str]:
     )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    # SQLite: two processes on one file, taking turns at its write lock (what a claim needs there).
+    return f"sqlite:///{tmp_path}/prompter.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
-def replicas(pg_url: str, tmp_path: Path) -> Iterator[tuple[Replica, Replica]]:
-    env = replica_env(pg_url)
+def replicas(db_url: str, tmp_path: Path) -> Iterator[tuple[Replica, Replica]]:
+    env = replica_env(db_url)
     migrate(env, tmp_path / "migrate.log")
     pair = (Replica("a", free_port(), env, tmp_path), Replica("b", free_port(), env, tmp_path))
     try:

@@ -13,7 +13,6 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from service.providers import ProviderRegistry
 from service.providers.base import PROVIDERS
 from service.providers.fake import FakeProvider
-from service.settings import WebhookSettings
 from telemetry import contract as c
 from tests.conftest import need
 from tests.support.webhook_receiver import WebhookReceiver, wait_until
@@ -92,17 +91,26 @@ def drive_api(http: httpx.Client, openai: FakeProvider) -> None:
 @pytest.fixture
 def driven(serve: Callable[..., str]) -> Scrape:
     providers, fakes = registry_with_failing_google()
-    # A real receiver gets the workspace's webhook events, so the delivery series exist too.
-    receiver = WebhookReceiver().start()
-    webhooks = WebhookSettings(allowed_hosts="127.0.0.1", poll_s=0.1)
-    base = serve(metrics_service=SERVICE, metrics_env=ENV, webhooks=webhooks, app_kwargs={"providers": providers})
-    with httpx.Client(base_url=base, timeout=10) as http:
-        tenant = {"org_id": TEMPLATE["org_id"], "workspace_id": TEMPLATE["workspace_id"]}
-        assert http.post("/api/webhooks", json={**tenant, "url": receiver.url}).status_code == 201
+    base = serve(
+        metrics_service=SERVICE,
+        metrics_env=ENV,
+        webhook_allowed_hosts="127.0.0.1",
+        webhook_poll_s=0.05,
+        app_kwargs={"providers": providers},
+    )
+    with WebhookReceiver() as receiver, httpx.Client(base_url=base, timeout=10) as http:
+        # The label move of the walk-through is delivered to a real receiver: the webhook series.
+        endpoint = {"url": receiver.url, "event_types": ["label.moved"], "org_id": "acme", "workspace_id": "support"}
+        assert http.post("/api/webhooks", json=endpoint).status_code == 201
         drive_api(http, fakes["openai"])
-        wait_until(lambda: len(receiver.received) >= 1, "a webhook delivery", 30)
+        wait_until(
+            lambda: (
+                parse(http.get("/metrics").text).value("prompter_webhook_deliveries_total", outcome="success", **COMMON)
+                == 1
+            ),
+            "the delivery in the metrics",
+        )
         response = http.get("/metrics")
-    receiver.stop()
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return parse(response.text)
@@ -153,8 +161,8 @@ def test_http_series_use_route_templates_and_bounded_values(driven: Scrape) -> N
         ENSURE_ROUTE,
         RUN_ROUTE,
         "/api/prompts/{name}/labels/{label}",
-        "/api/webhooks",
         "/api/observations",
+        "/api/webhooks",
         c.UNMATCHED_ROUTE,
     }
     assert driven.value("starlette_requests_total", method="POST", route=RUN_ROUTE, status="201", **COMMON) == 5

@@ -98,7 +98,8 @@ def test_signed_events_for_revisions_versions_and_label_changes(api: httpx.Clien
 def test_a_receiver_down_for_a_while_gets_every_event_once_in_order(
     api: httpx.Client, receiver: WebhookReceiver
 ) -> None:
-    secret = create_endpoint(api, receiver.url, event_types=["label.moved"])["secret"]
+    created = create_endpoint(api, receiver.url, event_types=["label.moved"])
+    secret, endpoint_id = created["secret"], created["endpoint"]["id"]
     template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
     versions = [pin(api, template["id"], temperature=t / 10)["id"] for t in range(3)]
     move(api, "greet", "production", versions[0])
@@ -111,6 +112,7 @@ def test_a_receiver_down_for_a_while_gets_every_event_once_in_order(
     receiver.status = 503  # back, but failing: more failed attempts
     receiver.start()
     wait_until(lambda: receiver.refused_while_failing >= 2, "failed attempts while the receiver answers 503")
+    assert api.get(f"/api/webhooks/{endpoint_id}", params=TENANT).json()["failing_since"] is not None
     receiver.status = 200
 
     wait_until(lambda: len(receiver.events()) == 13, "every move once the receiver is back")
@@ -118,3 +120,5 @@ def test_a_receiver_down_for_a_while_gets_every_event_once_in_order(
     assert [p["data"]["to_version_id"] for p in payloads] == [versions[0], *targets]
     ids = [item.event_id for item in receiver.events()]
     assert len(set(ids)) == len(ids) == 13
+    # Back to healthy: the endpoint is no longer counted as failing (it would be disabled after a day otherwise).
+    assert api.get(f"/api/webhooks/{endpoint_id}", params=TENANT).json()["failing_since"] is None
