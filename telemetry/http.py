@@ -5,6 +5,10 @@ route template Litestar's router stores in `scope["path_template"]` once it has 
 (404, 405) share one bounded value. One span per request, named `<METHOD> <route template>` - Litestar's stock
 OpenTelemetry plugin makes three per request and names them by raw path. `/metrics` itself is not measured (a scrape
 every few seconds would dominate the request counts).
+
+A response the app marks as a standing stream (`scope[STANDING_STREAM]`: an MCP session's GET stream, a
+`subscriptions/listen` stream) is counted, but its duration is how long a client stayed connected, not a request's
+latency: it is kept out of the duration histogram, so it cannot trip a latency objective.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ EXCLUDED_PATHS = frozenset({"/metrics"})
 STANDARD_PROPAGATORS = "tracecontext,baggage"  # the SDK's default OTEL_PROPAGATORS
 PROPAGATION_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})  # ASGI header names are lowercase
 ROOT = Context()
+STANDING_STREAM = "prompter.standing_stream"
 
 
 def _headers_carrier(scope: Scope) -> dict[str, str]:
@@ -81,7 +86,7 @@ class HTTPTelemetryMiddleware:
                 self.telemetry.guard("server span end", _finish, span, method, route, status, scope.get("path", ""))
             if token is not None:
                 otel_context.detach(token)
-            self.telemetry.record_http(method, route, status, seconds)
+            self.telemetry.record_http(method, route, status, None if scope.get(STANDING_STREAM) else seconds)
 
     def _start(self, scope: Scope, method: str) -> tuple[trace.Span, Token[Context] | None]:
         # The span is renamed to `<METHOD> <route template>` at the end: the template is known only after routing.

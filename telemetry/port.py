@@ -208,10 +208,12 @@ class Telemetry:
             )
 
     # -- HTTP (called by the middleware) ----------------------------------------------------------------------------
-    def record_http(self, method: str, route: str, status: int, seconds: float) -> None:
+    def record_http(self, method: str, route: str, status: int, seconds: float | None) -> None:
+        """`seconds=None`: a standing stream, counted but not a latency (telemetry/http.py)."""
         labels = (("method", bounded_method(method)), ("route", route))
         self._put("http_requests", "add", 1, (*labels, ("status", str(status))))
-        self._put("http_duration", "record", seconds, labels)
+        if seconds is not None:
+            self._put("http_duration", "record", seconds, labels)
 
     # -- domain events ----------------------------------------------------------------------------------------------
     def record_db_unique(self, table: str) -> None:

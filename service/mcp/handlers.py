@@ -24,12 +24,18 @@ from service.auth.guard import authenticate
 from service.auth.principal import TenantScope
 from service.errors import InvalidInput
 from service.mcp.server import TENANT_SCOPE_KEY, PromptMcpServer
+from telemetry.http import STANDING_STREAM
 
 MCP_PATH = "/mcp"
 TENANT_ID_MAX = 64
+# The 2026-07-28 protocol names each request's method in a header; a listen request's response is a standing stream.
+MCP_METHOD_HEADER = "mcp-method"
+LISTEN = "subscriptions/listen"
 
 
 async def mcp_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Routing leaves a mount's template unset; the HTTP metrics and spans name the route by it (telemetry/http.py).
+    connection.scope["path_template"] = MCP_PATH
     runtime = connection.app.state.runtime
     org_id = _tenant_param(connection, "org_id")
     workspace_id = _tenant_param(connection, "workspace_id")
@@ -41,6 +47,9 @@ async def mcp_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
     connection.scope[TENANT_SCOPE_KEY] = TenantScope(principal, tenant.org_id, tenant.workspace_id)  # type: ignore[literal-required]
     owner = principal.key_id if principal is not None else f"tenant:{tenant.org_id}\x1f{tenant.workspace_id}"
     connection.scope["user"] = AuthenticatedUser(AccessToken(token="", client_id=owner, scopes=[]))
+    if connection.scope.get("method") == "GET" or connection.headers.get(MCP_METHOD_HEADER) == LISTEN:
+        # Measured as a request, but its duration is a client's connection time, not a latency (telemetry/http.py).
+        connection.scope[STANDING_STREAM] = True  # type: ignore[literal-required]
 
 
 def _tenant_param(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> str | None:

@@ -18,6 +18,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from tests.e2e.mcp_support import Live, bearer, create, eventually, live_prompter, mcp_client, move, pin
+from tests.reliability.live import metric_total
 from tests.support.keys import make_key
 
 A = ("org-a", "ws-a")
@@ -305,3 +306,17 @@ def test_prompter_mcp_off_removes_the_endpoint(make_client) -> None:
     off = make_client(mcp="off")
     response = off.post("/mcp?org_id=a&workspace_id=b", json={})
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+async def test_standing_streams_are_counted_but_kept_out_of_the_latency_histogram(sqlite_url: str) -> None:
+    """A GET stream lasts as long as the client stays: as a latency it would trip the p95 objective of /mcp."""
+    with live_prompter(sqlite_url) as live:
+        async with mcp_client(f"{live.base_url}/mcp?org_id=acme&workspace_id=shop") as client:
+            await client.all_prompts()
+
+        def sample(name: str, method: str) -> float:
+            return metric_total(live.api.get("/metrics").text, name, method=method, route="/mcp")
+
+        await eventually(lambda: sample("starlette_requests_total", "GET") >= 1)  # the stream ended with the session
+        assert sample("starlette_requests_processing_seconds_count", "GET") == 0
+        assert sample("starlette_requests_processing_seconds_count", "POST") >= 3  # initialize, initialized, list
