@@ -51,7 +51,14 @@ def test_values_and_order_are_what_the_handler_needs():
         calls.append("c")
         return a + b
 
-    @get("/sum", dependencies={"a": Provide(a), "b": Provide(b), "c": Provide(c)})
+    @get(
+        "/sum",
+        dependencies={
+            "a": Provide(a, sync_to_thread=False),
+            "b": Provide(b, sync_to_thread=False),
+            "c": Provide(c, sync_to_thread=False),
+        },
+    )
     async def total(a: NamedDependency[int], b: NamedDependency[int], c: NamedDependency[int]) -> dict[str, int]:
         return {"a": a, "b": b, "c": c}
 
