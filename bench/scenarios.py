@@ -216,7 +216,7 @@ def scenarios(connections: int, sqlite_connections: int) -> list[Scenario]:
             targets=(
                 RatioTarget(
                     "off",
-                    0.75,
+                    0.60,
                     "run RPS, telemetry off, >= {threshold:.2f}x the minimal reference app (SQLite)",
                     order=1,
                 ),
