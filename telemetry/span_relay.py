@@ -119,6 +119,7 @@ class SpanRelay(SpanProcessor):
         self.delay_s = _env_number("OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000
         self.dropped = 0  # spans lost: queue full, or in flight when an exporter process died
         self.restarts = 0
+        self.export_failures = 0
         self._queue: deque[ReadableSpan | tuple[Any, ...]] = deque()
         self._wake = threading.Event()
         self._flushes: list[threading.Event] = []
@@ -205,7 +206,9 @@ class SpanRelay(SpanProcessor):
                 self._export(batch)
             except Exception:  # noqa: BLE001 - the relay thread must survive anything an exporter does
                 self.dropped += len(batch)
-                log.warning("span export failed; %d spans dropped", len(batch), exc_info=True)
+                self.export_failures += 1
+                if self.export_failures == 1:  # once: a broken exporter must not flood the logs
+                    log.warning("span export failed; spans dropped, further failures counted", exc_info=True)
 
     def _export(self, batch: list[Any]) -> None:
         if self._child is not None and not self._child.alive():
