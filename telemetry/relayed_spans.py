@@ -150,6 +150,18 @@ class StatementSpans:
         return StatementSpan(self, (name, context, parent_fields, time.time_ns(), *prepared))
 
 
+# Attribute values the SDK's validation returns unchanged (without a value length limit): for these, and non-empty
+# string keys, a copy into the span's attribute dict is exactly what BoundedAttributes would store.
+PLAIN_TYPES = frozenset({str, bool, int, float})
+
+
+def _plain(attributes: Any) -> bool:
+    for key, value in attributes.items():
+        if type(key) is not str or not key or type(value) not in PLAIN_TYPES:
+            return False
+    return True
+
+
 class RelayedSpan(Span):
     """An SDK span (all its methods are the SDK's) with a short constructor, and an end that queues it for the relay."""
 
@@ -169,14 +181,43 @@ class RelayedSpan(Span):
         self._sampler, self._trace_config, self._span_processor = owner.sampler, None, owner.processor
         self._record_exception = self._set_status_on_exception = True
         self._limits, self._lock, self._record_end_metrics = limits, threading.Lock(), None
-        self._attributes = BoundedAttributes(
-            limits.max_span_attributes, attributes, immutable=False, max_value_len=limits.max_span_attribute_length
-        )
+        max_attributes = limits.max_span_attributes
+        self._plain_ok = limits.max_span_attribute_length is None and max_attributes is not None
+        if (
+            attributes
+            and max_attributes is not None
+            and self._plain_ok
+            and len(attributes) <= max_attributes
+            and _plain(attributes)
+        ):
+            self._attributes = BoundedAttributes(limits.max_span_attributes, None, immutable=False)
+            self._attributes._dict.update(attributes)
+        else:
+            self._attributes = BoundedAttributes(
+                limits.max_span_attributes, attributes, immutable=False, max_value_len=limits.max_span_attribute_length
+            )
         self._events = BoundedList(limits.max_events)
         self._links = BoundedList(limits.max_links)
         self._end_time = None
         self._start_time = time.time_ns()
         self._relay = owner.relay
+
+    def set_attributes(self, attributes: Any) -> None:
+        """The SDK's set_attributes; plain values under the limits (what Prompter sets) skip re-validation."""
+        bounded: Any = self._attributes
+        if (
+            self._plain_ok
+            and len(bounded._dict) + len(attributes) <= bounded.maxlen
+            and bounded._dict.keys().isdisjoint(attributes)
+            and _plain(attributes)
+        ):
+            with self._lock:
+                if self._end_time is not None:
+                    log.warning("Setting attribute on ended span.")
+                    return
+                bounded._dict.update(attributes)
+            return
+        super().set_attributes(attributes)
 
     def end(self, end_time: int | None = None) -> None:
         with self._lock:

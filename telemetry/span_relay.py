@@ -34,6 +34,7 @@ from telemetry.span_wire import Rebuilder, compact, frame
 log = logging.getLogger("prompter.telemetry")
 
 READY_TIMEOUT_S = 30.0  # the exporter process imports the OTLP exporter before it answers `ready`
+DROP_LOG_INTERVAL_S = 60.0
 MAX_RESTARTS = 5  # exporter processes started after the first before the relay gives up and exports in process
 
 
@@ -119,6 +120,8 @@ class SpanRelay(SpanProcessor):
         self.delay_s = _env_number("OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000
         self.dropped = 0  # spans lost: queue full, or in flight when an exporter process died
         self.restarts = 0
+        self.export_failures = 0
+        self._reported_drops, self._reported_at = 0, float("-inf")
         self._queue: deque[ReadableSpan | tuple[Any, ...]] = deque()
         self._wake = threading.Event()
         self._flushes: list[threading.Event] = []
@@ -185,6 +188,7 @@ class SpanRelay(SpanProcessor):
             with self._lock:
                 flushes, self._flushes = self._flushes, []
             self._drain()
+            self._report_drops()
             if flushes:
                 self._flush_child()
                 for done in flushes:
@@ -197,6 +201,13 @@ class SpanRelay(SpanProcessor):
         if self._inline is not None:
             self._inline.shutdown()
 
+    def _report_drops(self) -> None:
+        """Dropped spans are counted on the request path and logged from here, at most once a minute."""
+        now = time.monotonic()
+        if self.dropped > self._reported_drops and now - self._reported_at >= DROP_LOG_INTERVAL_S:
+            log.warning("%d spans dropped so far (queue full or exporter process gone)", self.dropped)
+            self._reported_drops, self._reported_at = self.dropped, now
+
     def _drain(self) -> None:
         queue = self._queue
         while queue:
@@ -205,7 +216,9 @@ class SpanRelay(SpanProcessor):
                 self._export(batch)
             except Exception:  # noqa: BLE001 - the relay thread must survive anything an exporter does
                 self.dropped += len(batch)
-                log.warning("span export failed; %d spans dropped", len(batch), exc_info=True)
+                self.export_failures += 1
+                if self.export_failures == 1:  # once: a broken exporter must not flood the logs
+                    log.warning("span export failed; spans dropped, further failures counted", exc_info=True)
 
     def _export(self, batch: list[Any]) -> None:
         if self._child is not None and not self._child.alive():

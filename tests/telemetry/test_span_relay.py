@@ -4,6 +4,7 @@ that cannot start falls back to exporting in process, a full queue drops and cou
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -153,7 +154,7 @@ def test_without_an_exporter_process_spans_are_exported_in_process(receiver: OTL
 
 
 def test_a_full_queue_drops_and_counts_and_never_raises(
-    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "3")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # the relay thread only drains when asked to
@@ -165,7 +166,9 @@ def test_a_full_queue_drops_and_counts_and_never_raises(
         with tracer.start_as_current_span(f"span {number}"):
             pass
     assert relay.dropped == 7
-    assert provider.force_flush(30_000)
+    with caplog.at_level(logging.WARNING, logger="prompter.telemetry"):
+        assert provider.force_flush(30_000)
+    assert "7 spans dropped" in caplog.text
     assert sorted(s.name for s in receiver.wait_for_spans(lambda spans: len(spans) == 3)) == [
         "span 0",
         "span 1",
