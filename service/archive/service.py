@@ -224,7 +224,12 @@ class RetireService:
         emit(self.session, PromptListChanged(org_id, workspace_id, name))
         cache = self.version_cache
         if cache is not None:  # once committed: SQLite may hand a deleted template's id to the next one created
-            on_commit(self.session, lambda: [cache.forget_template(template_id) for template_id in template_ids])
+
+            def forget() -> None:
+                for template_id in template_ids:
+                    cache.forget_template(template_id)
+
+            on_commit(self.session, forget)
         return record
 
     async def deletions(self, *, tenant: TenantScope, limit: int, cursor: str | None) -> Page[PromptDeletion]:
