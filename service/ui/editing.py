@@ -137,7 +137,7 @@ class EditingService:
         elif action != "save":
             return view
         try:
-            template = await self.templates.create(draft.draft(), tenant=tenant.named(None, None))
+            template = await self.templates.create(draft.draft(), tenant=tenant)
         except PrompterError as error:
             view.errors = {"form": error.detail} if error.code == "duplicate_template" else errors_of(error)
             return view

@@ -216,3 +216,19 @@ def test_the_editor_is_csrf_protected_and_works_with_a_write_key(secured) -> Non
     assert text.status_code == 200 and text.url.path == "/ui/prompts/made-in-ui", text.text[:300]
     stored = client.get("/api/prompt-templates", params={"name": "made-in-ui"}, headers=bearer(keys["write"])).json()
     assert stored["items"][0]["body"] == "Hey {{ who }}" and stored["items"][0]["org_id"] == "org-a"
+
+
+def test_saving_an_existing_content_again_is_refused_on_the_form(open_client) -> None:
+    client = open_client
+    client.post("/api/prompt-templates", json={"name": "greet", "body": "Hi {{ who }}", **TENANT})
+    fields = fields_of(
+        press(client, f"/ui/new{QUERY}", fields_of(client.get("/ui/new", params=TENANT).text), "type:text").text
+    )
+    again = press(client, f"/ui/new{QUERY}", fields, "save", name="greet", body="Hi {{ who }}")
+    assert again.status_code == 422 and 'id="error-form"' in again.text and "already exists" in again.text
+    assert len(client.get("/api/prompt-templates", params={**TENANT, "name": "greet"}).json()["items"]) == 1
+
+
+def test_without_auth_and_a_workspace_the_editor_asks_for_one_first(open_client) -> None:
+    typed = open_client.get("/ui/new", follow_redirects=False)
+    assert typed.status_code == 303 and typed.headers["location"] == "/ui/workspace?next=%2Fui%2Fnew"
