@@ -1,6 +1,6 @@
 """Writing and trying prompts in a real browser (headless Chromium, no script on the pages): create a chat prompt
 with a tool, edit it into a new revision through the diff preview, pin two versions, run both side by side in the
-playground, and label the better one."""
+playground, label the better one and archive the other."""
 
 from __future__ import annotations
 
@@ -126,6 +126,14 @@ def test_create_edit_pin_compare_in_the_playground_and_label_the_better_one(chro
     assert f"#{anthropic_id}" in chrome.find_element(By.ID, "label-staging").text
     resolved = world.api.get("/api/prompts/capital-tutor", params={"label": "staging"}, headers=world.as_writer())
     assert resolved.json()["version"]["id"] == int(anthropic_id)
+
+    # The other one is retired: archived from the prompt page, hidden from it afterwards.
+    archive = chrome.find_element(By.CSS_SELECTOR, f"button[name=archive-versions][value='{openai_id}']")
+    navigate(chrome, archive.click)
+    assert not chrome.find_elements(By.ID, f"version-{openai_id}"), text_of(chrome)[:800]
+    assert chrome.find_elements(By.ID, f"version-{anthropic_id}")
+    navigate(chrome, chrome.find_element(By.LINK_TEXT, "Show archived").click)
+    assert "archived" in chrome.find_element(By.ID, f"version-{openai_id}").text  # retired, not gone
 
 
 def test_the_editor_and_the_playground_read_well_on_a_phone(tmp_path, world):
