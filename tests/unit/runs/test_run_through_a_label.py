@@ -58,6 +58,9 @@ class FakeVersions:
     async def by_pvk(self, template_id: int, pvk: str) -> PromptVersion | None:
         return next((v for v in self.rows if (v.template_id, v.pvk) == (template_id, pvk)), None)
 
+    async def labels_on_lineage(self, *_: Any) -> list[str]:
+        return []  # the labels a drift event names (service/webhooks): none in these tests
+
     async def newest_in_lineage(self, template_id: int, provider: str, model_id: str, params_hash: str) -> Any:
         same = [
             v
