@@ -38,7 +38,7 @@ from service.db.models import (
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Forbidden, NotFound
 from service.versions.cache import VersionCache
-from service.webhooks.outbox import Outbox, add_event, label_event_type, prompt_subject
+from service.webhooks.outbox import Outbox, add_event, label_event, prompt_subject
 from telemetry.events import LabelMoved, PromptListChanged
 
 ANONYMOUS = "anonymous"
@@ -261,25 +261,7 @@ class RetireService:
         await self.repo.add(event)
         emit(self.session, LabelMoved(kind="delete", protected=label in self.protected))
         # The same label.deleted event as a delete through the labels API (LabelService._record).
-        await self.outbox(
-            self.session,
-            org_id=org_id,
-            workspace_id=workspace_id,
-            type=label_event_type("delete"),
-            subject=prompt_subject(name),
-            data={
-                "prompt": name,
-                "label": label,
-                "kind": "delete",
-                "from_version_id": version_id,
-                "to_version_id": None,
-                "history_id": event.id,
-                "actor": event.actor,
-                "reason": DELETED_REASON,
-                "split": None,
-                "details": None,
-            },
-        )
+        await self.outbox(self.session, **label_event(event))  # the label.deleted of LabelService._record
 
     # -- events ----------------------------------------------------------------------------------------------------
     async def _emit_retirement_event(

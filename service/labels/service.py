@@ -22,7 +22,7 @@ from service.labels.policy import Policy, check_policy, start_state
 from service.labels.repository import LabelRepository, Target
 from service.labels.split import Arm, arms_of, check_split, pick_for, stored_split
 from service.vocabulary import DEFAULT_LABEL, LATEST
-from service.webhooks.outbox import Outbox, add_event, label_event_type, prompt_subject
+from service.webhooks.outbox import Outbox, add_event, label_event
 from telemetry import Telemetry
 from telemetry.events import LabelMoved, PromptListChanged, label_move_span, label_resolve_span
 
@@ -491,25 +491,7 @@ class LabelService:
         await self.repo.add_event(event)
         emit(self.session, LabelMoved(kind=kind, protected=self.is_protected(label)))
         # The webhook event, in this same transaction (service/webhooks/outbox.py).
-        await self.outbox(
-            self.session,
-            org_id=org_id,
-            workspace_id=workspace_id,
-            type=label_event_type(kind),
-            subject=prompt_subject(name),
-            data={
-                "prompt": name,
-                "label": label,
-                "kind": kind,
-                "from_version_id": from_version_id,
-                "to_version_id": to_version_id,
-                "history_id": event.id,
-                "actor": event.actor,
-                "reason": reason,
-                "split": split,
-                "details": details,
-            },
-        )
+        await self.outbox(self.session, **label_event(event))
         # What the label resolves to changed: MCP clients re-read the prompt list (service/mcp/feed.py).
         emit(self.session, PromptListChanged(org_id, workspace_id, name))
         return event

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import WebhookEvent, WebhookSubject, utcnow
+from service.db.models import PromptLabelEvent, WebhookEvent, WebhookSubject, utcnow
 from service.db.transactions import on_commit
 from telemetry.webhooks import current_traceparent
 
@@ -73,6 +73,29 @@ def label_event_type(kind: str) -> str:
         raise UnknownEventType(
             f"label history kind {kind!r} has no webhook event type: add it to LABEL_EVENT_TYPES"
         ) from None
+
+
+def label_event(event: PromptLabelEvent) -> dict[str, Any]:
+    """The outbox event of one label-history row (every writer of label history sends the same shape), as the
+    keyword arguments of `add_event` after the session."""
+    return {
+        "org_id": event.org_id,
+        "workspace_id": event.workspace_id,
+        "type": label_event_type(event.kind),
+        "subject": prompt_subject(event.name),
+        "data": {
+            "prompt": event.name,
+            "label": event.label,
+            "kind": event.kind,
+            "from_version_id": event.from_version_id,
+            "to_version_id": event.to_version_id,
+            "history_id": event.id,
+            "actor": event.actor,
+            "reason": event.reason,
+            "split": event.split,
+            "details": event.details,
+        },
+    }
 
 
 def prompt_subject(name: str) -> str:
