@@ -14,8 +14,9 @@ starts at the first; the last is 100), and each step lasts at least `min_seconds
 - complete the next step is 100: the label points at the canary alone.
 
 The guards compare the canary with the baseline, as Flagger and Argo Rollouts compare a canary's metrics: error rate
-(canary minus baseline at most `max_error_rate_delta`), p95 latency (canary / baseline at most `max_p95_ratio`),
-response-schema violations (rate delta at most `max_schema_violation_delta`)."""
+(canary minus baseline at most `max_error_rate_delta`), p95 latency (canary / baseline at most `max_p95_ratio`, and only
+once the canary is also `min_p95_delta_ms` slower: a ratio of two sub-millisecond figures is noise, as Flagger's
+latency thresholds are absolute), response-schema violations (rate delta at most `max_schema_violation_delta`)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Policy:
     interval_s: float = 30.0
     max_error_rate_delta: float = 0.05
     max_p95_ratio: float | None = 1.5
+    min_p95_delta_ms: float = 50.0
     max_schema_violation_delta: float = 0.0
     hold_on_identity_drift: bool = True
 
@@ -86,6 +88,8 @@ def check_policy(policy: Policy, canary_weights: list[int], *, min_interval_s: f
         raise _refuse("max_error_rate_delta", f"is {policy.max_error_rate_delta}; give a fraction from 0 to 1.")
     if policy.max_p95_ratio is not None and policy.max_p95_ratio < 1:
         raise _refuse("max_p95_ratio", f"is {policy.max_p95_ratio}; give 1 or more (or null for no latency guard).")
+    if policy.min_p95_delta_ms < 0:
+        raise _refuse("min_p95_delta_ms", f"is {policy.min_p95_delta_ms}; give 0 or more milliseconds.")
     if not 0 <= policy.max_schema_violation_delta <= 1:
         raise _refuse("max_schema_violation_delta", f"is {policy.max_schema_violation_delta}; give 0 to 1.")
     return policy
@@ -157,11 +161,12 @@ def decide(
         )
     if policy.max_p95_ratio is not None and canary.p95_ms is not None and baseline.p95_ms:
         ratio = canary.p95_ms / baseline.p95_ms
-        if ratio > policy.max_p95_ratio:
+        slower_ms = canary.p95_ms - baseline.p95_ms
+        if ratio > policy.max_p95_ratio and slower_ms > policy.min_p95_delta_ms:
             return made(
                 "abort",
                 f"canary p95 latency {canary.p95_ms:.1f} ms is {ratio:.2f}x the baseline's {baseline.p95_ms:.1f} ms "
-                f"(max {policy.max_p95_ratio}x)",
+                f"(max {policy.max_p95_ratio}x) and {slower_ms:.1f} ms slower (allowed {policy.min_p95_delta_ms:g} ms)",
             )
     schema_delta = canary.schema_violation_rate - baseline.schema_violation_rate
     if schema_delta > policy.max_schema_violation_delta:

@@ -36,6 +36,7 @@ class PolicyIn(Struct, forbid_unknown_fields=True):
     interval_s: Annotated[float, Meta(gt=0, le=86400)] = 30.0
     max_error_rate_delta: Annotated[float, Meta(ge=0, le=1)] = 0.05
     max_p95_ratio: Annotated[float, Meta(ge=1, le=1000)] | None = 1.5
+    min_p95_delta_ms: Annotated[float, Meta(ge=0, le=3_600_000)] = 50.0
     max_schema_violation_delta: Annotated[float, Meta(ge=0, le=1)] = 0.0
     hold_on_identity_drift: bool = True
 

@@ -42,6 +42,18 @@ def test_latency_and_schema_guards_abort() -> None:
     assert decide(unguarded, 0, T0, at(1), HEALTHY, ArmNumbers(calls=30, p95_ms=10_000.0)).action == "complete"
 
 
+def test_a_fast_baselines_latency_noise_does_not_abort() -> None:
+    # A fake or cached provider answers in well under a millisecond: 0.2 ms against 0.05 ms is 4x the baseline but
+    # nothing a user notices; before the absolute slack this aborted canaries whose real fault was another guard's.
+    fast = ArmNumbers(calls=200, p95_ms=0.05)
+    noisy = decide(POLICY, 0, T0, at(1), fast, ArmNumbers(calls=30, p95_ms=0.2))
+    assert noisy.action == "wait", noisy.reason
+    broken = decide(POLICY, 0, T0, at(1), fast, ArmNumbers(calls=30, p95_ms=0.2, schema_violations=30))
+    assert broken.action == "abort" and "schema" in broken.reason
+    strict = Policy(steps=(10, 100), min_calls=20, min_seconds=0, min_p95_delta_ms=0)
+    assert decide(strict, 0, T0, at(1), fast, ArmNumbers(calls=30, p95_ms=0.2)).action == "abort"
+
+
 def test_identity_drift_holds_even_when_the_numbers_are_good() -> None:
     decision = decide(POLICY, 1, T0, at(600), HEALTHY, ArmNumbers(calls=500, identity_mismatches=3))
     assert decision.action == "hold" and decision.step == 1 and "drifted" in decision.reason
@@ -76,6 +88,7 @@ def test_error_rate_is_compared_with_the_baselines() -> None:
         (Policy(steps=(10, 100), interval_s=1), [10], "policy.interval_s"),
         (Policy(steps=(10, 100), max_p95_ratio=0.5), [10], "policy.max_p95_ratio"),
         (Policy(steps=(10, 100), max_error_rate_delta=2), [10], "policy.max_error_rate_delta"),
+        (Policy(steps=(10, 100), min_p95_delta_ms=-1), [10], "policy.min_p95_delta_ms"),
     ],
 )
 def test_impossible_policies_are_refused_naming_the_field(policy: Policy, weights: list[int], field: str) -> None:
