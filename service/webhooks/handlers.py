@@ -57,6 +57,16 @@ class WebhookController(Controller):
     ) -> None:
         await webhooks.delete(endpoint_id, tenant=tenant)
 
+    @post(
+        "/{endpoint_id:int}/enable",
+        status_code=200,
+        summary="Turn a disabled endpoint back on (same secret); its pending deliveries are tried again now",
+    )
+    async def enable_endpoint(
+        self, endpoint_id: EndpointId, webhooks: NamedDependency[WebhookService], tenant: NamedDependency[TenantScope]
+    ) -> EndpointOut:
+        return EndpointOut.of(await webhooks.enable(endpoint_id, tenant=tenant))
+
     @get("/{endpoint_id:int}/deliveries", summary="The endpoint's deliveries, newest first: status, latency, response")
     async def list_deliveries(
         self,

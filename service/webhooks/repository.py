@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -60,6 +62,15 @@ class WebhookRepository:
         )
         row = (await self.session.execute(query)).tuples().first()
         return (row[0], row[1]) if row is not None else None
+
+    async def retry_pending_now(self, endpoint_id: int, now: datetime) -> None:
+        """The endpoint's pending deliveries become due now (a re-enabled endpoint skips what is left of its back-off)."""
+        await self.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+            .values(next_attempt_at=now)
+        )
+        await self.session.flush()
 
     async def insert_delivery(self, delivery: WebhookDelivery) -> WebhookDelivery:
         self.session.add(delivery)

@@ -1,5 +1,5 @@
 """Webhook endpoints, whole: create (URL checked by the SSRF rule, a generated secret answered once), list, get,
-delete, the delivery log and manual redelivery. Admin keys only. Flushes, never commits."""
+delete, enable again after the worker disabled one, the delivery log and manual redelivery. Admin keys only. Flushes, never commits."""
 
 from __future__ import annotations
 
@@ -97,6 +97,20 @@ class WebhookService:
     async def delete(self, endpoint_id: int, *, tenant: TenantScope) -> None:
         await self.repo.delete_endpoint(await self.get(endpoint_id, tenant=tenant))
 
+    async def enable(self, endpoint_id: int, *, tenant: TenantScope) -> WebhookEndpoint:
+        """Turn a disabled endpoint back on, keeping its secret: the deliveries still pending when it was disabled are
+        tried again now, in order; events handed out to endpoints while it was disabled were not addressed to it. The
+        URL is checked again, since the SSRF allow-list may have changed. Enabling an enabled endpoint changes nothing."""
+        endpoint = await self.get(endpoint_id, tenant=tenant)
+        if endpoint.enabled:
+            return endpoint
+        await self.policy.check(endpoint.url)
+        endpoint.enabled = True
+        endpoint.disabled_at = None
+        endpoint.failing_since = None
+        await self.repo.retry_pending_now(endpoint.id, utcnow())
+        return endpoint
+
     async def deliveries(
         self, endpoint_id: int, *, tenant: TenantScope, limit: int, cursor: str | None
     ) -> Page[tuple[WebhookDelivery, WebhookEvent]]:
@@ -119,8 +133,8 @@ class WebhookService:
             )
         if not endpoint.enabled:
             raise Unprocessable(
-                f"Webhook endpoint {endpoint_id} is disabled (it failed for too long); create a new endpoint for the "
-                "receiver once it works again.",
+                f"Webhook endpoint {endpoint_id} is disabled (it failed for too long); once the receiver works "
+                f"again, enable it with POST /api/webhooks/{endpoint_id}/enable.",
                 code="endpoint_disabled",
             )
         original, event = found

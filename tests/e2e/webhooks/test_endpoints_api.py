@@ -3,6 +3,7 @@ rule, with the allow-list), the delivery log and manual redelivery with the same
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -51,6 +52,8 @@ def test_only_admin_keys_manage_webhooks(migrated_sqlite_url: str, receiver: Web
         assert api.get("/api/webhooks", headers=other).json()["items"] == []
         assert api.get(f"/api/webhooks/{endpoint['id']}", headers=other).status_code == 404
         assert api.delete(f"/api/webhooks/{endpoint['id']}", headers=other).status_code == 404
+        assert api.post(f"/api/webhooks/{endpoint['id']}/enable", headers=other).status_code == 404
+        assert api.post(f"/api/webhooks/{endpoint['id']}/enable", headers=auth("write")).status_code == 403
         assert api.delete(f"/api/webhooks/{endpoint['id']}", headers=auth("admin")).status_code == 204
         assert api.get(f"/api/webhooks/{endpoint['id']}", headers=auth("admin")).status_code == 404
 
@@ -80,6 +83,20 @@ def test_loopback_needs_the_allow_list(migrated_sqlite_url: str, receiver: Webho
         refused = api.post("/api/webhooks", json={"url": receiver.url, **TENANT})
         assert refused.status_code == 400 and refused.json()["error"] == "webhook_url_refused"
         assert "PROMPTER_WEBHOOK_ALLOWED_HOSTS" in refused.json()["detail"]
+
+
+def test_enabling_checks_the_url_again(migrated_sqlite_url: str, receiver: WebhookReceiver) -> None:
+    # Created while the allow-list let loopback through, disabled by the worker, then the allow-list was emptied.
+    with in_process_api(migrated_sqlite_url, **FAST) as api:
+        endpoint = create_endpoint(api, receiver.url)["endpoint"]
+    with sqlite3.connect(migrated_sqlite_url.removeprefix("sqlite:///")) as db:
+        db.execute(
+            "UPDATE webhook_endpoints SET enabled = 0, disabled_at = CURRENT_TIMESTAMP WHERE id = ?", [endpoint["id"]]
+        )
+    with in_process_api(migrated_sqlite_url) as api:
+        refused = api.post(f"/api/webhooks/{endpoint['id']}/enable", params=TENANT)
+        assert refused.status_code == 400 and refused.json()["error"] == "webhook_url_refused", refused.text
+        assert api.get(f"/api/webhooks/{endpoint['id']}", params=TENANT).json()["enabled"] is False
 
 
 def test_unknown_event_types_are_400_naming_the_field(migrated_sqlite_url: str, receiver: WebhookReceiver) -> None:

@@ -1,5 +1,5 @@
 """Webhook reliability on SQLite and PostgreSQL with real HTTP receivers: an endpoint failing for its window is
-disabled (itself an event), a hanging receiver holds up no label move, 1 000 label moves are 1 000 events with no
+disabled (itself an event) and, enabled again, gets what was pending, a hanging receiver holds up no label move, 1 000 label moves are 1 000 events with no
 duplicate id, each prompt's in order; and the receiver's trace joins the change's (traceparent)."""
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def test_an_endpoint_failing_for_its_window_is_disabled_and_that_is_an_event(
     failing, watcher = receivers
     failing.status = 500
     with in_process_api(db_url, **{**FAST, "webhook_disable_after_s": 0.5}) as api:
-        broken = create_endpoint(api, failing.url)["endpoint"]
+        created = create_endpoint(api, failing.url)
+        broken, broken_secret = created["endpoint"], created["secret"]
         watch = create_endpoint(api, watcher.url, event_types=["webhook_endpoint.disabled"])
         template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
         move(api, "greet", "production", pin(api, template["id"])["id"])
@@ -73,10 +74,31 @@ def test_an_endpoint_failing_for_its_window_is_disabled_and_that_is_an_event(
         assert metric(api, "prompter_webhook_deliveries_total", outcome="http_error") >= 2
         # A disabled endpoint's backlog is not lag: nothing is trying to deliver it.
         wait_until(lambda: metric(api, "prompter_webhook_outbox_lag_seconds") == 0, "no outbox lag")
-        # Disabled: no more attempts.
+        # Disabled: no more attempts, and an event fanned out meanwhile is not addressed to it (a second endpoint on
+        # the watcher's receiver shows when the staging move has been fanned out).
+        create_endpoint(api, watcher.url, event_types=["label.moved"])
         move(api, "greet", "staging", pin(api, template["id"], temperature=0.5)["id"])
-        wait_until(lambda: len(watcher.events()) == 1 and api.get("/healthz").status_code == 200, "a pass")
+        wait_until(lambda: len(watcher.events()) == 2, "the staging move, fanned out and delivered to the watcher")
         assert failing.refused_while_failing <= attempts + 1  # at most the attempt already in flight
+
+        # The receiver works again: enabling the endpoint (same secret) sends what was pending, in order, and nothing
+        # written while it was disabled.
+        failing.status = 204
+        enabled = api.post(f"/api/webhooks/{broken['id']}/enable", params=TENANT)
+        assert enabled.status_code == 200, enabled.text
+        assert enabled.json()["enabled"] is True and enabled.json()["disabled_at"] is None
+        assert enabled.json()["failing_since"] is None
+        pending = [d["event_id"] for d in reversed(log)]
+        wait_until(lambda: len(failing.events()) == len(pending), "the pending deliveries, once enabled")
+        assert [item.headers["webhook-id"] for item in failing.events()] == pending
+        assert len(failing.verified(broken_secret)) == len(pending)
+        again = api.post(f"/api/webhooks/{broken['id']}/enable", params=TENANT)
+        assert (
+            again.status_code == 200 and again.json() == api.get(f"/api/webhooks/{broken['id']}", params=TENANT).json()
+        )
+        move(api, "greet", "production", pin(api, template["id"], temperature=0.7)["id"])
+        wait_until(lambda: len(failing.events()) > len(pending), "a new event to the enabled endpoint")
+        assert all(item.headers["webhook-id"] not in pending for item in failing.events()[len(pending) :])
 
 
 def test_a_hanging_receiver_holds_up_no_label_move(
