@@ -1,5 +1,6 @@
 """Webhook endpoints, whole: create (URL checked by the SSRF rule, a generated secret answered once), list, get,
-delete, enable again after the worker disabled one, the delivery log and manual redelivery. Admin keys only. Flushes, never commits."""
+delete, enable again after the worker disabled one, the delivery log and manual redelivery. Admin keys only. Flushes,
+never commits."""
 
 from __future__ import annotations
 

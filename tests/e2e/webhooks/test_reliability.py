@@ -1,6 +1,7 @@
 """Webhook reliability on SQLite and PostgreSQL with real HTTP receivers: an endpoint failing for its window is
-disabled (itself an event) and, enabled again, gets what was pending, a hanging receiver holds up no label move, 1 000 label moves are 1 000 events with no
-duplicate id, each prompt's in order; and the receiver's trace joins the change's (traceparent)."""
+disabled (itself an event) and, enabled again, gets what was pending; a hanging receiver holds up no label move; 1 000
+label moves are 1 000 events with no duplicate id, each prompt's in order; and the receiver's trace joins the change's
+(traceparent)."""
 
 from __future__ import annotations
 
