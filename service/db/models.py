@@ -376,6 +376,7 @@ class WebhookEvent(Base):
     __table_args__ = (
         Index("ix_webhook_events_pending", "fanned_out", "id"),
         Index("ix_webhook_events_subject", "org_id", "workspace_id", "subject", "seq"),
+        Index("ix_webhook_events_created", "created_at"),  # retention (service/webhooks/claims.py: prune)
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -423,6 +424,7 @@ class WebhookDelivery(Base):
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_order", "endpoint_id", "subject", "seq"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_event", "event_id"),  # an event's deliveries (retention)
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -604,6 +604,14 @@ class WebhookSettings(Section):
         gt=0,
         le=30 * 86400,
     )
+    retention_s: float = setting(
+        "PROMPTER_WEBHOOK_RETENTION_S",
+        30 * 86400.0,
+        "How long an event and its delivery log are kept once no delivery of it is pending; the delivery worker "
+        "removes older ones.",
+        gt=0,
+        le=3650 * 86400,
+    )
     worker: Literal["on", "off"] = setting(
         "PROMPTER_WEBHOOK_WORKER",
         "on",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -246,6 +246,25 @@ async def disable(session: AsyncSession, endpoint: WebhookEndpoint, *, now: date
             "last_error": error,
         },
     )
+
+
+async def prune(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Remove up to `limit` events written before `before` that are done with (fanned out, no delivery pending),
+    oldest first, with their deliveries. Replicas prune side by side: each skips the rows another has locked."""
+    pending = exists().where(WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == "pending")
+    ids = (
+        await session.scalars(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.created_at < before, WebhookEvent.fanned_out.is_(True), ~pending)
+            .order_by(WebhookEvent.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if ids:
+        await session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(ids)))
+        await session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(ids)))
+    return len(ids)
 
 
 async def oldest_waiting(session: AsyncSession) -> datetime | None:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +31,10 @@ from telemetry.webhooks import delivery_span
 log = logging.getLogger("prompter.webhooks")
 
 FAN_OUT_BATCH = 200
+# Retention: at most this many expired events go per pass, a pass at most every PRUNE_EVERY_S (or the retention, if
+# shorter), so a backlog of them is worked off in short transactions rather than one long one.
+PRUNE_BATCH = 500
+PRUNE_EVERY_S = 60.0
 COALESCE_S = 0.01
 # A lease outlives the attempt's timeout by this much (recording the outcome included) before another worker may
 # take the delivery over.
@@ -66,6 +70,7 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._measured = 0.0
+        self._pruned = 0.0
         self._failing = False  # the last pass failed: its outage was logged once
 
     def start(self) -> None:
@@ -113,6 +118,8 @@ class DeliveryWorker:
         """One pass; True when it found work (the next pass starts at once)."""
         if time.monotonic() - self._measured >= self.settings.poll_s:
             await self._measure_lag()
+        if time.monotonic() - self._pruned >= min(PRUNE_EVERY_S, self.settings.retention_s):
+            await self._prune()
         free = self.settings.max_concurrency - len(self._inflight)
         # A read first: an idle pass (or one whose deliveries all wait behind one in flight) writes nothing.
         async with self.read_sessions() as session:
@@ -161,6 +168,14 @@ class DeliveryWorker:
         ) as trace_headers:
             headers = {**signed_headers(item.secret, item.event_id, body), **trace_headers}
             return await send(self.client, target, body, headers, timeout_s=self.settings.timeout_s)
+
+    async def _prune(self) -> None:
+        self._pruned = time.monotonic()
+        before = utcnow() - timedelta(seconds=self.settings.retention_s)
+        async with unit_of_work(self.sessions, self.write_queue) as session:
+            removed = await claims.prune(session, before=before, limit=PRUNE_BATCH)
+        if removed == PRUNE_BATCH:
+            self._pruned = 0.0  # more to remove: again on the next pass
 
     async def _measure_lag(self) -> None:
         self._measured = time.monotonic()

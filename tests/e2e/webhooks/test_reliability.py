@@ -102,6 +102,40 @@ def test_an_endpoint_failing_for_its_window_is_disabled_and_that_is_an_event(
         assert all(item.headers["webhook-id"] not in pending for item in failing.events()[len(pending) :])
 
 
+def test_events_past_their_retention_go_once_no_delivery_of_them_is_pending(
+    db_url: str, receivers: tuple[WebhookReceiver, WebhookReceiver]
+) -> None:
+    healthy, failing = receivers
+    failing.status = 500
+    settings = {**FAST, "webhook_retention_s": 0.5, "webhook_retry_base_s": 60.0, "webhook_retry_max_s": 60.0}
+    with in_process_api(db_url, **settings) as api:
+        created = create_endpoint(api, healthy.url)
+        ok, secret = created["endpoint"], created["secret"]
+        stuck = create_endpoint(api, failing.url, event_types=["label.moved"])["endpoint"]
+        template = create_template(api, "greet", "Hello {{ who }}", **TENANT)
+        move(api, "greet", "production", pin(api, template["id"])["id"])
+        wait_until(lambda: len(healthy.events()) == 3 and failing.refused_while_failing >= 1, "every first attempt")
+
+        def log(endpoint: dict[str, object]) -> list[dict[str, object]]:
+            return api.get(f"/api/webhooks/{endpoint['id']}/deliveries", params=TENANT).json()["items"]
+
+        # The revision and the version are delivered everywhere they go: past the retention, they are removed. The
+        # label move still waits for its retry to the failing endpoint, so it stays, for both endpoints.
+        wait_until(lambda: [d["event_type"] for d in log(ok)] == ["label.moved"], "the delivered events removed")
+        assert [(d["event_type"], d["status"]) for d in log(stuck)] == [("label.moved", "pending")]
+        # Once nothing is owed any more (the failing endpoint deleted with its deliveries), it goes too.
+        assert api.delete(f"/api/webhooks/{stuck['id']}", params=TENANT).status_code == 204
+        wait_until(lambda: log(ok) == [], "the last event removed")
+        assert len(healthy.events()) == 3  # each delivered once, none again
+        # New events are delivered as ever, with their order per prompt intact.
+        move(api, "greet", "staging", pin(api, template["id"], temperature=0.5)["id"])
+        wait_until(lambda: len(healthy.events()) == 5, "the new events")
+        assert [e["type"] for e in healthy.verified(secret)][-2:] == [
+            "prompt.version_created",
+            "label.moved",
+        ]
+
+
 def test_a_hanging_receiver_holds_up_no_label_move(
     db_url: str, receivers: tuple[WebhookReceiver, WebhookReceiver]
 ) -> None:
