@@ -248,6 +248,11 @@ async def disable(session: AsyncSession, endpoint: WebhookEndpoint, *, now: date
     )
 
 
+async def has_expired(session: AsyncSession, *, before: datetime) -> bool:
+    """Whether any event was written before `before` (a read on the age index: most passes then write nothing)."""
+    return await session.scalar(select(WebhookEvent.id).where(WebhookEvent.created_at < before).limit(1)) is not None
+
+
 async def prune(session: AsyncSession, *, before: datetime, limit: int) -> int:
     """Remove up to `limit` events written before `before` that are done with (fanned out, no delivery pending),
     oldest first, with their deliveries. Replicas prune side by side: each skips the rows another has locked."""

@@ -172,6 +172,9 @@ class DeliveryWorker:
     async def _prune(self) -> None:
         self._pruned = time.monotonic()
         before = utcnow() - timedelta(seconds=self.settings.retention_s)
+        async with self.read_sessions() as session:
+            if not await claims.has_expired(session, before=before):
+                return
         async with unit_of_work(self.sessions, self.write_queue) as session:
             removed = await claims.prune(session, before=before, limit=PRUNE_BATCH)
         if removed == PRUNE_BATCH:
