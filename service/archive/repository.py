@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import label_history
 from service.db.engine import insert_guarded
 from service.db.models import (
     PromptDeletion,
@@ -90,18 +91,7 @@ class ArchiveRepository:
     async def latest_label_event(
         self, org_id: str, workspace_id: str, name: str, label: str
     ) -> PromptLabelEvent | None:
-        query = (
-            select(PromptLabelEvent)
-            .where(
-                PromptLabelEvent.org_id == org_id,
-                PromptLabelEvent.workspace_id == workspace_id,
-                PromptLabelEvent.name == name,
-                PromptLabelEvent.label == label,
-            )
-            .order_by(PromptLabelEvent.id.desc())
-            .limit(1)
-        )
-        return await self.session.scalar(query)
+        return await label_history.latest_event(self.session, org_id, workspace_id, name, label)
 
     async def lock_template(self, template_id: int) -> PromptTemplate | None:
         query = select(PromptTemplate).where(PromptTemplate.id == template_id)

@@ -26,6 +26,7 @@ from service.archive import rules
 from service.archive.repository import ArchiveRepository
 from service.auth.principal import Principal, TenantScope
 from service.db.engine import IntegrityConflict, emit, on_commit
+from service.db.label_history import stack_top
 from service.db.models import (
     PromptDeletion,
     PromptLabelEvent,
@@ -244,8 +245,6 @@ class RetireService:
         self, org_id: str, workspace_id: str, name: str, label: str, version_id: int
     ) -> None:
         latest = await self.repo.latest_label_event(org_id, workspace_id, name, label)
-        # The rollback stack's top, as service/labels/service.py's stack_top computes it for a label delete.
-        top = None if latest is None else (latest.stack_parent_id if latest.kind == "rollback" else latest.id)
         event = PromptLabelEvent(
             org_id=org_id,
             workspace_id=workspace_id,
@@ -254,7 +253,7 @@ class RetireService:
             kind="delete",
             from_version_id=version_id,
             to_version_id=None,
-            stack_parent_id=top,
+            stack_parent_id=stack_top(latest),
             actor=self.actor,
             reason=DELETED_REASON,
         )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from service.archive import rules as archive_rules
+from service.db import label_history
 from service.db.engine import insert_guarded
 from service.db.models import PromptLabel, PromptLabelEvent, PromptName, PromptTemplate, PromptVersion
 from service.labels import busy
@@ -213,8 +214,7 @@ class LabelRepository:
         return event
 
     async def latest_event(self, org_id: str, workspace_id: str, name: str, label: str) -> PromptLabelEvent | None:
-        events = await self.history(org_id, workspace_id, name, label, before_id=None, limit=1)
-        return events[0] if events else None
+        return await label_history.latest_event(self.session, org_id, workspace_id, name, label)
 
     async def get_event(self, event_id: int) -> PromptLabelEvent | None:
         return await self.session.get(PromptLabelEvent, event_id)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.archive import rules as archive_rules
 from service.auth.principal import Principal, TenantScope
 from service.db.engine import emit
+from service.db.label_history import stack_top
 from service.db.models import PromptLabel, PromptLabelEvent, is_storable_id, utcnow
 from service.db.pagination import Page, check_limit, decode_cursor, page_of
 from service.errors import Duplicate, Forbidden, NotFound, Unprocessable
@@ -30,19 +31,10 @@ ANONYMOUS = "anonymous"
 # Aliases: inside LabelService the name `list` is its method.
 Arms = list[Arm]
 StoredSplit = list[dict[str, int]]
-# History rows that change no target (a rollout's decision to abort or to hold): they sit beside the rollback stack.
-ANNOTATIONS = frozenset({"abort", "hold"})
 
 
 class NothingToRollBack(Duplicate):
     code = "nothing_to_roll_back"
-
-
-def stack_top(event: PromptLabelEvent | None) -> int | None:
-    """The id of the move a rollback issued now would undo (see PromptLabelEvent.stack_parent_id)."""
-    if event is None:
-        return None
-    return event.stack_parent_id if event.kind == "rollback" or event.kind in ANNOTATIONS else event.id
 
 
 def from_split_of(event: PromptLabelEvent) -> list[dict[str, int]] | None:

@@ -15,7 +15,14 @@ from service.archive.rules import ConfirmationRequired, LabelledTarget
 from service.archive.service import RetireService
 from service.auth.principal import TenantScope
 from service.db.engine import create_engine, session_factory, unit_of_work
-from service.db.models import PromptDeletion, PromptLabel, PromptTemplate, PromptVersion, WebhookEvent
+from service.db.models import (
+    PromptDeletion,
+    PromptLabel,
+    PromptLabelEvent,
+    PromptTemplate,
+    PromptVersion,
+    WebhookEvent,
+)
 from service.settings import Settings
 from telemetry.events import LabelMoved, PromptListChanged
 
@@ -93,6 +100,36 @@ def test_a_delete_counts_each_removed_label_as_a_label_delete(db_url: str) -> No
     )
     assert not isinstance(result, Exception), result
     assert published == [LabelMoved(kind="delete", protected=True), PromptListChanged("acme", "support", "greet")]
+
+
+def test_a_deleted_labels_history_row_stacks_on_the_move_a_rollout_hold_sat_beside(db_url: str) -> None:
+    # The label was moved, then a rollout held it (an annotation beside the rollback stack). The delete's row must
+    # stack on the move, as a delete through the labels API does (service/db/label_history.py: stack_top); it once
+    # stacked on the hold instead.
+    version_id = seed(db_url, labelled=True)
+
+    async def history(session: Any) -> int:
+        common = {"org_id": "acme", "workspace_id": "support", "name": "greet", "label": "production", "actor": "t"}
+        moved = PromptLabelEvent(kind="move", from_version_id=None, to_version_id=version_id, **common)
+        session.add(moved)
+        await session.flush()
+        held = PromptLabelEvent(
+            kind="hold", from_version_id=version_id, to_version_id=version_id, stack_parent_id=moved.id, **common
+        )
+        session.add(held)
+        await session.flush()
+        return int(moved.id)
+
+    moved_id, _ = in_transaction(db_url, history)
+    result, _ = in_transaction(db_url, lambda s: RetireService(s).delete_name("greet", tenant=TENANT, confirm="greet"))
+    assert not isinstance(result, Exception), result
+
+    async def deleted(session: Any) -> PromptLabelEvent:
+        query = select(PromptLabelEvent).where(PromptLabelEvent.kind == "delete")
+        return (await session.scalars(query)).one()
+
+    row, _ = in_transaction(db_url, deleted)
+    assert row.stack_parent_id == moved_id and row.from_version_id == version_id
 
 
 def test_a_refusal_publishes_nothing_and_writes_nothing(db_url: str) -> None:
