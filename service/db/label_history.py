@@ -4,7 +4,7 @@ parent points (PromptLabelEvent.stack_parent_id)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import PromptLabelEvent
@@ -20,10 +20,9 @@ def stack_top(event: PromptLabelEvent | None) -> int | None:
     return event.stack_parent_id if event.kind == "rollback" or event.kind in ANNOTATIONS else event.id
 
 
-async def latest_event(
-    session: AsyncSession, org_id: str, workspace_id: str, name: str, label: str
-) -> PromptLabelEvent | None:
-    query = (
+def newest_first(org_id: str, workspace_id: str, name: str, label: str) -> Select[tuple[PromptLabelEvent]]:
+    """A label's history rows, newest first (the labels API pages it; `latest_event` takes the first)."""
+    return (
         select(PromptLabelEvent)
         .where(
             PromptLabelEvent.org_id == org_id,
@@ -32,6 +31,10 @@ async def latest_event(
             PromptLabelEvent.label == label,
         )
         .order_by(PromptLabelEvent.id.desc())
-        .limit(1)
     )
-    return await session.scalar(query)
+
+
+async def latest_event(
+    session: AsyncSession, org_id: str, workspace_id: str, name: str, label: str
+) -> PromptLabelEvent | None:
+    return await session.scalar(newest_first(org_id, workspace_id, name, label).limit(1))

@@ -222,17 +222,7 @@ class LabelRepository:
     async def history(
         self, org_id: str, workspace_id: str, name: str, label: str, *, before_id: int | None, limit: int
     ) -> list[PromptLabelEvent]:
-        query = (
-            select(PromptLabelEvent)
-            .where(
-                PromptLabelEvent.org_id == org_id,
-                PromptLabelEvent.workspace_id == workspace_id,
-                PromptLabelEvent.name == name,
-                PromptLabelEvent.label == label,
-            )
-            .order_by(PromptLabelEvent.id.desc())
-            .limit(limit)
-        )
+        query = label_history.newest_first(org_id, workspace_id, name, label).limit(limit)
         if before_id is not None:
             query = query.where(PromptLabelEvent.id < before_id)
         return list(await self.session.scalars(query))
