@@ -58,7 +58,7 @@ REQUESTS = {
     "run": lambda: Call("POST", "/api/prompt-templates/1/run", body=RUN, expect=201),
     "get": lambda: Call("GET", "/api/prompt-templates/1"),
 }
-# Targets, as fractions of telemetry off's CPU per request (the sampled one is judged against metrics only).
+# Targets, as fractions of telemetry off's CPU per request (the sampled ones are judged against metrics only).
 TARGETS = {"metrics": 0.03, "full": 0.10, "inline": 0.10, "nostmt": 0.10}
 SAMPLED_RATIO = 0.1  # the `sampled` variant's OTEL_TRACES_SAMPLER_ARG
 
@@ -87,7 +87,10 @@ VARIANTS = (
     Variant("nostmt", "100 % tracing, no statement spans", sampler="always_on", statement_spans=False),
     Variant("nostmt_off", "  the same app, switched off", switched_off="nostmt"),
     Variant(
-        "sampled", "parentbased_traceidratio 0.1", sampler="parentbased_traceidratio", sampler_arg=str(SAMPLED_RATIO)
+        "sampled",
+        f"parentbased_traceidratio {SAMPLED_RATIO}",
+        sampler="parentbased_traceidratio",
+        sampler_arg=str(SAMPLED_RATIO),
     ),
     Variant("sampled_off", "  the same app, switched off", switched_off="sampled"),
     # Every request sampled out: what a request that is not traced costs with tracing on, the other nine in ten above.
@@ -209,9 +212,8 @@ async def measure(
                 continue
             apps[variant.key], flushers[variant.key] = await _start(stack, variant, db_urls[variant.key], otlp)
             ratio = float(variant.sampler_arg or 1)
-            every[variant.key] = (
-                round(FLUSH_EVERY / ratio) if ratio else runs
-            )  # nothing sampled: flush once, at the end
+            # Nothing sampled: flush once, at the end.
+            every[variant.key] = round(FLUSH_EVERY / ratio) if ratio else runs
         call = REQUESTS[request]()
         for key, app in apps.items():  # warm-up, and a check that every variant answers as expected
             for _ in range(max(20, runs // 20)):
@@ -342,19 +344,18 @@ def _verdict(key: str, stats: dict[str, dict[str, Any]]) -> str:
     extra = beyond_metrics(stats, key)
     if extra is None:
         return ""
-    if key == "unsampled":
-        return f"vs metrics only {extra[0]:+.0f} ± {extra[1]:.0f} µs, within 1 SE: {'met' if extra[0] <= extra[1] else 'missed'}"
-    if key == "sampled":
-        text = f"vs metrics only {extra[0]:+.0f} ± {extra[1]:.0f} µs"
-        floor = sampled_floor(stats, SAMPLED_RATIO)
-        if floor is None:
-            return f"{text}, within 1 SE: {'met' if extra[0] <= extra[1] else 'missed'}"
+    text = f"vs metrics only {extra[0]:+.0f} ± {extra[1]:.0f} µs"
+    floor = sampled_floor(stats, SAMPLED_RATIO) if key == "sampled" else None
+    if key == "unsampled" or (key == "sampled" and floor is None):
+        return f"{text}, {_within_se(*extra)}"
+    if floor is not None:
         rest, se = extra[0] - floor[0], math.hypot(extra[1], floor[1])
-        return (
-            f"{text}; a tenth of full tracing's is {floor[0]:.0f}, the rest {rest:+.0f} ± {se:.0f}, within 1 SE: "
-            f"{'met' if rest <= se else 'missed'}"
-        )
+        return f"{text}; a tenth of full tracing's is {floor[0]:.0f}, the rest {rest:+.0f} ± {se:.0f}, {_within_se(rest, se)}"
     return ""
+
+
+def _within_se(value: float, se: float) -> str:
+    return f"within 1 SE: {'met' if value <= se else 'missed'}"
 
 
 def _exporter_row(
