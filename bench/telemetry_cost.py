@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import gc
 import json
-import math
 import os
 import random
 import statistics
@@ -41,6 +40,7 @@ from typing import Any
 from opentelemetry.trace import NoOpTracer
 
 from bench.asgi_measure import Call
+from bench.cost_verdicts import SAMPLED_RATIO, TARGETS, compare, paired, summary, verdict
 
 TEMPLATE = json.dumps(
     {"org_id": "m", "workspace_id": "m", "name": "greet", "body": "Hello {{ name }} from {{ team }}!"}
@@ -58,9 +58,6 @@ REQUESTS = {
     "run": lambda: Call("POST", "/api/prompt-templates/1/run", body=RUN, expect=201),
     "get": lambda: Call("GET", "/api/prompt-templates/1"),
 }
-# Targets, as fractions of telemetry off's CPU per request (the sampled ones are judged against metrics only).
-TARGETS = {"metrics": 0.03, "full": 0.10, "inline": 0.10, "nostmt": 0.10}
-SAMPLED_RATIO = 0.1  # the `sampled` variant's OTEL_TRACES_SAMPLER_ARG
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,16 +183,6 @@ NO_SWITCH = nullcontext()
 NOOP_TRACER = NoOpTracer()
 
 
-def _stats(samples: list[float]) -> dict[str, float]:
-    mean = statistics.fmean(samples)
-    return {
-        "n": len(samples),
-        "mean_us": mean,
-        "se_us": statistics.stdev(samples) / math.sqrt(len(samples)),
-        "median_us": statistics.median(samples),
-    }
-
-
 async def measure(
     variants: list[Variant], db_urls: dict[str, str], request: str, runs: int, otlp: str | None
 ) -> dict[str, Any]:
@@ -240,26 +227,12 @@ async def measure(
                     if flush is not None and (index % every[key] == every[key] - 1 or index == runs - 1):
                         flush()
                     samples[key].append((clock() - start) * 1e6)
-        stats = {key: dict(_stats(values), samples=values) for key, values in samples.items()}
+        stats = {key: dict(summary(values), samples=values) for key, values in samples.items()}
         for key, pid in exporters.items():
             if exporter_pid(apps[key]) != pid:
                 raise RuntimeError(f"{key}: the span exporter process was replaced during the measure")
             stats[key]["exporter_us"] = (process_cpu_s(pid) - exporter_start[key]) / runs * 1e6
     return stats
-
-
-def compare(stats: dict[str, dict[str, float]], baseline: str = "off") -> dict[str, dict[str, float]]:
-    """Added µs (± standard error of the difference) and ratio baseline/variant (throughput at equal CPU)."""
-    base = stats[baseline]
-    out: dict[str, dict[str, float]] = {}
-    for key, s in stats.items():
-        out[key] = {
-            "added_us": s["mean_us"] - base["mean_us"],
-            "added_se_us": math.hypot(s["se_us"], base["se_us"]),
-            "ratio": base["mean_us"] / s["mean_us"],
-            "share": (s["mean_us"] - base["mean_us"]) / base["mean_us"],
-        }
-    return out
 
 
 def scrape(series: int, repeats: int) -> dict[str, Any]:
@@ -287,77 +260,6 @@ def scrape(series: int, repeats: int) -> dict[str, Any]:
     }
 
 
-def _differences(stats: dict[str, Any], key: str, minus: str) -> list[float] | None:
-    """Per step, `key`'s request minus `minus`'s: the two ran in the same step of the alternation (a block), so a slow
-    spell of the machine that lands on both cancels out of the difference instead of widening its error."""
-    on, off = stats.get(key, {}).get("samples"), stats.get(minus, {}).get("samples")
-    if on is None or off is None or len(on) != len(off):
-        return None
-    return [a - b for a, b in zip(on, off, strict=True)]
-
-
-def _mean_se(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) / math.sqrt(len(values))
-
-
-def paired(stats: dict[str, dict[str, Any]], key: str) -> tuple[float, float, float] | None:
-    """(µs added, its standard error, share) of a variant over its own app switched off, if that was measured. The
-    error is that of the per-step differences (a randomized block design); without the samples (figures read back
-    from an older JSON), that of two independent means."""
-    twin = f"{key}_off"
-    if twin not in stats:
-        return None
-    on, off = stats[key], stats[twin]
-    differences = _differences(stats, key, twin)
-    if differences is not None:
-        added, se = _mean_se(differences)
-    else:
-        added, se = on["mean_us"] - off["mean_us"], math.hypot(on["se_us"], off["se_us"])
-    return added, se, added / off["mean_us"]
-
-
-def beyond_metrics(stats: dict[str, dict[str, Any]], key: str) -> tuple[float, float] | None:
-    """(µs, standard error) a tracing variant adds beyond metrics only, each over its own app switched off, paired per
-    step: (key - key switched off) - (metrics - metrics switched off)."""
-    parts = [_differences(stats, key, f"{key}_off"), _differences(stats, "metrics", "metrics_off")]
-    if parts[0] is not None and parts[1] is not None:
-        return _mean_se([a - b for a, b in zip(parts[0], parts[1], strict=True)])
-    pair, metrics = paired(stats, key), paired(stats, "metrics")
-    if pair is None or metrics is None:
-        return None
-    return pair[0] - metrics[0], math.hypot(pair[1], metrics[1])
-
-
-def sampled_floor(stats: dict[str, dict[str, Any]], ratio: float) -> tuple[float, float] | None:
-    """What the traced share of a sampled variant costs at least: `ratio` of what 100 % tracing adds beyond metrics
-    only (the traced requests pay for their spans; nothing a sampler does makes them cheaper)."""
-    full = beyond_metrics(stats, "full")
-    return (ratio * full[0], ratio * full[1]) if full is not None else None
-
-
-def _verdict(key: str, stats: dict[str, dict[str, Any]]) -> str:
-    pair = paired(stats, key)
-    if pair is None:
-        return ""
-    if key in TARGETS:
-        return f"≤ {TARGETS[key]:.0%}: {'met' if pair[2] <= TARGETS[key] else 'missed'}"
-    extra = beyond_metrics(stats, key)
-    if extra is None:
-        return ""
-    text = f"vs metrics only {extra[0]:+.0f} ± {extra[1]:.0f} µs"
-    floor = sampled_floor(stats, SAMPLED_RATIO) if key == "sampled" else None
-    if key == "unsampled" or (key == "sampled" and floor is None):
-        return f"{text}, {_within_se(*extra)}"
-    if floor is not None:
-        rest, se = extra[0] - floor[0], math.hypot(extra[1], floor[1])
-        return f"{text}; a tenth of full tracing's is {floor[0]:.0f}, the rest {rest:+.0f} ± {se:.0f}, {_within_se(rest, se)}"
-    return ""
-
-
-def _within_se(value: float, se: float) -> str:
-    return f"within 1 SE: {'met' if value <= se else 'missed'}"
-
-
 def _exporter_row(
     db: str, request: str, key: str, exporter_us: float, pair: tuple[float, float, float], stats: dict[str, Any]
 ) -> str:
@@ -366,10 +268,10 @@ def _exporter_row(
     total = pair[0] + exporter_us
     share = total / stats[f"{key}_off"]["mean_us"]
     target = TARGETS.get(key)
-    verdict = f"≤ {target:.0%} counting it: {'met' if share <= target else 'missed'}" if target else ""
+    counted = f"≤ {target:.0%} counting it: {'met' if share <= target else 'missed'}" if target else ""
     return (
         f"| {db} | {request} |   + its span exporter process (other process) | {exporter_us:.0f} |  | {total:+.0f} "
-        f"| {share:+.1%} | {verdict} |"
+        f"| {share:+.1%} | {counted} |"
     )
 
 
@@ -390,16 +292,16 @@ def render(results: dict[str, Any]) -> str:
             share = f"{pair[2]:+.1%}" if pair else ""
             lines.append(
                 f"| {db} | {request} | {variant.label} | {s['mean_us']:.0f} ± {s['se_us']:.0f} | {vs_off} | {vs_self} "
-                f"| {share} | {_verdict(variant.key, stats)} |"
+                f"| {share} | {verdict(variant.key, stats)} |"
             )
             if "exporter_us" in s and pair:
                 lines.append(_exporter_row(db, request, variant.key, s["exporter_us"], pair, stats))
     if "scrape" in results:
         sc = results["scrape"]
-        verdict = "met" if sc["median_ms"] <= 10 else "missed"
+        scrape_verdict = "met" if sc["median_ms"] <= 10 else "missed"
         lines.append(
             f"\n/metrics, {sc['series']:,} series: median {sc['median_ms']:.1f} ms (min {sc['min_ms']:.1f}; CPU time "
-            f"median {sc['cpu_median_ms']:.1f} ms; {sc['repeats']} scrapes); target ≤ 10 ms: {verdict}"
+            f"median {sc['cpu_median_ms']:.1f} ms; {sc['repeats']} scrapes); target ≤ 10 ms: {scrape_verdict}"
         )
     return "\n".join(lines)
 

@@ -6,7 +6,7 @@ import math
 import random
 from typing import Any
 
-from bench.telemetry_cost import _verdict, beyond_metrics, paired, sampled_floor
+from bench.cost_verdicts import beyond_metrics, paired, sampled_floor, verdict
 
 
 def _variant(samples: list[float]) -> dict[str, Any]:
@@ -34,12 +34,12 @@ def test_a_slow_spell_shared_by_a_step_cancels_out_of_the_paired_error() -> None
 def test_sampled_tracing_is_judged_on_what_is_left_after_its_traced_tenth() -> None:
     free = _stats({"metrics": 60.0, "full": 360.0, "sampled": 90.0, "unsampled": 60.0})
     assert abs(sampled_floor(free, 0.1)[0] - 30) < 1  # type: ignore[index]
-    assert _verdict("sampled", free).endswith("met") and _verdict("unsampled", free).endswith("met")
+    assert verdict("sampled", free).endswith("met") and verdict("unsampled", free).endswith("met")
 
     dearer = _stats({"metrics": 60.0, "full": 360.0, "sampled": 130.0, "unsampled": 100.0})
     extra, _ = beyond_metrics(dearer, "unsampled")  # type: ignore[misc]
     assert abs(extra - 40) < 2
-    assert _verdict("sampled", dearer).endswith("missed") and _verdict("unsampled", dearer).endswith("missed")
+    assert verdict("sampled", dearer).endswith("missed") and verdict("unsampled", dearer).endswith("missed")
 
 
 def test_figures_without_samples_fall_back_to_independent_means() -> None:
