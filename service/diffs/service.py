@@ -2,7 +2,7 @@
 
 The body diff is difflib's unified diff, computed by a matcher with an operation budget (service/diffs/budget.py): a
 pair of bodies that would cost more is refused with 422 `diff_too_large` instead of burning seconds of CPU. It runs in
-a worker thread so that even a diff within budget does not stall the event loop.
+a worker thread so that even a diff within budget does not stall the event loop, and holds no database connection.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db.engine import end_reads
 from service.db.models import PromptTemplate, PromptVersion, is_storable_id
 from service.diffs.budget import DEFAULT_BUDGET, DiffTooLarge, unified_text
 from service.diffs.messages import MessageChange, chat_text, message_changes
@@ -98,6 +99,9 @@ class DiffService:
                 "workspace. Pass an id of another revision of the same name in `against`.",
                 code="not_comparable",
             )
+        # Both rows are loaded: hand the connection back before the diff queues for the matcher and computes, so
+        # that parallel diffs cannot hold every pooled connection while other requests wait for one.
+        await end_reads(self.session)
         try:
             text = await to_thread.run_sync(
                 lambda: unified(

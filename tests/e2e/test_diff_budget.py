@@ -6,13 +6,16 @@ and reuses the answer on the next view."""
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
 
+from service.diffs.budget import BudgetedMatcher
 from service.providers import ProviderRegistry
 from tests.e2e.labels_support import create_template, live_api, pin
 from tests.unit.diffs.test_budget import hostile
@@ -68,6 +71,43 @@ def test_a_hostile_diff_is_refused_quickly_and_other_tenants_keep_being_served(w
     quiet = statistics.median(took for _, took, _ in baseline)
     busy = statistics.median(took for _, took, _ in during)
     assert busy < quiet + 0.25, f"victim median {busy * 1000:.0f} ms under attack vs {quiet * 1000:.0f} ms quiet"
+
+
+@pytest.fixture
+def held_diffs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """(entered, release): the server's matcher (in this process) waits at its start, inside the one-diff-at-a-time
+    lock, until `release` is set, then does its real budgeted work. `entered` says a diff is in there."""
+    entered, release = threading.Event(), threading.Event()
+    real = BudgetedMatcher.get_grouped_opcodes
+
+    def held(matcher: BudgetedMatcher, n: int = 3) -> Any:
+        entered.set()
+        if not release.wait(timeout=240):
+            raise RuntimeError("the test never released the held diff")
+        return real(matcher, n)
+
+    monkeypatch.setattr(BudgetedMatcher, "get_grouped_opcodes", held)
+    yield entered, release
+    release.set()
+
+
+def test_diffs_waiting_for_the_matcher_hold_no_database_connection(world, held_diffs) -> None:
+    """8 diffs in the server (one in the matcher, the rest queued behind it) and the SQLite pool's 4 connections:
+    another tenant's reads are answered while none of the diffs can finish. This failed with 503
+    database_unavailable (pool exhausted) while a diff kept its connection."""
+    client, base_url, one, two = world
+    entered, release = held_diffs
+    diff_path = f"/api/prompt-templates/{two}/diff"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        attacks = [pool.submit(timed_get, base_url, diff_path, {"against": str(one), **ATTACKER}) for _ in range(8)]
+        assert entered.wait(timeout=60), "no diff reached the matcher"
+        reads = [timed_get(base_url, "/api/prompts/greet", VICTIM) for _ in range(5)]
+        assert [status for status, _, _ in reads] == [200] * 5, reads
+        assert not any(attack.done() for attack in attacks)  # the reads were answered while the diffs were held
+        release.set()
+        results = [attack.result(timeout=240) for attack in attacks]
+    assert [status for status, _, _ in results] == [422] * 8
+    assert all('"diff_too_large"' in text for _, _, text in results)
 
 
 def test_the_ui_page_bounds_and_caches_its_diffs(world) -> None:
