@@ -17,13 +17,8 @@ SAMPLED_RATIO = 0.1  # the `sampled` variant's OTEL_TRACES_SAMPLER_ARG
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    mean = statistics.fmean(samples)
-    return {
-        "n": len(samples),
-        "mean_us": mean,
-        "se_us": statistics.stdev(samples) / math.sqrt(len(samples)),
-        "median_us": statistics.median(samples),
-    }
+    mean, se = mean_se(samples)
+    return {"n": len(samples), "mean_us": mean, "se_us": se, "median_us": statistics.median(samples)}
 
 
 def compare(stats: dict[str, dict[str, float]], baseline: str = "off") -> dict[str, dict[str, float]]:
