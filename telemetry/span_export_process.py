@@ -1,9 +1,9 @@
 """The span exporter process: `python -m telemetry.span_export_process --endpoint URL [--timeout S]`.
 
 Started by the span relay (telemetry/span_relay.py) of a Prompter process. It reads framed messages on stdin
-(telemetry/span_wire.py), rebuilds the spans and exports them with the stock OTLP/HTTP exporter - which reads the
-standard OTEL_EXPORTER_OTLP_* headers, compression and certificate settings from the environment it inherits, exactly
-as it would in the request process. It answers `ready` once it can export and each flush with its sequence number, and
+(telemetry/span_wire.py), encodes the spans as OTLP straight from their tuples (telemetry/span_encoding.py) and sends
+them through the stock OTLP/HTTP exporter's client - which reads the standard OTEL_EXPORTER_OTLP_* headers,
+compression and certificate settings from the environment it inherits, exactly as it would in the request process. It answers `ready` once it can export and each flush with its sequence number, and
 exits when stdin closes (its parent shut down or died), after exporting what it had. SIGINT and SIGTERM are ignored:
 a Ctrl-C or a stop signal to the process group must not lose spans the parent is still flushing.
 """
@@ -16,7 +16,8 @@ import signal
 import sys
 from typing import Any, BinaryIO
 
-from telemetry.span_wire import HEADER, Rebuilder
+from telemetry.span_encoding import EncodedSpanExporter, SpanEncoder
+from telemetry.span_wire import HEADER
 
 
 def _read(stream: BinaryIO, size: int) -> bytes | None:
@@ -41,7 +42,8 @@ def messages(stream: BinaryIO) -> Any:
 
 
 def serve(stream: BinaryIO, answer: BinaryIO, exporter: Any) -> None:
-    rebuilder = Rebuilder()
+    encoder = SpanEncoder()
+    encoded = EncodedSpanExporter(exporter) if EncodedSpanExporter.supported(exporter) else None
 
     def reply(text: str) -> None:
         answer.write(f"{text}\n".encode())
@@ -51,11 +53,14 @@ def serve(stream: BinaryIO, answer: BinaryIO, exporter: Any) -> None:
     for message in messages(stream):
         kind = message[0]
         if kind == "spans":
-            exporter.export([rebuilder.span(values) for values in message[1]])
+            if encoded is not None:
+                encoded.export(encoder.request(message[1]), len(message[1]))
+            else:  # an exporter without the fields the encoded path uses: the stock path, spans rebuilt
+                exporter.export([encoder.span(values) for values in message[1]])
         elif kind == "flush":
             reply(str(message[1]))
         else:
-            rebuilder.define(message)
+            encoder.define(message)
     exporter.shutdown()
 
 

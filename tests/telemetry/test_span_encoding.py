@@ -1,0 +1,127 @@
+"""The exporter process's OTLP encoding from the relay's tuples (telemetry/span_encoding.py) equals the stock encoder's
+output for the same SDK spans, message for message; the stock exporter's client sends it, size limit included; an
+exporter without the fields that path needs gets rebuilt spans through its own export()."""
+
+from __future__ import annotations
+
+import io
+import marshal
+from typing import Any
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from telemetry import span_encoding
+from telemetry.span_encoding import EncodedSpanExporter, SpanEncoder
+from telemetry.span_export_process import messages, serve
+from telemetry.span_relay import _definition
+from telemetry.span_wire import compact, frame
+from tests.support.otlp_receiver import OTLPReceiver
+from tests.telemetry.test_span_relay import RESOURCE, make_spans
+
+
+def finished_spans(provider: TracerProvider) -> list[ReadableSpan]:
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    make_spans(provider)
+    # The same request again from another tracer provider whose resource is equal but another object: the stock
+    # encoder groups both under one resource.
+    twin = TracerProvider(resource=Resource(dict(RESOURCE.attributes)))
+    twin.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = twin.get_tracer("prompter", "1.2.3", schema_url="https://opentelemetry.io/schemas/1.26.0")
+    for value in (0.0, -0.0, True, 1):  # equal values a cache of encodings must keep apart (-0.0 == 0.0 == False)
+        with tracer.start_as_current_span("value", attributes={"value": value}):
+            pass
+    return list(memory.get_finished_spans())
+
+
+def wire(spans: list[ReadableSpan]) -> bytes:
+    """The frames the span relay writes for these spans: definitions first, then one batch."""
+    indexes: dict[int, int] = {}
+    out = []
+
+    def index(kind: str, thing: Any) -> int:
+        if id(thing) not in indexes:
+            indexes[id(thing)] = len(indexes)
+            out.append(frame(_definition(kind, indexes[id(thing)], thing)))
+        return indexes[id(thing)]
+
+    batch = [compact(s, index("resource", s.resource), index("scope", s.instrumentation_scope)) for s in spans]
+    return b"".join(out) + frame(("spans", batch))
+
+
+def encode(data: bytes) -> list[Any]:
+    encoder, requests = SpanEncoder(), []
+    for message in messages(io.BytesIO(data)):
+        if message[0] == "spans":
+            requests.append(encoder.request(message[1]))
+        else:
+            encoder.define(message)
+    return requests
+
+
+@pytest.fixture
+def spans() -> list[ReadableSpan]:
+    return finished_spans(TracerProvider(resource=RESOURCE, span_limits=SpanLimits(max_span_attributes=5, max_events=3)))
+
+
+def test_the_encoding_from_tuples_is_the_stock_encoding(spans: list[ReadableSpan]) -> None:
+    stock = encode_spans(spans)
+    (encoded,) = encode(wire(spans))
+    assert len(stock.resource_spans) == 1 and len(stock.resource_spans[0].scope_spans) == 2
+    assert encoded == stock
+    assert encoded.SerializeToString(deterministic=True) == stock.SerializeToString(deterministic=True)
+
+
+def test_kept_attribute_encodings_change_nothing_batch_after_batch(
+    spans: list[ReadableSpan], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(span_encoding, "MAX_CACHED", 3)  # the cache fills and starts over within one batch
+    stock = encode_spans(spans)
+    data = wire(spans)
+    encoder = SpanEncoder()
+    batches = []
+    for message in messages(io.BytesIO(data + frame(("spans", marshal.loads(marshal.dumps(_batch(data))))))):
+        if message[0] == "spans":
+            batches.append(encoder.request(message[1]))
+        else:
+            encoder.define(message)
+    assert batches == [stock, stock]
+
+
+def _batch(data: bytes) -> list[Any]:
+    return next(m for m in messages(io.BytesIO(data)) if m[0] == "spans")[1]
+
+
+def test_the_stock_exporter_has_what_the_encoded_path_uses() -> None:
+    exporter = OTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")
+    assert EncodedSpanExporter.supported(exporter)
+    exporter.shutdown()
+
+
+def test_the_encoded_request_goes_through_the_stock_client_and_its_size_limit(spans: list[ReadableSpan]) -> None:
+    (request,) = encode(wire(spans))
+    with OTLPReceiver() as receiver:
+        endpoint = f"{receiver.url}/v1/traces"
+        sent = EncodedSpanExporter(OTLPSpanExporter(endpoint=endpoint, timeout=5.0))
+        limited = EncodedSpanExporter(OTLPSpanExporter(endpoint=endpoint, timeout=5.0, max_request_size=64))
+        assert limited.export(request, len(spans)) is False
+        assert receiver.trace_requests == []
+        assert sent.export(request, len(spans)) is True
+        assert receiver.trace_requests == [request]
+        sent.exporter.shutdown()
+        assert sent.export(request, len(spans)) is False, "a shut-down exporter sends nothing"
+    assert not receiver.bad_requests
+
+
+def test_an_exporter_without_the_encoded_path_gets_the_rebuilt_spans(spans: list[ReadableSpan]) -> None:
+    memory = InMemorySpanExporter()
+    assert not EncodedSpanExporter.supported(memory)
+    serve(io.BytesIO(wire(spans) + frame(("flush", 1))), answers := io.BytesIO(), memory)
+    assert answers.getvalue() == b"ready\n1\n"
+    assert encode_spans(memory.get_finished_spans()) == encode_spans(spans)
