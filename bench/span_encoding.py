@@ -41,7 +41,12 @@ async def record(runs: int) -> bytes:
             app, flush = await _start(stack, variant, f"sqlite+aiosqlite:///{directory}/spans.db", sink.endpoint)
             relay = app.state.runtime.telemetry_handle.span_relay
             encode = relay._encode
-            relay._encode = lambda batch: frames.append(encode(batch)) or frames[-1]
+
+            def recorded(batch: list[Any]) -> bytes:
+                frames.append(encode(batch))
+                return frames[-1]
+
+            relay._encode = recorded
             flush()  # the seeding requests' spans: their resource and scope definitions are kept, their spans not
             seeded = [m for m in messages(io.BytesIO(b"".join(frames))) if m[0] != "spans"]
             frames[:] = [frame(message) for message in seeded]
