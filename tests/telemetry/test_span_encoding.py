@@ -67,7 +67,9 @@ def encode(data: bytes) -> list[Any]:
 
 @pytest.fixture
 def spans() -> list[ReadableSpan]:
-    return finished_spans(TracerProvider(resource=RESOURCE, span_limits=SpanLimits(max_span_attributes=5, max_events=3)))
+    return finished_spans(
+        TracerProvider(resource=RESOURCE, span_limits=SpanLimits(max_span_attributes=5, max_events=3))
+    )
 
 
 def test_the_encoding_from_tuples_is_the_stock_encoding(spans: list[ReadableSpan]) -> None:
