@@ -1,11 +1,10 @@
 """A hostile diff over real HTTP: two 12 000-line revisions differing on every second line. It is refused quickly with
 422 `diff_too_large` (its work is bounded, see tests/unit/diffs/test_budget.py), and another workspace's reads keep
-being answered while several such diffs run in parallel. The UI's prompt page shows the pair as too large, quickly,
-and reuses the answer on the next view."""
+being answered while several such diffs run in parallel. The UI's prompt page shows the pair as too large, and again
+on the next view."""
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +21,6 @@ from tests.unit.diffs.test_budget import hostile
 
 ATTACKER = {"org_id": "evil", "workspace_id": "lab"}
 VICTIM = {"org_id": "acme", "workspace_id": "shop"}
-# Generous: the unbounded diff took ~12 s alone on this kind of machine; the bounded one takes a fraction of a second.
-QUICK_S = 5.0
 
 
 @pytest.fixture
@@ -46,31 +43,24 @@ def timed_get(base_url: str, path: str, params: dict[str, str]) -> tuple[int, fl
         return response.status_code, time.perf_counter() - started, response.text
 
 
-def test_a_hostile_diff_is_refused_quickly_and_other_tenants_keep_being_served(world) -> None:
+def test_a_hostile_diff_is_refused_and_other_tenants_keep_being_served(world) -> None:
+    """Statuses, not clocks: that the matcher's work is bounded is counted in tests/unit/diffs/test_budget.py, and what
+    parallel diffs do to another workspace's read latency is measured by `python -m bench.diff_isolation`."""
     client, base_url, one, two = world
     diff_path = f"/api/prompt-templates/{two}/diff"
-    status, took, text = timed_get(base_url, diff_path, {"against": str(one), **ATTACKER})
+    status, _, text = timed_get(base_url, diff_path, {"against": str(one), **ATTACKER})
     assert status == 422 and '"diff_too_large"' in text, text
-    assert took < QUICK_S, f"one hostile diff took {took:.1f} s"
-
-    baseline = [timed_get(base_url, "/api/prompts/greet", VICTIM) for _ in range(20)]
-    assert {status for status, _, _ in baseline} == {200}
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         attacks = [pool.submit(timed_get, base_url, diff_path, {"against": str(one), **ATTACKER}) for _ in range(8)]
         during = []
         while not all(attack.done() for attack in attacks) or len(during) < 5:
             during.append(timed_get(base_url, "/api/prompts/greet", VICTIM))
-        results = [attack.result() for attack in attacks]
+        results = [attack.result(timeout=240) for attack in attacks]
 
-    assert {status for status, _, _ in results} == {422}
-    assert max(took for _, took, _ in results) < 4 * QUICK_S  # 8 queued on 4 connections: a few budgets each
-    assert {status for status, _, _ in during} == {200}
-    # Beyond noise: the victim's median read stays within a generous bound of its quiet median (the unbounded diff
-    # moved it from 4 ms to over 300 ms).
-    quiet = statistics.median(took for _, took, _ in baseline)
-    busy = statistics.median(took for _, took, _ in during)
-    assert busy < quiet + 0.25, f"victim median {busy * 1000:.0f} ms under attack vs {quiet * 1000:.0f} ms quiet"
+    assert [status for status, _, _ in results] == [422] * 8
+    assert all('"diff_too_large"' in text for _, _, text in results)
+    assert {status for status, _, _ in during} == {200}, during
 
 
 @pytest.fixture
@@ -112,8 +102,7 @@ def test_diffs_waiting_for_the_matcher_hold_no_database_connection(world, held_d
 
 def test_the_ui_page_bounds_and_caches_its_diffs(world) -> None:
     client, base_url, one, two = world
-    status, took, text = timed_get(base_url, "/ui/prompts/big", ATTACKER)
+    status, _, text = timed_get(base_url, "/ui/prompts/big", ATTACKER)
     assert status == 200 and "differ in too many places" in text, text[:500]
-    assert took < QUICK_S, f"the page took {took:.1f} s"
-    again_status, again_took, again_text = timed_get(base_url, "/ui/prompts/big", ATTACKER)
+    again_status, _, again_text = timed_get(base_url, "/ui/prompts/big", ATTACKER)
     assert again_status == 200 and "differ in too many places" in again_text
