@@ -10,8 +10,10 @@ text format (0.0.4) itself. Names come from the exporter's own translation (`_re
 
 Building and escaping a series' label text was most of a scrape's cost, and it is the same at every scrape: the reader
 keeps each series' line heads (everything before the value: name, labels, a histogram's `le` per bucket) across
-scrapes, keyed by what determines them, and a scrape then only formats the values. The output is byte for byte what
-`generate_latest` writes for the same data (tests/telemetry/test_fast_exposition.py checks that).
+scrapes, keyed by what determines them, and a scrape then only formats the values. A histogram series whose bucket
+counts and sum are what they were at the last scrape (most of them, between two scrapes a few seconds apart) reuses
+that scrape's text whole. The output is byte for byte what `generate_latest` writes for the same data
+(tests/telemetry/test_fast_exposition.py checks that).
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ class SeriesCache:
         self.values: dict[Any, str] = {}
         self.numbers: dict[float, str] = {}
         self.counts: dict[int, str] = {}
+        # id(a histogram series' heads) -> (the heads, bucket counts, sum, its lines) as the last scrape rendered them.
+        # Replaced by each scrape's own, so it holds the last scrape's series only: the size of one /metrics answer.
+        self.histograms: dict[int, tuple[Any, tuple[int, ...], Any, str]] = {}
 
     def trim(self) -> None:
         for table in (self.series, self.label_names, self.values, self.numbers, self.counts):
@@ -103,6 +108,9 @@ class _Writer:
         self.values = cache.values
         self.numbers = cache.numbers
         self.counts = cache.counts
+        self.cache = cache
+        self.last_histograms = cache.histograms
+        self.histograms: dict[int, tuple[Any, tuple[int, ...], Any, str]] = {}
 
     def count_text(self, value: int) -> str:
         text = self.counts[value] = floatToGoString(value)
@@ -133,6 +141,7 @@ class _Writer:
         return text
 
     def text(self) -> bytes:
+        self.cache.histograms = self.histograms
         out: list[str] = []
         for help_text, exposed, kind, _, lines in self.families.values():
             out.append(f"# HELP {exposed} {help_text}\n# TYPE {exposed} {kind}\n")
@@ -212,13 +221,39 @@ def _metric(
         if not histogram:
             lines.append(f"{heads}{number(point.value)}\n")
             continue
-        buckets, count_head, sum_head = heads
-        # Cumulative bucket counts are non-negative integers (never -0.0): their texts are looked up directly.
-        texts = [counts.get(n) or count_text(n) for n in accumulate(point.bucket_counts)]
-        lines += [f"{head}{text}\n" for head, text in zip(buckets, texts, strict=False)]
-        if count_head is not None and point.sum is not None:
-            lines.append(f"{count_head}{texts[-1] if texts else number(0)}\n")
-            lines.append(f"{sum_head}{number(point.sum)}\n")
+        bucket_counts, total = point.bucket_counts, point.sum
+        if type(bucket_counts) is not tuple:
+            bucket_counts = tuple(bucket_counts)
+        # Keyed by the identity of the series' heads (kept alive by the entry, so the id is not reused): an int
+        # hashes at no cost, the series key would be hashed a second time.
+        last = writer.last_histograms.get(id(heads))
+        # Cumulative counts only grow: equal counts mean nothing was recorded since, so the sum is the same too. It
+        # is compared anyway, with its type (1 == 1.0 prints differently), so that a reused text is never a guess.
+        if (
+            last is not None
+            and last[0] is heads
+            and last[1] == bucket_counts
+            and last[2] == total
+            and type(last[2]) is type(total)
+        ):
+            text = last[3]
+        else:
+            text = _histogram_text(heads, bucket_counts, total, number, counts, count_text)
+        writer.histograms[id(heads)] = (heads, bucket_counts, total, text)
+        lines.append(text)
+
+
+def _histogram_text(
+    heads: Any, bucket_counts: tuple[int, ...], total: Any, number: Any, counts: Any, count_text: Any
+) -> str:
+    buckets, count_head, sum_head = heads
+    # Cumulative bucket counts are non-negative integers (never -0.0): their texts are looked up directly.
+    texts = [counts.get(n) or count_text(n) for n in accumulate(bucket_counts)]
+    lines = [f"{head}{text}\n" for head, text in zip(buckets, texts, strict=False)]
+    if count_head is not None and total is not None:
+        lines.append(f"{count_head}{texts[-1] if texts else number(0)}\n")
+        lines.append(f"{sum_head}{number(total)}\n")
+    return "".join(lines)
 
 
 def _heads(

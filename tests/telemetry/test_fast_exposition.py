@@ -110,3 +110,50 @@ def test_series_text_kept_across_scrapes_follows_every_change():
         assert reader.text() == generate_latest(registry)  # a second scrape of unchanged data, from the cache
     assert reader._cache.series  # the heads were kept
     provider.shutdown()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from([{}, {"a": "x"}, {"a": 1}, {"a": True}]),
+            st.one_of(st.sampled_from([0, 0.0, -0.0, 1, 1.0, 2]), st.floats(min_value=0, max_value=10)),
+            st.booleans(),  # scrape after this step
+        ),
+        max_size=12,
+    )
+)
+def test_histogram_text_reused_between_scrapes_follows_every_change(steps):
+    """A histogram series whose counts and sum did not change since the last scrape reuses that scrape's text: sums
+    of 0 and -0.0, ints and floats that compare equal, and series that come back after a scrape without them must
+    still render exactly as the stock path renders them."""
+    registry = CollectorRegistry(auto_describe=True)
+    reader = PrometheusTextReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
+    provider = MeterProvider(metric_readers=[reader])
+    histogram = provider.get_meter("prop").create_histogram(
+        "prop.seconds", unit="s", explicit_bucket_boundaries_advisory=[0, 0.5, 2.5]
+    )
+    for attributes, value, scrape in steps:
+        histogram.record(value, attributes)
+        if scrape:
+            assert reader.text() == generate_latest(registry)
+            assert reader.text() == generate_latest(registry)  # unchanged: the kept text
+    assert reader.text() == generate_latest(registry)
+    provider.shutdown()
+
+
+def test_unchanged_histograms_reuse_the_last_scrapes_text_and_changed_ones_do_not():
+    handle = setup_telemetry(TelemetryConfig())
+    t = handle.telemetry
+    t.record_http("GET", "/a", 200, 0.003)
+    t.record_http("GET", "/b", 200, 0.003)
+    first = handle.prometheus_text()
+    kept = dict(handle.prometheus_reader._cache.histograms)
+    t.record_http("GET", "/b", 200, 0.2)
+    second = handle.prometheus_text()
+    again = handle.prometheus_reader._cache.histograms
+    reused = [k for k, entry in again.items() if k in kept and entry[3] is kept[k][3]]
+    assert len(kept) == len(again) >= 2
+    assert len(reused) == len(kept) - 1  # every histogram series but /b's: the same string object, not re-rendered
+    assert first != second and second == generate_latest(handle.registry)
+    handle.shutdown()
