@@ -32,6 +32,11 @@ from opentelemetry.trace import StatusCode
 
 from telemetry.span_wire import Rebuilder
 
+try:  # the exporter's own size check; private, so its absence only turns the encoded path off (`supported`)
+    from opentelemetry.exporter.otlp.proto.http._common import RequestPayloadTooLargeError, _is_request_too_large
+except ImportError:  # pragma: no cover - another exporter release
+    RequestPayloadTooLargeError, _is_request_too_large = ValueError, None  # type: ignore[assignment,misc]
+
 exporter_log = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")  # the stock exporter's
 
 HAS_IS_REMOTE = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
@@ -171,36 +176,39 @@ class SpanEncoder(Rebuilder):
 
 
 class EncodedSpanExporter:
-    """Sends an encoded request through a stock OTLPSpanExporter's client, as its `export()` sends what it encodes."""
+    """Exports batches of span tuples through a stock OTLPSpanExporter's client, as its `export()` sends what it
+    encodes: the same exporter metrics, encoding failures logged and the batch dropped, the same size limit."""
 
     FIELDS = ("_client", "_metrics", "_max_request_size", "_shutdown")
 
-    def __init__(self, exporter: Any) -> None:
-        self.exporter = exporter
+    def __init__(self, exporter: Any, encoder: SpanEncoder) -> None:
+        self.exporter, self.encoder = exporter, encoder
 
     @classmethod
     def supported(cls, exporter: Any) -> bool:
-        return all(hasattr(exporter, field) for field in cls.FIELDS) and callable(
-            getattr(exporter._client, "export", None)
-        )
+        if _is_request_too_large is None or not all(hasattr(exporter, field) for field in cls.FIELDS):
+            return False
+        return callable(getattr(exporter._client, "export", None))
 
-    def export(self, request: ExportTraceServiceRequest, count: int) -> bool:
-        from opentelemetry.exporter.otlp.proto.http._common import RequestPayloadTooLargeError, _is_request_too_large
-
+    def export(self, batch: Sequence[tuple[Any, ...]]) -> bool:
         exporter = self.exporter
         if exporter._shutdown:
+            exporter_log.warning("Exporter already shutdown, ignoring batch")
             return False
-        with exporter._metrics.export_operation(count) as result:
-            data = request.SerializePartialToString()
-            if _is_request_too_large(data, exporter._max_request_size):
+        with exporter._metrics.export_operation(len(batch)) as result:
+            try:
+                data = self.encoder.request(batch).SerializePartialToString()
+            except Exception as error:  # noqa: BLE001 - as the stock export(): log, count, drop the batch
+                exporter_log.error("Failed to encode span batch: %s", error)
+                result.error = error
+                return False
+            limit = exporter._max_request_size
+            if _is_request_too_large(data, limit):  # supported() checked it is there
                 exporter_log.warning(
-                    "Dropping span batch: serialized size %d bytes exceeds max_request_size %d bytes.",
-                    len(data),
-                    exporter._max_request_size,
+                    "Dropping span batch: serialized size %d bytes exceeds max_request_size %d bytes.", len(data), limit
                 )
                 result.error = RequestPayloadTooLargeError(
-                    f"Serialized span request size {len(data)} bytes exceeds "
-                    f"max_request_size {exporter._max_request_size} bytes."
+                    f"Serialized span request size {len(data)} bytes exceeds max_request_size {limit} bytes."
                 )
                 return False
             sent = exporter._client.export(data)

@@ -43,7 +43,7 @@ def messages(stream: BinaryIO) -> Any:
 
 def serve(stream: BinaryIO, answer: BinaryIO, exporter: Any) -> None:
     encoder = SpanEncoder()
-    encoded = EncodedSpanExporter(exporter) if EncodedSpanExporter.supported(exporter) else None
+    encoded = EncodedSpanExporter(exporter, encoder) if EncodedSpanExporter.supported(exporter) else None
 
     def reply(text: str) -> None:
         answer.write(f"{text}\n".encode())
@@ -54,7 +54,7 @@ def serve(stream: BinaryIO, answer: BinaryIO, exporter: Any) -> None:
         kind = message[0]
         if kind == "spans":
             if encoded is not None:
-                encoded.export(encoder.request(message[1]), len(message[1]))
+                encoded.export(message[1])
             else:  # an exporter without the fields the encoded path uses: the stock path, spans rebuilt
                 exporter.export([encoder.span(values) for values in message[1]])
         elif kind == "flush":

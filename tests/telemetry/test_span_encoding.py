@@ -106,19 +106,40 @@ def test_the_stock_exporter_has_what_the_encoded_path_uses() -> None:
     exporter.shutdown()
 
 
+def encoder_and_batch(data: bytes) -> tuple[SpanEncoder, list[Any]]:
+    encoder = SpanEncoder()
+    for message in messages(io.BytesIO(data)):
+        if message[0] != "spans":
+            encoder.define(message)
+    return encoder, _batch(data)
+
+
 def test_the_encoded_request_goes_through_the_stock_client_and_its_size_limit(spans: list[ReadableSpan]) -> None:
-    (request,) = encode(wire(spans))
+    encoder, batch = encoder_and_batch(wire(spans))
     with OTLPReceiver() as receiver:
         endpoint = f"{receiver.url}/v1/traces"
-        sent = EncodedSpanExporter(OTLPSpanExporter(endpoint=endpoint, timeout=5.0))
-        limited = EncodedSpanExporter(OTLPSpanExporter(endpoint=endpoint, timeout=5.0, max_request_size=64))
-        assert limited.export(request, len(spans)) is False
+        sent = EncodedSpanExporter(OTLPSpanExporter(endpoint=endpoint, timeout=5.0), encoder)
+        limited = EncodedSpanExporter(OTLPSpanExporter(endpoint=endpoint, timeout=5.0, max_request_size=64), encoder)
+        assert limited.export(batch) is False
         assert receiver.trace_requests == []
-        assert sent.export(request, len(spans)) is True
-        assert receiver.trace_requests == [request]
+        assert sent.export(batch) is True
+        assert receiver.trace_requests == [encode_spans(spans)]
         sent.exporter.shutdown()
-        assert sent.export(request, len(spans)) is False, "a shut-down exporter sends nothing"
+        assert sent.export(batch) is False, "a shut-down exporter sends nothing"
     assert not receiver.bad_requests
+
+
+def test_a_batch_that_cannot_be_encoded_is_dropped_and_logged(
+    spans: list[ReadableSpan], caplog: pytest.LogCaptureFixture
+) -> None:
+    encoder, batch = encoder_and_batch(wire(spans))
+    broken = [(*batch[0][:-2], 99, batch[0][-1])]  # a resource index the exporter process was never told about
+    with OTLPReceiver() as receiver:
+        exporter = EncodedSpanExporter(OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces", timeout=5.0), encoder)
+        assert exporter.export(broken) is False
+        assert exporter.export(batch) is True  # and the next batch goes out
+        assert receiver.trace_requests == [encode_spans(spans)]
+    assert "Failed to encode span batch" in caplog.text
 
 
 def test_an_exporter_without_the_encoded_path_gets_the_rebuilt_spans(spans: list[ReadableSpan]) -> None:
