@@ -5,15 +5,21 @@ cursor), parses the operation name out of the statement and copies the attribute
 statement - and does all that before it asks whether the span records, so a sampled-out request pays it too. Its pool
 listeners also keep a connection-usage metric (outside the contract, given a no-op meter here).
 
-`StatementTracer` is that EngineTracer with three changes: nothing at all happens unless the current span records (a
+`StatementTracer` is that EngineTracer with four changes: nothing at all happens unless the current span records (a
 statement outside a recorded request or domain step gets no span, as with ChildSpansOnlyTracer); a statement's span name
 and attributes are computed once per engine and statement text by the instrumentor's own code and then reused; the pool
-listeners are not registered. And when spans go to the span relay, a statement's span skips the SDK's span object
+listeners are not registered; and the span wraps the dialect's execute (SQLAlchemy's `do_execute` dialect events)
+instead of hanging on the engine's cursor and error events. An engine with any connection event listener makes every
+connection run SQLAlchemy's event dispatch at each of its event points (begin, commit, rollback, before and after
+execute, ...) for every request, traced or not: about 250 Python calls a run on PostgreSQL. Dialect events are checked
+only where a statement is executed. And when spans go to the span relay, a statement's span skips the SDK's span object
 altogether (telemetry/relayed_spans.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
@@ -24,11 +30,14 @@ from opentelemetry.instrumentation.sqlalchemy.engine import (
     _get_db_name_from_cursor_or_conn,
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Status, StatusCode
+from sqlalchemy import event
 
 from telemetry.relayed_spans import StatementSpans
 
 CLIENT = trace.SpanKind.CLIENT
 POOL_EVENTS = frozenset({"connect", "close", "checkin", "checkout"})
+CURSOR_EVENTS = frozenset({"before_cursor_execute", "after_cursor_execute", "handle_error"})  # replaced: see above
 MAX_STATEMENTS = 2048  # distinct statement texts kept per engine (SQLAlchemy's compiled cache holds ~500 by default)
 
 
@@ -43,26 +52,54 @@ class _Attributes:
 
 
 class StatementTracer(EngineTracer):
-    def __init__(self, *args: Any, relayed: StatementSpans | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, tracer: Any, engine: Any, connections_usage: Any, *, relayed: StatementSpans | None = None
+    ) -> None:
         """`relayed`: make the spans straight into the span relay's queue (telemetry/relayed_spans.py)."""
         self._statements: dict[Any, tuple[str, dict[str, Any], Any]] = {}
         self._connection: tuple[dict[str, Any], Any] | None = None
         self._relayed = relayed
-        super().__init__(*args, **kwargs)
+        super().__init__(tracer, engine, connections_usage)
+        event.listen(engine, "do_execute", self._do_execute)
+        event.listen(engine, "do_executemany", self._do_executemany)
+        event.listen(engine, "do_execute_no_params", self._do_execute_no_params)
 
-    def _before_cur_exec(self, conn: Any, cursor: Any, statement: Any, params: Any, context: Any, _many: Any) -> Any:
+    def _do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        span = self._start(cursor, statement, context)
+        if span is None:
+            return False  # SQLAlchemy executes it, as without the tracer
+        with _ended(span):
+            context.dialect.do_execute(cursor, statement, parameters, context)
+        return True
+
+    def _do_executemany(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        span = self._start(cursor, statement, context)
+        if span is None:
+            return False
+        with _ended(span):
+            context.dialect.do_executemany(cursor, statement, parameters, context)
+        return True
+
+    def _do_execute_no_params(self, cursor: Any, statement: str, context: Any) -> bool:
+        span = self._start(cursor, statement, context)
+        if span is None:
+            return False
+        with _ended(span):
+            context.dialect.do_execute_no_params(cursor, statement, context)
+        return True
+
+    def _start(self, cursor: Any, statement: str, context: Any) -> Any:
+        """The statement's span, started, or None: not under a recording span, or instrumentation suppressed."""
         parent = trace.get_current_span()
         if not parent.is_recording() or not is_instrumentation_enabled():
-            return statement, params
+            return None
         entry = self._statements.get(statement)
         if entry is None:
-            entry = self._describe(conn, cursor, statement)
+            entry = self._describe(context.root_connection, cursor, statement)
         name, attributes, prepared = entry
         if prepared is not None:
-            context._otel_span = self._relayed.start(name, prepared, parent.get_span_context())  # type: ignore[union-attr]
-        else:
-            context._otel_span = self.tracer.start_span(name, kind=CLIENT, attributes=attributes)
-        return statement, params
+            return self._relayed.start(name, prepared, parent.get_span_context())  # type: ignore[union-attr]
+        return self.tracer.start_span(name, kind=CLIENT, attributes=attributes)
 
     def _describe(self, conn: Any, cursor: Any, statement: Any) -> tuple[str, dict[str, Any], Any]:
         if self._connection is None:  # the same for every statement of this engine
@@ -88,7 +125,22 @@ class StatementTracer(EngineTracer):
     @classmethod
     def _register_event_listener(cls, target: Any, identifier: str, func: Any, *args: Any, **kwargs: Any) -> None:
         # The pool listeners only keep the connection-usage metric, which is not part of Prompter's contract; a pool
-        # with listeners runs SQLAlchemy's event dispatch on every checkout and checkin (~250 calls per request).
-        if identifier in POOL_EVENTS:
+        # with listeners runs SQLAlchemy's event dispatch on every checkout and checkin (~250 calls per request). The
+        # cursor and error listeners are replaced by the dialect events registered in __init__.
+        if identifier in POOL_EVENTS or identifier in CURSOR_EVENTS:
             return
         super()._register_event_listener(target, identifier, func, *args, **kwargs)
+
+
+@contextmanager
+def _ended(span: Any) -> Iterator[None]:
+    """Ends the statement's span; a failed execute marks it as an error with the driver's message, as the
+    instrumentor's handle_error listener does."""
+    try:
+        yield
+    except BaseException as exc:
+        if span.is_recording():
+            span.set_status(Status(StatusCode.ERROR, str(exc)))
+        span.end()
+        raise
+    span.end()

@@ -34,6 +34,8 @@ def statement_spans(tracer_class: type, url: str) -> list[dict[str, Any]]:
     with provider.get_tracer("test").start_as_current_span("request"), engine.connect() as conn:
         for statement in STATEMENTS:
             conn.execute(text(statement))
+        conn.execute(text("INSERT INTO t VALUES (:x)"), [{"x": 2}, {"x": 3}])  # executemany
+        conn.exec_driver_sql("SELECT x FROM t WHERE x > 1")  # no parameters at all
         with pytest.raises(OperationalError):
             conn.execute(text("SELECT nope FROM nowhere"))
     engine.dispose()
@@ -41,7 +43,13 @@ def statement_spans(tracer_class: type, url: str) -> list[dict[str, Any]]:
     parent = next(s for s in exporter.get_finished_spans() if s.name == "request")
     assert all(s.parent is not None and s.parent.span_id == parent.context.span_id for s in spans)
     return [
-        {"name": s.name, "kind": s.kind, "attributes": dict(s.attributes), "status": s.status.status_code}
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "attributes": dict(s.attributes),
+            "status": s.status.status_code,
+            "description": s.status.description,
+        }
         for s in spans
     ]
 
@@ -52,7 +60,19 @@ def test_the_lean_tracer_makes_the_instrumentors_spans(tmp_path) -> None:
     (tmp_path / "lean.db").unlink()
     lean = statement_spans(StatementTracer, url)
     assert lean == stock
-    assert len(lean) == len(STATEMENTS) + 1 and lean[-1]["status"] == trace.StatusCode.ERROR
+    assert len(lean) == len(STATEMENTS) + 3 and lean[-1]["status"] == trace.StatusCode.ERROR
+    assert "nowhere" in lean[-1]["description"]  # the driver's message
+
+
+def test_the_lean_tracer_leaves_the_engine_without_connection_events(tmp_path) -> None:
+    """Connection event listeners on an engine make every connection dispatch SQLAlchemy events at each of its event
+    points, traced or not; the lean tracer hooks the dialect's execute only."""
+    engine = create_engine(f"sqlite:///{tmp_path}/events.db")
+    usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("usage")
+    StatementTracer(TracerProvider().get_tracer("sql"), engine, usage)
+    assert engine._has_events is False
+    assert engine.dialect._has_events is True
+    engine.dispose()
 
 
 def test_no_statement_span_outside_a_recording_span(tmp_path) -> None:
