@@ -93,9 +93,14 @@ class StatementTracer(EngineTracer):
         parent = trace.get_current_span()
         if not parent.is_recording() or not is_instrumentation_enabled():
             return None
+        connection = context.root_connection
+        # The dialect's own set-up queries on a first connect run on a connection SQLAlchemy opens without events or
+        # autobegin: the instrumentor's connection events never see them, so they get no span here either.
+        if not connection._allow_autobegin:
+            return None
         entry = self._statements.get(statement)
         if entry is None:
-            entry = self._describe(context.root_connection, cursor, statement)
+            entry = self._describe(connection, cursor, statement)
         name, attributes, prepared = entry
         if prepared is not None:
             return self._relayed.start(name, prepared, parent.get_span_context())  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ sampled-out span are non-recording spans in its context, made without the SDK.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -15,7 +16,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from telemetry.child_spans import ChildSpansOnlyTracerProvider
 from telemetry.port import Telemetry
@@ -62,6 +64,45 @@ def test_the_lean_tracer_makes_the_instrumentors_spans(tmp_path) -> None:
     assert lean == stock
     assert len(lean) == len(STATEMENTS) + 3 and lean[-1]["status"] == trace.StatusCode.ERROR
     assert "nowhere" in lean[-1]["description"]  # the driver's message
+
+
+async def _async_statement_spans(tracer_class: type, url: str) -> list[dict[str, Any]]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    usage = NoOpMeterProvider().get_meter("noop").create_up_down_counter("usage")
+    tracer_class(provider.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine.sync_engine, usage)
+    try:
+        with provider.get_tracer("test").start_as_current_span("request"):
+            async with engine.connect() as conn:
+                for statement in STATEMENTS:
+                    await conn.execute(text(statement))
+                await conn.execute(text("INSERT INTO t VALUES (:x)"), [{"x": 2}, {"x": 3}])
+                await conn.exec_driver_sql("SELECT x FROM t WHERE x > 1")
+                with pytest.raises(DBAPIError):
+                    await conn.execute(text("SELECT nope FROM nowhere"))
+                await conn.rollback()
+    finally:
+        await engine.dispose()
+    spans = [s for s in exporter.get_finished_spans() if s.name != "request"]
+    return [
+        {
+            "name": s.name,
+            "attributes": dict(s.attributes),
+            "status": s.status.status_code,
+            "description": s.status.description,
+        }
+        for s in spans
+    ]
+
+
+def test_the_lean_tracer_makes_the_instrumentors_spans_on_postgresql(pg_url: str) -> None:
+    stock = asyncio.run(_async_statement_spans(EngineTracer, pg_url))
+    lean = asyncio.run(_async_statement_spans(StatementTracer, pg_url))  # the first run's table was rolled back
+    assert lean == stock
+    assert len(lean) == len(STATEMENTS) + 3 and lean[-1]["status"] == trace.StatusCode.ERROR
+    assert "nowhere" in lean[-1]["description"]
 
 
 def test_the_lean_tracer_leaves_the_engine_without_connection_events(tmp_path) -> None:
