@@ -18,8 +18,6 @@ altogether (telemetry/relayed_spans.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
@@ -65,31 +63,35 @@ class StatementTracer(EngineTracer):
         event.listen(engine, "do_execute_no_params", self._do_execute_no_params)
 
     def _do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        span = self._start(cursor, statement, context)
-        if span is None:
-            return False  # SQLAlchemy executes it, as without the tracer
-        with _ended(span):
-            context.dialect.do_execute(cursor, statement, parameters, context)
-        return True
+        return self._traced(cursor, statement, context, context.dialect.do_execute, parameters, context)
 
     def _do_executemany(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        span = self._start(cursor, statement, context)
-        if span is None:
-            return False
-        with _ended(span):
-            context.dialect.do_executemany(cursor, statement, parameters, context)
-        return True
+        return self._traced(cursor, statement, context, context.dialect.do_executemany, parameters, context)
 
     def _do_execute_no_params(self, cursor: Any, statement: str, context: Any) -> bool:
+        return self._traced(cursor, statement, context, context.dialect.do_execute_no_params, context)
+
+    def _traced(self, cursor: Any, statement: str, context: Any, execute: Any, *rest: Any) -> bool:
+        """Runs the dialect's `execute(cursor, statement, *rest)` inside the statement's span and answers True (the
+        statement is executed); False, without running it, when there is no span to make (SQLAlchemy runs it then).
+        A failed execute marks the span as an error with the driver's message, as the instrumentor's handle_error
+        listener does."""
         span = self._start(cursor, statement, context)
         if span is None:
             return False
-        with _ended(span):
-            context.dialect.do_execute_no_params(cursor, statement, context)
+        try:
+            execute(cursor, statement, *rest)
+        except BaseException as exc:
+            if span.is_recording():
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+            span.end()
+            raise
+        span.end()
         return True
 
     def _start(self, cursor: Any, statement: str, context: Any) -> Any:
-        """The statement's span, started, or None: not under a recording span, or instrumentation suppressed."""
+        """The statement's span, started, or None: not under a recording span, instrumentation suppressed, or a
+        dialect set-up query."""
         parent = trace.get_current_span()
         if not parent.is_recording() or not is_instrumentation_enabled():
             return None
@@ -135,17 +137,3 @@ class StatementTracer(EngineTracer):
         if identifier in POOL_EVENTS or identifier in CURSOR_EVENTS:
             return
         super()._register_event_listener(target, identifier, func, *args, **kwargs)
-
-
-@contextmanager
-def _ended(span: Any) -> Iterator[None]:
-    """Ends the statement's span; a failed execute marks it as an error with the driver's message, as the
-    instrumentor's handle_error listener does."""
-    try:
-        yield
-    except BaseException as exc:
-        if span.is_recording():
-            span.set_status(Status(StatusCode.ERROR, str(exc)))
-        span.end()
-        raise
-    span.end()
