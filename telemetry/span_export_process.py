@@ -3,9 +3,10 @@
 Started by the span relay (telemetry/span_relay.py) of a Prompter process. It reads framed messages on stdin
 (telemetry/span_wire.py), encodes the spans as OTLP straight from their tuples (telemetry/span_encoding.py) and sends
 them through the stock OTLP/HTTP exporter's client - which reads the standard OTEL_EXPORTER_OTLP_* headers,
-compression and certificate settings from the environment it inherits, exactly as it would in the request process. It answers `ready` once it can export and each flush with its sequence number, and
-exits when stdin closes (its parent shut down or died), after exporting what it had. SIGINT and SIGTERM are ignored:
-a Ctrl-C or a stop signal to the process group must not lose spans the parent is still flushing.
+compression and certificate settings from the environment it inherits, exactly as it would in the request process.
+It answers `ready` once it can export and each flush with its sequence number, and exits when stdin closes (its parent
+shut down or died), after exporting what it had. SIGINT and SIGTERM are ignored: a Ctrl-C or a stop signal to the
+process group must not lose spans the parent is still flushing.
 """
 
 from __future__ import annotations
