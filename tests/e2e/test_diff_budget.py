@@ -1,7 +1,7 @@
-"""A hostile diff over real HTTP: two 12 000-line revisions differing on every second line. It is refused quickly with
-422 `diff_too_large` (its work is bounded, see tests/unit/diffs/test_budget.py), and another workspace's reads keep
-being answered while several such diffs run in parallel. The UI's prompt page shows the pair as too large, and again
-on the next view."""
+"""A hostile diff over real HTTP: two 12 000-line revisions differing on every second line. It is refused with 422
+`diff_too_large` (its work is bounded, see tests/unit/diffs/test_budget.py), and another workspace's reads keep being
+answered while several such diffs run in parallel. The UI's prompt page shows the pair as too large, on every view
+(its cache: tests/unit/ui/test_ui_diff_cache.py)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_diffs_waiting_for_the_matcher_hold_no_database_connection(world, held_d
     assert all('"diff_too_large"' in text for _, _, text in results)
 
 
-def test_the_ui_page_bounds_and_caches_its_diffs(world) -> None:
+def test_the_ui_page_shows_a_hostile_pair_as_too_large_on_every_view(world) -> None:
     client, base_url, one, two = world
     status, _, text = timed_get(base_url, "/ui/prompts/big", ATTACKER)
     assert status == 200 and "differ in too many places" in text, text[:500]
