@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from itertools import accumulate
 
@@ -22,6 +23,13 @@ MAX_LINES = 20_000
 # One diff computes at a time in this process (others wait, asleep, in their worker threads): a matcher holds the
 # interpreter lock while it runs, and two of them would leave the event loop a third of it instead of a half.
 _COMPUTING = threading.Lock()
+# Left alone, a matcher gives the interpreter lock up only when the event loop has asked for it for a full switch
+# interval (5 ms), and a request needs the lock many times over: another workspace's read took a median 53 ms instead
+# of 2 ms while 8 hostile diffs were queued. A short sleep once at least YIELD_EVERY operations were charged since the
+# last one (checked per find_longest_match call, so a few ms of matching apart) hands the lock over at once: 13 ms
+# (`python -m bench.diff_isolation`). The hostile pair of the tests sleeps 34 times before its budget runs out.
+YIELD_EVERY = 10_000
+YIELD_S = 0.0001
 
 
 class DiffTooLarge(Exception):
@@ -37,6 +45,7 @@ class BudgetedMatcher(difflib.SequenceMatcher):
     def __init__(self, a: Sequence[str], b: Sequence[str], budget: int) -> None:
         self.budget = budget
         self.spent = 0
+        self._next_yield = YIELD_EVERY
         super().__init__(None, a, b)  # autojunk on, as difflib.unified_diff uses it
 
     def set_seq2(self, b: Sequence[str]) -> None:
@@ -49,6 +58,9 @@ class BudgetedMatcher(difflib.SequenceMatcher):
             b2j = self.b2j  # type: ignore[attr-defined]
             self._costs = [0, *accumulate(1 + len(b2j.get(line, ())) for line in self.a)]  # type: ignore[attr-defined]
         self.spent += self._costs[ahi] - self._costs[alo] + (bhi - blo)
+        if self.spent >= self._next_yield:
+            self._next_yield = self.spent + YIELD_EVERY
+            time.sleep(YIELD_S)
         if self.spent > self.budget:
             raise DiffTooLarge(self.spent, self.budget)
 

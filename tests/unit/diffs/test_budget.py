@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from service.diffs import budget
 from service.diffs.budget import DEFAULT_BUDGET, BudgetedMatcher, DiffTooLarge, unified_text
 
 
@@ -33,6 +34,21 @@ def test_a_hostile_pair_stops_once_the_budget_is_spent() -> None:
     # Bounded work: the matcher stopped within one call's worth (at most both sides' lines) past the budget; difflib
     # itself would have spent ~90 million operations on this pair.
     assert DEFAULT_BUDGET < refused.value.spent <= DEFAULT_BUDGET + 2 * 12_000 + 12_000
+
+
+def test_a_long_diff_hands_the_interpreter_lock_over_as_it_goes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The matcher sleeps briefly after every YIELD_EVERY operations, so that the event loop serving other requests
+    gets the interpreter lock at once instead of after a full switch interval; a small diff never sleeps."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(budget.time, "sleep", sleeps.append)
+    old, new = hostile(12_000)
+    with pytest.raises(DiffTooLarge) as refused:
+        unified_text(old, new, fromfile="a", tofile="b")
+    assert 10 <= len(sleeps) <= refused.value.spent // budget.YIELD_EVERY  # every few ms of matching, never more often
+    assert set(sleeps) == {budget.YIELD_S}
+    sleeps.clear()
+    assert unified_text("a\nb\nc", "a\nB\nc", fromfile="a", tofile="b")[1] < budget.YIELD_EVERY
+    assert sleeps == []
 
 
 def test_the_count_is_an_upper_bound_of_difflibs_work_and_independent_of_load() -> None:
