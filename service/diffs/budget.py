@@ -26,7 +26,7 @@ _COMPUTING = threading.Lock()
 # Left alone, a matcher gives the interpreter lock up only when the event loop has asked for it for a full switch
 # interval (5 ms), and a request needs the lock many times over: another workspace's read took a median 53 ms instead
 # of 2 ms while 8 hostile diffs were queued. A short sleep once at least YIELD_EVERY operations were charged since the
-# last one (checked per find_longest_match call, so a few ms of matching apart) hands the lock over at once: 13 ms
+# last one (checked per find_longest_match call, so a few ms of matching apart) hands the lock over: 13-14 ms
 # (`python -m bench.diff_isolation`). The hostile pair of the tests sleeps 34 times before its budget runs out.
 YIELD_EVERY = 10_000
 YIELD_S = 0.0001
