@@ -204,7 +204,7 @@ def _metric(
         raw.update(point.attributes)
     label_keys = tuple(sorted({writer.label_name(key) for key in raw}))
     histogram = kind is HistogramMetricFamily
-    number, count_text, counts = writer.number, writer.count_text, writer.counts
+    number = writer.number
     series = writer.series
     for point in points:
         try:
@@ -238,15 +238,14 @@ def _metric(
         ):
             text = last[3]
         else:
-            text = _histogram_text(heads, bucket_counts, total, number, counts, count_text)
+            text = _histogram_text(writer, heads, bucket_counts, total)
         writer.histograms[id(heads)] = (heads, bucket_counts, total, text)
         lines.append(text)
 
 
-def _histogram_text(
-    heads: Any, bucket_counts: tuple[int, ...], total: Any, number: Any, counts: Any, count_text: Any
-) -> str:
+def _histogram_text(writer: _Writer, heads: Any, bucket_counts: tuple[int, ...], total: Any) -> str:
     buckets, count_head, sum_head = heads
+    number, counts, count_text = writer.number, writer.counts, writer.count_text
     # Cumulative bucket counts are non-negative integers (never -0.0): their texts are looked up directly.
     texts = [counts.get(n) or count_text(n) for n in accumulate(bucket_counts)]
     lines = [f"{head}{text}\n" for head, text in zip(buckets, texts, strict=False)]

@@ -24,6 +24,8 @@ from opentelemetry.exporter.otlp.proto.common._internal import (
     _encode_attributes,
     _encode_instrumentation_scope,
     _encode_resource,
+    _encode_span_id,
+    _encode_trace_id,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -101,10 +103,10 @@ class SpanEncoder(Rebuilder):
          dropped_links, status_code, status_description, _resource, _scope) = values  # fmt: skip
         trace_id, span_id, _, _, state = context
         return Span(
-            trace_id=trace_id.to_bytes(16, "big"),
-            span_id=span_id.to_bytes(8, "big"),
+            trace_id=_encode_trace_id(trace_id),
+            span_id=_encode_span_id(span_id),
             trace_state=",".join(f"{key}={value}" for key, value in state) if state else "",
-            parent_span_id=parent[1].to_bytes(8, "big") if parent is not None else b"",
+            parent_span_id=_encode_span_id(parent[1]) if parent is not None else b"",
             name=name,
             kind=kind + 1,  # SpanKind INTERNAL=0.. -> SPAN_KIND_INTERNAL=1..
             start_time_unix_nano=start,
@@ -130,8 +132,8 @@ class SpanEncoder(Rebuilder):
     def _link(self, context: tuple[Any, ...] | None, attributes: dict[str, Any], dropped: int) -> Span.Link:
         trace_id, span_id = (context or NO_LINK_CONTEXT)[:2]
         return Span.Link(
-            trace_id=trace_id.to_bytes(16, "big"),
-            span_id=span_id.to_bytes(8, "big"),
+            trace_id=_encode_trace_id(trace_id),
+            span_id=_encode_span_id(span_id),
             attributes=self.attributes(attributes),
             dropped_attributes_count=dropped,
             flags=_flags(context),
