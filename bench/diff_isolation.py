@@ -19,27 +19,22 @@ from pathlib import Path
 import httpx
 
 from bench.servers import PrompterServer
+from tests.e2e.labels_support import create_template, pin
 from tests.unit.diffs.test_budget import hostile
 
 ATTACKER = {"org_id": "evil", "workspace_id": "lab"}
 VICTIM = {"org_id": "acme", "workspace_id": "shop"}
 
 
-def _created(response: httpx.Response) -> dict:
-    if response.status_code not in (200, 201):
-        raise RuntimeError(f"seeding: {response.request.url.path} answered {response.status_code}: {response.text}")
-    return response.json()
-
-
 def seed(client: httpx.Client) -> tuple[str, dict[str, str]]:
-    """The hostile pair and the victim's labelled prompt; returns the diff's path and query."""
+    """The hostile pair and the victim's labelled prompt, as the e2e diff tests store them; the diff's path and query."""
     old, new = hostile(12_000)
-    one = _created(client.post("/api/prompt-templates", json={"name": "big", "body": old, **ATTACKER}))
-    two = _created(client.post("/api/prompt-templates", json={"name": "big", "body": new, **ATTACKER}))
-    greet = _created(client.post("/api/prompt-templates", json={"name": "greet", "body": "Hi {{ who }}", **VICTIM}))
-    pinned = {"provider": "openai", "model_id": "gpt-4o"}
-    version = _created(client.post(f"/api/prompt-templates/{greet['id']}/ensure-version", json=pinned))
-    _created(client.put("/api/prompts/greet/labels/production", json={"version_id": version["id"], **VICTIM}))
+    one = create_template(client, "big", old, **ATTACKER)
+    two = create_template(client, "big", new, **ATTACKER)
+    version = pin(client, create_template(client, "greet", "Hi {{ who }}", **VICTIM)["id"])
+    moved = client.put("/api/prompts/greet/labels/production", json={"version_id": version["id"], **VICTIM})
+    if moved.status_code != 200:
+        raise RuntimeError(f"seeding: the label move answered {moved.status_code}: {moved.text}")
     return f"/api/prompt-templates/{two['id']}/diff", {"against": str(one["id"]), **ATTACKER}
 
 

@@ -56,14 +56,15 @@ def wire(spans: list[ReadableSpan]) -> bytes:
     return b"".join(out) + frame(("spans", batch))
 
 
-def encode(data: bytes) -> list[Any]:
-    encoder, requests = SpanEncoder(), []
+def encoder_and_batch(data: bytes) -> tuple[SpanEncoder, list[Any]]:
+    """An encoder told the definitions in `data`, and the batch of span tuples that follows them."""
+    encoder, batch = SpanEncoder(), []
     for message in messages(io.BytesIO(data)):
         if message[0] == "spans":
-            requests.append(encoder.request(message[1]))
+            batch = message[1]
         else:
             encoder.define(message)
-    return requests
+    return encoder, batch
 
 
 @pytest.fixture
@@ -75,7 +76,8 @@ def spans() -> list[ReadableSpan]:
 
 def test_the_encoding_from_tuples_is_the_stock_encoding(spans: list[ReadableSpan]) -> None:
     stock = encode_spans(spans)
-    (encoded,) = encode(wire(spans))
+    encoder, batch = encoder_and_batch(wire(spans))
+    encoded = encoder.request(batch)
     assert len(stock.resource_spans) == 1 and len(stock.resource_spans[0].scope_spans) == 2
     assert encoded == stock
     assert encoded.SerializeToString(deterministic=True) == stock.SerializeToString(deterministic=True)
@@ -86,33 +88,15 @@ def test_kept_attribute_encodings_change_nothing_batch_after_batch(
 ) -> None:
     monkeypatch.setattr(span_encoding, "MAX_CACHED", 3)  # the cache fills and starts over within one batch
     stock = encode_spans(spans)
-    data = wire(spans)
-    encoder = SpanEncoder()
-    batches = []
-    for message in messages(io.BytesIO(data + frame(("spans", marshal.loads(marshal.dumps(_batch(data))))))):
-        if message[0] == "spans":
-            batches.append(encoder.request(message[1]))
-        else:
-            encoder.define(message)
-    assert batches == [stock, stock]
-
-
-def _batch(data: bytes) -> list[Any]:
-    return next(m for m in messages(io.BytesIO(data)) if m[0] == "spans")[1]
+    encoder, batch = encoder_and_batch(wire(spans))
+    again = marshal.loads(marshal.dumps(batch))  # the same spans as a second frame would carry them
+    assert [encoder.request(batch), encoder.request(again)] == [stock, stock]
 
 
 def test_the_stock_exporter_has_what_the_encoded_path_uses() -> None:
     exporter = OTLPSpanExporter(endpoint="http://127.0.0.1:9/v1/traces")
     assert EncodedSpanExporter.supported(exporter)
     exporter.shutdown()
-
-
-def encoder_and_batch(data: bytes) -> tuple[SpanEncoder, list[Any]]:
-    encoder = SpanEncoder()
-    for message in messages(io.BytesIO(data)):
-        if message[0] != "spans":
-            encoder.define(message)
-    return encoder, _batch(data)
 
 
 def test_the_encoded_request_goes_through_the_stock_client_and_its_size_limit(spans: list[ReadableSpan]) -> None:
